@@ -1,0 +1,117 @@
+#include "admin/admin_api.h"
+
+#include <cmath>
+
+#include "http/error_bodies.h"
+
+namespace cmk::admin {
+
+using http::Request;
+using http::Response;
+using http::RouteParams;
+using nlohmann::json;
+
+namespace {
+
+Response json_ok(const json& body, int status = 200) {
+  Response r;
+  r.set_json(status, body.dump());
+  return r;
+}
+
+json clock_json(const VirtualClock& clock) {
+  const TimePoint now = clock.now();
+  return {{"now", to_iso8601(now)},
+          {"unix", to_unix_seconds(now)},
+          {"offset_s", std::chrono::duration<double>(clock.offset()).count()},
+          {"frozen", clock.frozen()}};
+}
+
+// Parses a JSON request body that must be an object; nullopt + error response otherwise.
+std::optional<json> object_body(const Request& req, Response& error) {
+  try {
+    json body = req.body.empty() ? json::object() : json::parse(req.body);
+    if (body.is_object()) return body;
+  } catch (const json::parse_error&) {
+  }
+  error = http::admin_error(400, "InvalidRequestContent", "The request body must be a JSON object.");
+  return std::nullopt;
+}
+
+}  // namespace
+
+void register_admin_routes(http::Router& router, AdminContext ctx) {
+  router.add("GET", "/_emulator/health", [ctx](Request&, const RouteParams&) {
+    const double up = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                    *ctx.started_at)
+                          .count();
+    return json_ok({{"status", "ok"}, {"version", CMK_VERSION}, {"uptime_s", std::floor(up * 1000) / 1000}});
+  });
+
+  router.add("GET", "/_emulator/info", [ctx](Request&, const RouteParams&) {
+    json info = ctx.info();
+    info["version"] = CMK_VERSION;
+    return json_ok(info);
+  });
+
+  router.add("GET", "/_emulator/ca.pem", [ctx](Request&, const RouteParams&) {
+    Response r;
+    r.status = 200;
+    r.body = ctx.ca_pem();
+    r.set_header("Content-Type", "application/x-pem-file");
+    return r;
+  });
+
+  router.add("GET", "/_emulator/clock", [ctx](Request&, const RouteParams&) {
+    return json_ok(clock_json(*ctx.clock));
+  });
+
+  // {"seconds": N} (also "minutes", "hours", "days"; they add up). Time never runs backwards.
+  router.add("POST", "/_emulator/clock/advance", [ctx](Request& req, const RouteParams&) {
+    Response err;
+    auto body = object_body(req, err);
+    if (!body) return err;
+    double seconds = 0;
+    bool any = false;
+    static const std::pair<const char*, double> units[] = {
+        {"seconds", 1}, {"minutes", 60}, {"hours", 3600}, {"days", 86400}};
+    for (const auto& [name, factor] : units) {
+      auto it = body->find(name);
+      if (it == body->end()) continue;
+      if (!it->is_number())
+        return http::admin_error(400, "InvalidRequestContent",
+                                 std::string("'") + name + "' must be a number.");
+      seconds += it->get<double>() * factor;
+      any = true;
+    }
+    if (!any)
+      return http::admin_error(400, "InvalidRequestContent",
+                               "Give how far to advance: {\"seconds\": N} (or minutes/hours/days).");
+    if (!(seconds >= 0) || seconds > 1e11)
+      return http::admin_error(400, "InvalidRequestContent",
+                               "The virtual clock only moves forward, by at most 1e11 seconds.");
+    ctx.clock->advance(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds)));
+    return json_ok(clock_json(*ctx.clock));
+  });
+
+  // {"frozen": true|false}: stop or resume the virtual clock.
+  router.add("PUT", "/_emulator/clock", [ctx](Request& req, const RouteParams&) {
+    Response err;
+    auto body = object_body(req, err);
+    if (!body) return err;
+    auto it = body->find("frozen");
+    if (it == body->end() || !it->is_boolean())
+      return http::admin_error(400, "InvalidRequestContent", "Expected {\"frozen\": true|false}.");
+    ctx.clock->set_frozen(it->get<bool>());
+    return json_ok(clock_json(*ctx.clock));
+  });
+
+  router.add("GET", "/_emulator/proxy/refusals", [ctx](Request&, const RouteParams&) {
+    json list = json::array();
+    for (const auto& r : ctx.front_door->refusals())
+      list.push_back({{"target", r.host}, {"unix", r.unix_time}});
+    return json_ok({{"count", ctx.front_door->refusal_count()}, {"value", list}});
+  });
+}
+
+}  // namespace cmk::admin

@@ -1,0 +1,100 @@
+// The in-process API (PRODUCT §3 "In-process", §6): what the cmk-emulator binary and the C++
+// tests both use.
+//
+//   cmk::EmulatorOptions opts;
+//   opts.https_port = 0; opts.http_port = 0;          // any free ports
+//   opts.certs_dir = "/tmp/my-certs";
+//   cmk::Emulator emu(opts);
+//   if (auto s = emu.start(); !s) { ... s.message() ... }
+//   emu.https_port(); emu.http_port(); emu.ca_pem(); emu.ca_file();
+//   emu.stop();                                       // also done by the destructor
+//
+// Several Emulators may run in one process; they share nothing but the certificate folder when
+// given the same one (which is safe: creation is serialised with a lock file).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "arm/subscriptions.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "entra/directory.h"
+#include "http/certificates.h"
+#include "http/pipeline.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "state/clock.h"
+
+namespace cmk {
+
+struct EmulatorOptions {
+  std::string host = "127.0.0.1";  // loopback unless told otherwise
+  int https_port = 8443;           // 0 = any free port
+  int http_port = 8080;            // 0 = any free port
+  std::filesystem::path certs_dir = "certs";
+  // Applied in order. Empty: the built-in default fixture (fixtures/default.json).
+  std::vector<std::filesystem::path> fixtures;
+  LogLevel log_level = LogLevel::Info;
+  Logger::Sink log_sink;  // default: stderr
+};
+
+class Emulator {
+ public:
+  explicit Emulator(EmulatorOptions options);
+  ~Emulator();
+  Emulator(const Emulator&) = delete;
+  Emulator& operator=(const Emulator&) = delete;
+
+  // Loads certificates and fixtures, binds the listeners and starts serving. On error nothing
+  // is left listening.
+  Status start();
+  void stop();
+
+  int https_port() const { return listeners_.https_port(); }
+  int http_port() const { return listeners_.http_port(); }
+  const std::string& ca_pem() const { return tls_.ca_cert_pem; }
+  const std::filesystem::path& ca_file() const { return tls_.ca_file; }
+  const EmulatorOptions& options() const { return options_; }
+
+  VirtualClock& clock() { return clock_; }
+  entra::Directory& directory() { return directory_; }
+  arm::SubscriptionRegistry& subscriptions() { return subscriptions_; }
+  Logger& logger() { return log_; }
+
+  // Environment variables that point clients at this emulator in proxy mode.
+  std::vector<std::pair<std::string, std::string>> client_environment() const;
+
+  // Handles one request exactly as the listeners would (pipeline, routing, error mapping).
+  http::Response handle(http::Request& req);
+
+ private:
+  http::Router& router(http::Surface s) { return routers_[static_cast<size_t>(s)]; }
+  void register_routes();
+
+  EmulatorOptions options_;
+  Logger log_;
+  VirtualClock clock_;
+  IdGenerator ids_;
+  entra::Directory directory_;
+  arm::SubscriptionRegistry subscriptions_;
+  http::TlsMaterial tls_;
+  std::array<http::Router, 5> routers_;
+  http::Pipeline pipeline_;
+  http::Listeners listeners_;
+  std::chrono::steady_clock::time_point started_at_;
+  bool running_ = false;
+};
+
+// The proxy-mode environment for given ports and CA path (also `cmk-emulator env`).
+std::vector<std::pair<std::string, std::string>> proxy_environment(const std::string& host,
+                                                                   int http_port,
+                                                                   const std::string& ca_file);
+
+}  // namespace cmk

@@ -1,0 +1,74 @@
+// The emulator's own request and response types. Surfaces see these, never cpp-httplib's, so
+// the domain code and its tests do not depend on the transport.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cmk::http {
+
+struct CaseInsensitiveLess {
+  bool operator()(std::string_view a, std::string_view b) const;
+};
+using Headers = std::multimap<std::string, std::string, CaseInsensitiveLess>;
+
+// Which emulated service a request reached. Decides routing and the shape of error bodies.
+enum class Surface { Arm, Login, KeyVault, Msi, Admin };
+const char* surface_name(Surface s);
+
+// Which listener the request came in on.
+enum class Listener { Https, Http };
+
+struct Request {
+  std::string method;     // upper case as sent
+  std::string host;       // lower case, without port (from Host, or the absolute-form target)
+  int port = 0;           // from Host; the default port of the scheme when absent
+  std::string authority;  // host[:port] exactly as the client addressed us
+  std::string path;       // percent-decoded, leading "//" collapsed, no query
+  std::string raw_target; // origin-form target as received ("/path?query"), undecoded
+  std::vector<std::string> segments;  // path split on '/', empty segments dropped
+  bool trailing_slash = false;
+  // Query parameters, names and values percent-decoded ("api%2Dversion" -> "api-version").
+  std::vector<std::pair<std::string, std::string>> query;
+  Headers headers;
+  std::string body;
+  Listener listener = Listener::Https;
+  Surface surface = Surface::Arm;
+  std::string vault_name;  // set for Surface::KeyVault: the first label of the vault host
+
+  std::chrono::steady_clock::time_point received_at = std::chrono::steady_clock::now();
+
+  // Set by the request-id filter.
+  std::string request_id;
+  std::string correlation_id;
+
+  std::optional<std::string> query_param(std::string_view name) const;  // case-insensitive name
+  std::optional<std::string> header(std::string_view name) const;
+  bool has_header(std::string_view name) const { return header(name).has_value(); }
+  // "https://host[:port]" as the client addressed us: base for absolute URLs we hand back.
+  std::string base_url() const;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;
+
+  void set_header(const std::string& name, const std::string& value);
+  std::optional<std::string> header(std::string_view name) const;
+  void set_json(int status, const std::string& body);
+};
+
+// Splits "a=1&b=%20" into decoded pairs; '+' means space only in form bodies (`plus_is_space`).
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view text,
+                                                             bool plus_is_space = false);
+std::string percent_decode(std::string_view s, bool plus_is_space = false);
+std::string percent_encode(std::string_view s);  // RFC 3986 unreserved kept as is
+std::string to_lower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+
+}  // namespace cmk::http

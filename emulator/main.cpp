@@ -1,0 +1,95 @@
+// cmk-emulator: the binary. Parses flags, starts an Emulator, prints one ready line on stdout
+// and runs until SIGINT/SIGTERM. Logs go to stderr.
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "emulator.h"
+
+namespace {
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out.push_back(c);
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cmk::EmulatorOptions opts;
+  std::string log_level = "info";
+  std::vector<std::string> fixtures;
+
+  CLI::App app{"cmk-emulator: Azure Resource Manager (Kusto, Key Vault, managed identity), Key Vault "
+               "keys and Entra ID on localhost"};
+  app.set_version_flag("--version", CMK_VERSION);
+  auto add_common = [&](CLI::App& a) {
+    a.add_option("--host", opts.host, "Address both listeners bind (loopback by default)")
+        ->capture_default_str();
+    a.add_option("--https-port", opts.https_port, "HTTPS port: ARM, login, vaults (0 = any free)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 65535));
+    a.add_option("--http-port", opts.http_port,
+                 "HTTP port: proxy (CONNECT), managed identity, admin (0 = any free)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 65535));
+    a.add_option("--certs-dir", opts.certs_dir, "Folder of the CA, server certificate and keys")
+        ->capture_default_str();
+  };
+  add_common(app);
+  app.add_option("--fixture", fixtures,
+                 "Fixture file to load; repeatable, applied in order (default: the built-in "
+                 "copy of fixtures/default.json)");
+  app.add_option("--log-level", log_level, "debug, info, warn, error or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error", "off"}));
+
+  CLI::App* env = app.add_subcommand(
+      "env", "Print the shell exports that point clients at the emulator (proxy mode)");
+  add_common(*env);
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (env->parsed()) {
+    const auto ca = std::filesystem::absolute(opts.certs_dir / "ca.pem").lexically_normal();
+    for (const auto& [k, v] : cmk::proxy_environment(opts.host, opts.http_port, ca.string()))
+      std::cout << "export " << k << "=" << shell_quote(v) << "\n";
+    return 0;
+  }
+
+  opts.log_level = *cmk::parse_log_level(log_level);
+  for (const auto& f : fixtures) opts.fixtures.emplace_back(f);
+
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  cmk::Emulator emulator(opts);
+  if (auto s = emulator.start(); !s) {
+    std::cerr << "cmk-emulator: " << s.message() << std::endl;
+    return 1;
+  }
+  nlohmann::json ready = {{"event", "ready"},
+                          {"https_port", emulator.https_port()},
+                          {"http_port", emulator.http_port()},
+                          {"ca_file", emulator.ca_file().string()}};
+  std::cout << ready.dump() << std::endl;
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  emulator.logger().info(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  emulator.stop();
+  return 0;
+}

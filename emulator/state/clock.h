@@ -1,0 +1,64 @@
+// The virtual clock every emulated service reads.
+//
+// Contract: domain code never calls std::chrono::system_clock directly and never sleeps; it asks
+// a Clock for "now" and compares. The VirtualClock follows real time plus an offset that tests
+// move forward (advance) and can be frozen, so operation progress, key validity, retention,
+// rotation and key refresh can be exercised in milliseconds. Access-token lifetimes are the one
+// exception (PRODUCT §4): they are stamped and checked on RealClock, because clients cache tokens
+// by their own clock.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace cmk {
+
+using TimePoint = std::chrono::system_clock::time_point;
+using Duration = std::chrono::system_clock::duration;
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual TimePoint now() const = 0;
+};
+
+class RealClock final : public Clock {
+ public:
+  TimePoint now() const override { return std::chrono::system_clock::now(); }
+};
+
+class VirtualClock final : public Clock {
+ public:
+  // `base` is where real time is read from; tests may pass a fake.
+  explicit VirtualClock(const Clock* base = nullptr);
+
+  TimePoint now() const override;
+
+  // Moves virtual time forward. Negative durations are refused (time never runs backwards,
+  // since operations and retention already scheduled would otherwise misbehave).
+  bool advance(Duration by);
+
+  // Frozen: virtual time stops at its current value until unfrozen or advanced.
+  void set_frozen(bool frozen);
+  bool frozen() const;
+
+  // How far virtual time is ahead of real time.
+  Duration offset() const;
+
+ private:
+  const Clock* base_;
+  mutable std::mutex mu_;
+  Duration offset_{0};
+  bool frozen_ = false;
+  TimePoint frozen_at_{};
+};
+
+// Unix seconds and ISO-8601 (UTC, "2024-01-02T03:04:05.1234567Z") renderings used on the wire.
+int64_t to_unix_seconds(TimePoint t);
+TimePoint from_unix_seconds(int64_t s);
+std::string to_iso8601(TimePoint t);
+
+}  // namespace cmk

@@ -1,0 +1,55 @@
+# Shared by scripts/run and scripts/test: install what is missing (quietly, idempotently),
+# configure and build. Sourced, not executed.
+set -euo pipefail
+
+CMK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CMK_BUILD_DIR="${CMK_BUILD_DIR:-$CMK_ROOT/build}"
+
+# Debian packages the build and the tests need.
+CMK_BUILD_PACKAGES=(build-essential cmake pkg-config libssl-dev libcpp-httplib-dev nlohmann-json3-dev
+  libcli11-dev catch2 curl openssl)
+
+cmk_log() { printf '[cmk] %s\n' "$*" >&2; }
+
+cmk_missing_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  printf '%s\n' "${missing[@]}"
+}
+
+cmk_install_packages() {
+  local missing
+  mapfile -t missing < <(cmk_missing_packages "$@" | sed '/^$/d')
+  [ ${#missing[@]} -eq 0 ] && return 0
+  cmk_log "installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  local log
+  log="$(mktemp)"
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+      --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    cmk_log "package installation failed"
+    return 1
+  fi
+  rm -f "$log"
+}
+
+# cmk_build [extra cmake args...]: configure once, then build; output only on failure.
+cmk_build() {
+  cmk_install_packages "${CMK_BUILD_PACKAGES[@]}"
+  local log
+  log="$(mktemp)"
+  if [ ! -f "$CMK_BUILD_DIR/CMakeCache.txt" ]; then
+    if ! cmake -S "$CMK_ROOT" -B "$CMK_BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$log" 2>&1; then
+      cat "$log" >&2; rm -f "$log"; cmk_log "configure failed"; return 1
+    fi
+  fi
+  if ! cmake --build "$CMK_BUILD_DIR" -j"$(nproc)" >"$log" 2>&1; then
+    cat "$log" >&2; rm -f "$log"; cmk_log "build failed"; return 1
+  fi
+  rm -f "$log"
+}
