@@ -63,6 +63,14 @@ Status Emulator::start() {
   if (!tls) return tls.status();
   tls_ = std::move(tls.value());
 
+  auto signing_key = entra::SigningKey::load_or_create(options_.certs_dir);
+  if (!signing_key) return signing_key.status();
+  entra::TokenServiceOptions token_options;
+  token_options.strict_auth = options_.strict_auth;
+  token_options.lifetime = options_.token_lifetime;
+  token_service_ = std::make_unique<entra::TokenService>(directory_, std::move(signing_key.value()),
+                                                         token_clock_, token_options);
+
   std::vector<state::Fixture> fixtures;
   if (options_.fixtures.empty()) {
     auto f = state::parse_fixture(state::builtin_default_fixture_text(), "built-in default fixture");

@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "entra/directory.h"
+#include "entra/token_service.h"
 #include "http/certificates.h"
 #include "http/pipeline.h"
 #include "http/router.h"
@@ -43,6 +44,9 @@ struct EmulatorOptions {
   std::vector<std::filesystem::path> fixtures;
   LogLevel log_level = LogLevel::Info;
   Logger::Sink log_sink;  // default: stderr
+  // Identity (issue 3): only registered principals may sign in; access-token lifetime.
+  bool strict_auth = false;
+  std::chrono::seconds token_lifetime{3599};
 };
 
 class Emulator {
@@ -66,6 +70,8 @@ class Emulator {
   VirtualClock& clock() { return clock_; }
   entra::Directory& directory() { return directory_; }
   arm::SubscriptionRegistry& subscriptions() { return subscriptions_; }
+  // Available once start() succeeded.
+  entra::TokenService& token_service() { return *token_service_; }
   Logger& logger() { return log_; }
 
   // Environment variables that point clients at this emulator in proxy mode.
@@ -85,6 +91,8 @@ class Emulator {
   entra::Directory directory_;
   arm::SubscriptionRegistry subscriptions_;
   http::TlsMaterial tls_;
+  RealClock token_clock_;  // tokens live on real time, never on the virtual clock (PRODUCT §4)
+  std::unique_ptr<entra::TokenService> token_service_;
   std::array<http::Router, 5> routers_;
   http::Pipeline pipeline_;
   http::Listeners listeners_;
