@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "common/base64.h"
+#include "common/files.h"
+#include "common/openssl_util.h"
 
 namespace cmk::entra {
 
@@ -26,9 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
-using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
-using BnPtr = std::unique_ptr<BIGNUM, decltype(&BN_free)>;
+using BnPtr = BignumPtr;
 
 constexpr int kMinBits = 2048;
 constexpr long kCertValidityDays = 3650;
@@ -38,26 +38,12 @@ std::shared_ptr<EVP_PKEY> share(EVP_PKEY* k) {
   return std::shared_ptr<EVP_PKEY>(k, EVP_PKEY_free);
 }
 
-// Never prompts for a passphrase (the default callback would read the terminal).
-int no_passphrase(char*, int, int, void*) {
-  return 0;
-}
-
 std::string bio_text(BIO* bio) {
   char* data = nullptr;
   long len = BIO_get_mem_data(bio, &data);
   return len > 0 ? std::string(data, static_cast<size_t>(len)) : std::string();
 }
 
-// Overwrites a string that held private key text before it is released.
-void wipe(std::string& s) {
-  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
-  s.clear();
-}
-
-std::string errno_text(int err) {
-  return std::strerror(err);
-}
 
 Result<std::shared_ptr<EVP_PKEY>> new_rsa_key() {
   EVP_PKEY* k = EVP_RSA_gen(kMinBits);
@@ -76,8 +62,7 @@ Status check_key(EVP_PKEY* key) {
 }
 
 Result<std::shared_ptr<EVP_PKEY>> parse_private_key(const std::string& pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  EVP_PKEY* k = bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr) : nullptr;
+  EVP_PKEY* k = parse_private_key_pem(pem).release();
   if (k == nullptr) {
     ERR_clear_error();
     return Status::error("not a PEM private key (or an encrypted one)");
@@ -89,7 +74,7 @@ Result<std::shared_ptr<EVP_PKEY>> parse_private_key(const std::string& pem) {
 }
 
 Result<std::string> private_key_pem(EVP_PKEY* key) {
-  BioPtr bio(BIO_new(BIO_s_mem()), BIO_free);
+  BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio ||
       PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     ERR_clear_error();
@@ -104,13 +89,12 @@ Result<std::string> private_key_pem(EVP_PKEY* key) {
 }
 
 Result<X509Ptr> parse_certificate(const std::string& pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  X509* c = bio ? PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr) : nullptr;
-  if (c == nullptr) {
+  X509Ptr cert = parse_certificate_pem(pem);
+  if (!cert) {
     ERR_clear_error();
     return Status::error("not a PEM certificate");
   }
-  return X509Ptr(c, X509_free);
+  return cert;
 }
 
 bool add_extension(X509* cert, int nid, const char* value) {
@@ -125,12 +109,12 @@ bool add_extension(X509* cert, int nid, const char* value) {
 }
 
 Result<X509Ptr> self_signed_certificate(EVP_PKEY* key) {
-  X509Ptr cert(X509_new(), X509_free);
+  X509Ptr cert(X509_new());
   unsigned char serial[16];
   bool ok = cert && RAND_bytes(serial, sizeof serial) == 1;
   if (ok) {
     serial[0] &= 0x7f;  // positive, as RFC 5280 requires
-    BnPtr bn(BN_bin2bn(serial, sizeof serial, nullptr), BN_free);
+    BnPtr bn(BN_bin2bn(serial, sizeof serial, nullptr));
     ok = bn && BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get())) != nullptr;
   }
   ok = ok && X509_set_version(cert.get(), 2) == 1;
@@ -168,7 +152,7 @@ Result<std::string> der_of(X509* cert) {
 }
 
 Result<std::string> certificate_pem_text(X509* cert) {
-  BioPtr bio(BIO_new(BIO_s_mem()), BIO_free);
+  BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) {
     ERR_clear_error();
     return Status::error("could not encode the token signing certificate");
@@ -194,114 +178,11 @@ std::string bn_param_b64url(EVP_PKEY* key, const char* param) {
     ERR_clear_error();
     return {};
   }
-  BnPtr bn(raw, BN_free);
+  BnPtr bn(raw);
   std::string bytes(static_cast<size_t>(BN_num_bytes(bn.get())), '\0');
   BN_bn2bin(bn.get(), reinterpret_cast<unsigned char*>(bytes.data()));
   return base64url_encode(bytes);  // BN_bn2bin writes no leading zero bytes
 }
-
-// --- files ---
-
-// nullopt when the file does not exist.
-Result<std::optional<std::string>> read_file(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::optional<std::string>();
-    return Status::error("cannot read " + path.string() + ": " + errno_text(errno));
-  }
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      OPENSSL_cleanse(buf, sizeof buf);
-      wipe(out);
-      return Status::error("cannot read " + path.string() + ": " + errno_text(err));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > (1u << 20)) {
-      ::close(fd);
-      wipe(out);
-      return Status::error(path.string() + " is too large");
-    }
-  }
-  OPENSSL_cleanse(buf, sizeof buf);
-  ::close(fd);
-  return std::optional<std::string>(std::move(out));
-}
-
-void fsync_dir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
-// Writes via a temporary file created with `mode` (O_EXCL, so the mode is the one we asked for),
-// then renames it over `path`: readers see the old file or the whole new one.
-Status write_file_atomic(const fs::path& path, const std::string& content, mode_t mode) {
-  fs::path tmp = path;
-  tmp += ".tmp." + std::to_string(::getpid());
-  ::unlink(tmp.c_str());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return Status::error("cannot create " + tmp.string() + ": " + errno_text(errno));
-  ::fchmod(fd, mode);  // in case the umask removed bits we wanted (never adds group/other)
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Status::error("cannot write " + tmp.string() + ": " + errno_text(err));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return Status::error("cannot write " + tmp.string() + ": " + errno_text(err));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return Status::error("cannot rename " + tmp.string() + ": " + errno_text(err));
-  }
-  fsync_dir(path.parent_path());
-  return Status::ok();
-}
-
-class FileLock {
- public:
-  explicit FileLock(const fs::path& path) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) {
-      error_ = "cannot open lock file " + path.string() + ": " + errno_text(errno);
-      return;
-    }
-    while (::flock(fd_, LOCK_EX) != 0) {
-      if (errno == EINTR) continue;
-      error_ = "cannot lock " + path.string() + ": " + errno_text(errno);
-      return;
-    }
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing releases the flock
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  const std::string& error() const { return error_; }
-
- private:
-  int fd_ = -1;
-  std::string error_;
-};
 
 }  // namespace
 
@@ -353,25 +234,9 @@ Result<SigningKey> SigningKey::from_pem(const std::string& private_key_pem,
 }
 
 Result<SigningKey> SigningKey::load_or_create(const fs::path& dir) {
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) {
-    fs::create_directories(dir, ec);
-    if (ec) return Status::error("cannot create " + dir.string() + ": " + ec.message());
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-  }
-  FileLock lock(dir / kSigningLockFile);
-  if (!lock.error().empty()) {
-    // A read-only folder (a mounted fixture) cannot hold the lock file, but needs none when the
-    // key and certificate are already there: nothing will be written.
-    auto key_text = read_file(dir / kSigningKeyFile);
-    auto cert_text = read_file(dir / kSigningCertFile);
-    if (key_text && cert_text && key_text->has_value() && cert_text->has_value()) {
-      auto loaded = from_pem(**key_text, **cert_text);
-      wipe(**key_text);
-      if (loaded) return loaded;
-    }
-    return Status::error(lock.error());
-  }
+  if (Status st = ensure_private_directory(dir); !st) return st;
+  auto lock = lock_file(dir / kSigningLockFile);
+  if (!lock) return lock.status();
 
   const fs::path key_path = dir / kSigningKeyFile;
   const fs::path cert_path = dir / kSigningCertFile;
@@ -392,7 +257,7 @@ Result<SigningKey> SigningKey::load_or_create(const fs::path& dir) {
     if (!fresh) return fresh.status();
     auto pem = private_key_pem(fresh->get());
     if (!pem) return pem.status();
-    Status st = write_file_atomic(key_path, *pem, 0600);
+    Status st = write_file_atomically(key_path, *pem, 0600);
     wipe(*pem);
     if (!st) return st;
     key = std::move(*fresh);
@@ -400,7 +265,7 @@ Result<SigningKey> SigningKey::load_or_create(const fs::path& dir) {
 
   auto cert_text = read_file(cert_path);
   if (!cert_text) return cert_text.status();
-  X509Ptr cert(nullptr, X509_free);
+  X509Ptr cert;
   if (cert_text->has_value()) {
     auto parsed = parse_certificate(**cert_text);
     if (parsed && certificate_fits(parsed->get(), key.get())) cert = std::move(*parsed);
@@ -413,7 +278,7 @@ Result<SigningKey> SigningKey::load_or_create(const fs::path& dir) {
     if (!fresh) return fresh.status();
     auto pem = certificate_pem_text(fresh->get());
     if (!pem) return pem.status();
-    Status st = write_file_atomic(cert_path, *pem, 0644);
+    Status st = write_file_atomically(cert_path, *pem, 0644);
     if (!st) return st;
     cert = std::move(*fresh);
     cert_pem = std::move(*pem);

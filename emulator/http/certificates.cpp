@@ -2,6 +2,9 @@
 // missing or unusable, with the OpenSSL 3 API. See certificates.h for the contract.
 #include "http/certificates.h"
 
+#include "common/files.h"
+#include "common/openssl_util.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <openssl/asn1.h>
@@ -38,33 +41,12 @@ constexpr long kServerDays = 825;        // the longest validity Apple clients a
 constexpr long kRenewDays = 30;          // re-issue the server certificate this long before expiry
 constexpr long kBackdateSeconds = 3600;  // tolerate clocks up to an hour behind ours
 constexpr long kSecondsPerDay = 24 * 60 * 60;
-constexpr off_t kMaxFileSize = 1 << 20;  // a PEM file bigger than this is not one of ours
 
 constexpr const char* kCaCertFile = "ca.pem";
 constexpr const char* kCaKeyFile = "ca-key.pem";
 constexpr const char* kServerCertFile = "server.pem";
 constexpr const char* kServerKeyFile = "server-key.pem";
 constexpr const char* kLockFile = ".lock";
-
-// --- OpenSSL ownership -----------------------------------------------------------------------
-
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
-using BignumPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
-using Asn1IntegerPtr = std::unique_ptr<ASN1_INTEGER, Deleter<ASN1_INTEGER_free>>;
-using ExtensionPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
-using GeneralNamePtr = std::unique_ptr<GENERAL_NAME, Deleter<GENERAL_NAME_free>>;
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
-using Asn1StringPtr = std::unique_ptr<ASN1_STRING, Deleter<ASN1_STRING_free>>;
 
 // A certificate or key together with its PEM text.
 template <typename T>
@@ -73,192 +55,11 @@ struct Pem {
   std::string pem;
 };
 
-// Drains the calling thread's OpenSSL error queue into one line for an error message.
-std::string openssl_errors() {
-  std::string out;
-  char buf[256];
-  while (unsigned long code = ERR_get_error()) {
-    ERR_error_string_n(code, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "no details from OpenSSL" : out;
-}
-
 Status file_error(const fs::path& file, std::string_view problem) {
   return Status::error(file.string() + ": " + std::string(problem));
 }
 
-Status errno_error(const fs::path& file, std::string_view what, int err) {
-  return file_error(file, std::string(what) + ": " + std::strerror(err));
-}
-
-// Every return path leaves the thread's error queue empty: a stale entry would otherwise be
-// picked up by a later, unrelated SSL_get_error() on the same thread.
-struct ClearErrorsOnExit {
-  ~ClearErrorsOnExit() { ERR_clear_error(); }
-};
-
-// --- Files -----------------------------------------------------------------------------------
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  // Closes and reports the result, which matters after writes (NFS reports errors late).
-  int close() { return ::close(std::exchange(fd_, -1)); }
-
- private:
-  int fd_;
-};
-
-// The file's content, or nullopt when the file does not exist.
-Result<std::optional<std::string>> read_file(const fs::path& file) {
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    if (errno == ENOENT) return std::optional<std::string>();
-    return errno_error(file, "cannot open", errno);
-  }
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return errno_error(file, "cannot stat", errno);
-  if (!S_ISREG(st.st_mode)) return file_error(file, "not a regular file");
-  if (st.st_size > kMaxFileSize) return file_error(file, "too large for a PEM file");
-  std::string content(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::read(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error(file, "cannot read", errno);
-    if (n == 0) break;  // shrank since fstat
-    done += static_cast<size_t>(n);
-  }
-  content.resize(done);
-  return std::optional<std::string>(std::move(content));
-}
-
-// Best effort: makes renames in `dir` durable. Some file systems refuse fsync on a folder.
-void sync_directory(const fs::path& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() >= 0) ::fsync(fd.get());
-}
-
-// Replaces `file` with `content` so that readers see the old or the new file, never a partial
-// one. The temporary file is created with `mode` (umask applies), so a key is never readable by
-// others, not even for a moment.
-Status write_file_atomically(const fs::path& file, std::string_view content, mode_t mode) {
-  fs::path tmp = file;
-  tmp += ".tmp";
-  // A leftover from an interrupted run may have other permissions: O_EXCL refuses to reuse it.
-  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
-    return errno_error(tmp, "cannot remove stale temporary file", errno);
-  }
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
-  if (fd.get() < 0) return errno_error(tmp, "cannot create", errno);
-  auto fail = [&](std::string_view what, int err) {
-    fd.reset();
-    ::unlink(tmp.c_str());
-    return errno_error(tmp, what, err);
-  };
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail("cannot write", errno);
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) return fail("cannot sync", errno);
-  if (fd.close() != 0) return fail("cannot close", errno);
-  if (::rename(tmp.c_str(), file.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return errno_error(file, "cannot replace with " + tmp.filename().string(), err);
-  }
-  return Status::ok();
-}
-
-// Creates `dir` (owner-only) unless it exists; parents get the default permissions.
-Status ensure_directory(const fs::path& dir) {
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) {
-    return S_ISDIR(st.st_mode) ? Status::ok() : file_error(dir, "not a directory");
-  }
-  if (errno != ENOENT) return errno_error(dir, "cannot stat", errno);
-  std::error_code ec;
-  fs::create_directories(dir.parent_path(), ec);
-  if (ec) return file_error(dir.parent_path(), "cannot create folder: " + ec.message());
-  // EEXIST: another process won the race, which is fine as long as it made a folder.
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return errno_error(dir, "cannot create folder", errno);
-  }
-  if (::stat(dir.c_str(), &st) != 0) return errno_error(dir, "cannot stat", errno);
-  return S_ISDIR(st.st_mode) ? Status::ok() : file_error(dir, "not a directory");
-}
-
-// Holds an exclusive flock() on the folder's lock file until destroyed. flock() locks belong to
-// the open file description, so this serialises threads of one process as well as processes.
-// The lock file is never removed: unlinking it would let two callers lock different inodes.
-Result<UniqueFd> lock_folder(const fs::path& dir) {
-  const fs::path file = dir / kLockFile;
-  UniqueFd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (fd.get() < 0) {
-    // A read-only folder (say a container mount of pre-made certificates) can still be used as
-    // long as nothing needs writing; a needed write then fails with its own message.
-    if (errno == EROFS || errno == EACCES) return UniqueFd();
-    return errno_error(file, "cannot open lock file", errno);
-  }
-  while (::flock(fd.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) return errno_error(file, "cannot lock", errno);
-  }
-  return fd;
-}
-
-// --- Parsing ---------------------------------------------------------------------------------
-
-BioPtr memory_bio(const std::string& data) {
-  return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
-}
-
-// Parses the first certificate in `pem`. `only` additionally requires that nothing but white
-// space follows it.
-X509Ptr parse_certificate(const std::string& pem, bool only) {
-  BioPtr bio = memory_bio(pem);
-  if (!bio) return nullptr;
-  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (!cert || !only) return cert;
-  char* rest = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &rest);
-  for (long i = 0; i < n; ++i) {
-    if (!std::strchr(" \t\r\n", rest[i])) return nullptr;
-  }
-  return cert;
-}
-
-// Without this callback an encrypted key would make OpenSSL prompt on the terminal.
-int no_passphrase(char*, int, int, void*) {
-  return 0;
-}
-
-PkeyPtr parse_private_key(const std::string& pem) {
-  BioPtr bio = memory_bio(pem);
-  if (!bio) return nullptr;
-  return PkeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
-}
+using ClearErrorsOnExit = ClearOpenSslErrorsOnExit;
 
 std::string time_text(const ASN1_TIME* t) {
   BioPtr bio(BIO_new(BIO_s_mem()));
@@ -357,7 +158,7 @@ std::optional<std::string> server_problem(X509* server, const std::string& key_p
       return "subjectAltName lacks " + required_server_names()[i];
     }
   }
-  PkeyPtr key = parse_private_key(key_pem);
+  PkeyPtr key = parse_private_key_pem(key_pem);
   if (!key) return "key file is not a PEM private key";
   if (X509_check_private_key(server, key.get()) != 1) return "key does not match";
   return std::nullopt;
@@ -511,7 +312,6 @@ Result<Issued> issue_server(X509* ca, EVP_PKEY* ca_key) {
 Status write_pair(const fs::path& cert_file, const fs::path& key_file, const Issued& issued) {
   Status s = write_file_atomically(key_file, issued.key.pem, 0600);
   if (s) s = write_file_atomically(cert_file, issued.cert.pem, 0644);
-  if (s) sync_directory(cert_file.parent_path());
   return s;
 }
 
@@ -538,8 +338,8 @@ Result<TlsMaterial> ensure_certificates(const std::filesystem::path& dir) {
   std::error_code ec;
   const fs::path folder = fs::absolute(dir, ec).lexically_normal();
   if (ec) return file_error(dir, "cannot make the path absolute: " + ec.message());
-  if (Status s = ensure_directory(folder); !s) return s;
-  Result<UniqueFd> lock = lock_folder(folder);
+  if (Status s = ensure_private_directory(folder); !s) return s;
+  Result<UniqueFd> lock = lock_file(folder / kLockFile);
   if (!lock) return lock.status();
 
   const fs::path ca_file = folder / kCaCertFile;
@@ -564,7 +364,7 @@ Result<TlsMaterial> ensure_certificates(const std::filesystem::path& dir) {
     ca_key = std::move(issued->key.object);
     out.ca_cert_pem = std::move(issued->cert.pem);
   } else {
-    ca = parse_certificate(**ca_pem, /*only=*/false);
+    ca = parse_certificate_pem(**ca_pem, /*only=*/false);
     if (!ca) return file_error(ca_file, "not a PEM certificate: " + openssl_errors());
     if (Status s = check_ca(ca.get(), ca_file, now); !s) return s;
     out.ca_cert_pem = std::move(**ca_pem);
@@ -572,10 +372,10 @@ Result<TlsMaterial> ensure_certificates(const std::filesystem::path& dir) {
     // when it is due for renewal, two years later, would be a worse surprise.
     struct stat st;
     if (::stat(ca_key_file.c_str(), &st) != 0) {
-      return errno_error(ca_key_file,
-                         "the CA's private key is unavailable (restore it, or remove ca.pem to "
-                         "create a new CA, which clients must then trust)",
-                         errno);
+      return file_error(ca_key_file, std::string("the CA's private key is unavailable (") +
+                                         std::strerror(errno) +
+                                         "); restore it, or remove ca.pem to create a new CA, "
+                                         "which clients must then trust");
     }
   }
 
@@ -584,7 +384,7 @@ Result<TlsMaterial> ensure_certificates(const std::filesystem::path& dir) {
   Result<std::optional<std::string>> server_key_pem = read_file(server_key_file);
   if (!server_key_pem) return server_key_pem.status();
   if (*server_pem && *server_key_pem) {
-    X509Ptr server = parse_certificate(**server_pem, /*only=*/true);
+    X509Ptr server = parse_certificate_pem(**server_pem, /*only=*/true);
     if (server && !server_problem(server.get(), **server_key_pem, ca.get(), now)) {
       out.server_cert_pem = std::move(**server_pem);
       out.server_key_pem = std::move(**server_key_pem);
@@ -598,7 +398,7 @@ Result<TlsMaterial> ensure_certificates(const std::filesystem::path& dir) {
     if (!key_pem) return key_pem.status();
     if (!*key_pem) return file_error(ca_key_file, "the CA's private key is missing");
     std::string& key_text = **key_pem;
-    ca_key = parse_private_key(key_text);
+    ca_key = parse_private_key_pem(key_text);
     OPENSSL_cleanse(key_text.data(), key_text.size());
     if (!ca_key) {
       return file_error(ca_key_file, "not an unencrypted PEM private key: " + openssl_errors());

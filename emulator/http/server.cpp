@@ -1,12 +1,12 @@
 #include "http/server.h"
 
 #include <httplib.h>
-#include <openssl/pem.h>
 
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 
+#include "common/openssl_util.h"
 #include "http/error_bodies.h"
 #include "http/host_routing.h"
 
@@ -208,16 +208,8 @@ void Listeners::install_handlers(httplib::Server& svr, Listener which) {
 Status Listeners::start(const ListenerOptions& opts, const TlsMaterial& tls) {
   if (started_) return Status::error("listeners already started");
   // The server key and certificate come from memory, never from a path the server re-reads.
-  std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(
-      BIO_new_mem_buf(tls.server_cert_pem.data(), static_cast<int>(tls.server_cert_pem.size())),
-      BIO_free);
-  std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(
-      BIO_new_mem_buf(tls.server_key_pem.data(), static_cast<int>(tls.server_key_pem.size())),
-      BIO_free);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(
-      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr), X509_free);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+  X509Ptr cert = parse_certificate_pem(tls.server_cert_pem);
+  PkeyPtr key = parse_private_key_pem(tls.server_key_pem);
   if (!cert || !key) return Status::error("the server certificate or key could not be parsed");
 
   https_ = std::make_unique<httplib::SSLServer>(cert.get(), key.get());

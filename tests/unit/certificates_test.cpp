@@ -1,6 +1,8 @@
 // Tests of the CA and server certificate bootstrap (emulator/http/certificates.h).
 #include "http/certificates.h"
 
+#include "common/openssl_util.h"
+
 #include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -30,21 +32,16 @@ using cmk::http::TlsMaterial;
 
 namespace {
 
+using cmk::BioPtr;
+using cmk::ExtensionPtr;
+using cmk::GeneralNamesPtr;
+using cmk::PkeyPtr;
+using cmk::X509Ptr;
 template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+using Deleter = cmk::OpenSslDeleter<Free>;
 using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
 using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX_free>>;
-using ExtensionPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
 using BasicConstraintsPtr = std::unique_ptr<BASIC_CONSTRAINTS, Deleter<BASIC_CONSTRAINTS_free>>;
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
 using EkuPtr = std::unique_ptr<EXTENDED_KEY_USAGE, Deleter<EXTENDED_KEY_USAGE_free>>;
 
 // A fresh folder under the system temp folder, removed with everything in it afterwards.
