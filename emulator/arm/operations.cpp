@@ -1,0 +1,193 @@
+#include "arm/operations.h"
+
+#include <cmath>
+
+#include "http/message.h"
+
+namespace cmk::arm {
+
+const char* operation_status_name(OperationStatus s) {
+  switch (s) {
+    case OperationStatus::Running: return "Running";
+    case OperationStatus::Succeeded: return "Succeeded";
+    case OperationStatus::Failed: return "Failed";
+    case OperationStatus::Canceled: return "Canceled";
+  }
+  return "Running";
+}
+
+bool is_terminal(OperationStatus s) { return s != OperationStatus::Running; }
+
+Result<LroPolicy> LroPolicy::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return Status::error("a policy must be a JSON object");
+  auto mode = j.find("mode");
+  if (mode == j.end() || !mode->is_string())
+    return Status::error("'mode' must be one of immediate, polls, duration");
+  LroPolicy p;
+  const std::string m = mode->get<std::string>();
+  if (m == "immediate") {
+    p.mode = Mode::Immediate;
+  } else if (m == "polls") {
+    auto n = j.find("polls");
+    if (n == j.end() || !n->is_number_integer() || *n < 0 || *n > 1000)
+      return Status::error("'polls' must be an integer from 0 to 1000");
+    p.mode = Mode::AfterPolls;
+    p.polls = n->get<int>();
+  } else if (m == "duration") {
+    auto s = j.find("seconds");
+    if (s == j.end() || !s->is_number() || !(s->get<double>() >= 0) || s->get<double>() > 86400 * 366)
+      return Status::error("'seconds' must be a number from 0 to 31622400");
+    p.mode = Mode::AfterDuration;
+    p.duration = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s->get<double>()));
+  } else {
+    return Status::error("'mode' must be one of immediate, polls, duration (got '" + m + "')");
+  }
+  return p;
+}
+
+nlohmann::json LroPolicy::to_json() const {
+  switch (mode) {
+    case Mode::Immediate: return {{"mode", "immediate"}};
+    case Mode::AfterPolls: return {{"mode", "polls"}, {"polls", polls}};
+    case Mode::AfterDuration:
+      return {{"mode", "duration"}, {"seconds", std::chrono::duration<double>(duration).count()}};
+  }
+  return {};
+}
+
+void LroPolicyTable::set(const std::string& type, const std::string& op, LroPolicy p) {
+  std::lock_guard lock(mu_);
+  rules_[{http::to_lower(type), http::to_lower(op)}] = p;
+}
+
+void LroPolicyTable::set_default(LroPolicy p) {
+  std::lock_guard lock(mu_);
+  default_ = p;
+}
+
+LroPolicy LroPolicyTable::get(const std::string& type, const std::string& op) const {
+  std::lock_guard lock(mu_);
+  const std::string t = http::to_lower(type), o = http::to_lower(op);
+  for (const auto& key : {std::pair{t, o}, std::pair{t, std::string("*")},
+                          std::pair{std::string("*"), o}}) {
+    if (auto it = rules_.find(key); it != rules_.end()) return it->second;
+  }
+  return default_;
+}
+
+void LroPolicyTable::clear() {
+  std::lock_guard lock(mu_);
+  rules_.clear();
+  default_ = LroPolicy{};
+}
+
+OperationEngine::OperationEngine(const Clock& clock, IdGenerator& ids, size_t max_records)
+    : clock_(clock), ids_(ids), max_records_(max_records) {}
+
+bool OperationEngine::due(const Entry& e) const {
+  if (e.completing || is_terminal(e.op.status)) return false;
+  switch (e.policy.mode) {
+    case LroPolicy::Mode::Immediate: return true;
+    case LroPolicy::Mode::AfterPolls: return e.op.polls >= e.policy.polls;
+    case LroPolicy::Mode::AfterDuration: return clock_.now() >= e.op.started_at + e.policy.duration;
+  }
+  return true;
+}
+
+void OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
+                                   const std::vector<std::string>& ids) {
+  std::vector<std::pair<std::string, Completion>> work;
+  for (const auto& id : ids) {
+    auto it = ops_.find(id);
+    if (it == ops_.end() || !due(it->second)) continue;
+    it->second.completing = true;  // claimed: concurrent readers keep seeing Running
+    work.emplace_back(id, it->second.completion);
+  }
+  if (work.empty()) return;
+  lock.unlock();
+  std::vector<std::pair<std::string, std::optional<OperationError>>> results;
+  for (auto& [id, completion] : work) {
+    std::optional<OperationError> error;
+    try {
+      if (completion) error = completion();
+    } catch (const std::exception& e) {
+      error = OperationError{"InternalServerError", e.what()};
+    }
+    results.emplace_back(id, std::move(error));
+  }
+  lock.lock();
+  for (auto& [id, error] : results) {
+    auto it = ops_.find(id);
+    if (it == ops_.end()) continue;
+    Operation& op = it->second.op;
+    op.status = error ? OperationStatus::Failed : OperationStatus::Succeeded;
+    op.error = std::move(error);
+    op.ended_at = clock_.now();
+    it->second.completing = false;
+    it->second.completion = nullptr;  // release what the provider captured
+    finished_order_[++sequence_] = id;
+    if (auto r = running_.find(op.resource_key); r != running_.end()) {
+      std::erase(r->second, id);
+      if (r->second.empty()) running_.erase(r);
+    }
+  }
+  trim();
+}
+
+void OperationEngine::trim() {
+  while (finished_order_.size() > max_records_) {
+    ops_.erase(finished_order_.begin()->second);
+    finished_order_.erase(finished_order_.begin());
+  }
+}
+
+std::string OperationEngine::start(std::string resource_key, std::string kind,
+                                   std::string location, LroPolicy policy, Completion completion) {
+  std::unique_lock lock(mu_);
+  Entry e;
+  e.op.id = ids_.guid();
+  e.op.resource_key = http::to_lower(resource_key);
+  e.op.kind = std::move(kind);
+  e.op.location = std::move(location);
+  e.op.started_at = clock_.now();
+  e.policy = policy;
+  e.completion = std::move(completion);
+  const std::string id = e.op.id;
+  running_[e.op.resource_key].push_back(id);
+  ops_.emplace(id, std::move(e));
+  complete_due(lock, {id});
+  return id;
+}
+
+std::optional<Operation> OperationEngine::poll(const std::string& id) {
+  std::unique_lock lock(mu_);
+  auto it = ops_.find(http::to_lower(id));
+  if (it == ops_.end()) return std::nullopt;
+  ++it->second.op.polls;
+  complete_due(lock, {it->first});
+  it = ops_.find(http::to_lower(id));
+  if (it == ops_.end()) return std::nullopt;
+  return it->second.op;
+}
+
+void OperationEngine::settle_resource(const std::string& resource_key) {
+  std::unique_lock lock(mu_);
+  auto it = running_.find(http::to_lower(resource_key));
+  if (it == running_.end()) return;
+  const std::vector<std::string> ids = it->second;  // complete_due may change the index
+  complete_due(lock, ids);
+}
+
+bool OperationEngine::has_running(const std::string& resource_key) const {
+  std::lock_guard lock(mu_);
+  return running_.count(http::to_lower(resource_key)) > 0;
+}
+
+std::optional<Operation> OperationEngine::get(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = ops_.find(http::to_lower(id));
+  if (it == ops_.end()) return std::nullopt;
+  return it->second.op;
+}
+
+}  // namespace cmk::arm

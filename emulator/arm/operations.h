@@ -1,0 +1,123 @@
+// Long-running operations (PRODUCT §2, §5; api-surface §1.4): the engine behind
+// Azure-AsyncOperation / Location polling and the provisioningState a resource shows on GET.
+//
+// Contract:
+// - An operation finishes according to its LroPolicy: at once, after the client has polled it N
+//   times, or once a span of time has passed on the injected clock (the virtual clock: tests
+//   advance it instead of sleeping). Nothing runs in the background: an operation is settled
+//   lazily, when someone reads it (poll) or reads its resource (settle_resource).
+// - Its Completion runs exactly once, when it is found due, and decides the outcome (no error =
+//   Succeeded). Completions run without the engine's lock held, so they may call back into the
+//   engine and take their provider's locks; callers must not hold a lock a completion takes.
+// - poll() counts a poll; settle_resource() does not (a GET of the resource is not a poll of the
+//   operation, but it must show time-based progress, since `az ... wait` polls only GET).
+// - Records are kept after completion (the Location/AsyncOperation URLs keep answering) up to a
+//   bound; the oldest finished ones are dropped first.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "state/clock.h"
+
+namespace cmk::arm {
+
+enum class OperationStatus { Running, Succeeded, Failed, Canceled };
+const char* operation_status_name(OperationStatus s);
+bool is_terminal(OperationStatus s);
+
+struct OperationError {
+  std::string code;
+  std::string message;
+};
+
+struct LroPolicy {
+  enum class Mode { Immediate, AfterPolls, AfterDuration };
+  Mode mode = Mode::AfterDuration;
+  int polls = 1;                                          // AfterPolls
+  Duration duration = std::chrono::milliseconds(1000);  // AfterDuration: about a second by default
+
+  // {"mode":"immediate"} | {"mode":"polls","polls":N} | {"mode":"duration","seconds":S}
+  static Result<LroPolicy> from_json(const nlohmann::json& j);
+  nlohmann::json to_json() const;
+};
+
+// Policies by resource type and operation ("Microsoft.Kusto/clusters", "write"), with "*" for
+// either; the most specific match wins, then the default.
+class LroPolicyTable {
+ public:
+  void set(const std::string& resource_type, const std::string& operation, LroPolicy p);
+  void set_default(LroPolicy p);
+  LroPolicy get(const std::string& resource_type, const std::string& operation) const;
+  void clear();
+
+ private:
+  mutable std::mutex mu_;
+  LroPolicy default_;
+  std::map<std::pair<std::string, std::string>, LroPolicy> rules_;  // lower-case keys
+};
+
+using Completion = std::function<std::optional<OperationError>()>;
+
+struct Operation {
+  std::string id;            // GUID: the {opId} of operationResults/{opId}
+  std::string resource_key;  // lower-case ARM id of the resource it changes
+  std::string kind;          // "ServiceConfigurationAlter", "ClusterCreateExternal", ...
+  std::string location;      // normalised region, for the operation URLs
+  TimePoint started_at;
+  std::optional<TimePoint> ended_at;
+  OperationStatus status = OperationStatus::Running;
+  std::optional<OperationError> error;
+  int polls = 0;
+};
+
+class OperationEngine {
+ public:
+  OperationEngine(const Clock& clock, IdGenerator& ids, size_t max_records = 10000);
+
+  // Starts an operation and returns its id. An Immediate policy completes it before returning.
+  std::string start(std::string resource_key, std::string kind, std::string location,
+                    LroPolicy policy, Completion completion);
+
+  // The operation after counting one poll and settling it if due; nullopt when unknown.
+  std::optional<Operation> poll(const std::string& id);
+  // Settles the resource's due operations without counting a poll.
+  void settle_resource(const std::string& resource_key);
+  // A non-terminal operation on the resource (writes meet 409 RequestConflict).
+  bool has_running(const std::string& resource_key) const;
+  // Reads without side effects.
+  std::optional<Operation> get(const std::string& id) const;
+
+ private:
+  struct Entry {
+    Operation op;
+    LroPolicy policy;
+    Completion completion;
+    bool completing = false;
+  };
+  bool due(const Entry& e) const;
+  // Completes every entry in `ids` that is due (lock released while completions run).
+  void complete_due(std::unique_lock<std::mutex>& lock, const std::vector<std::string>& ids);
+  void trim();
+
+  const Clock& clock_;
+  IdGenerator& ids_;
+  const size_t max_records_;
+  mutable std::mutex mu_;
+  std::map<std::string, Entry> ops_;
+  // Non-terminal operations by resource key: GET of a resource settles only its own, in O(log n).
+  std::map<std::string, std::vector<std::string>> running_;
+  uint64_t sequence_ = 0;
+  std::map<uint64_t, std::string> finished_order_;  // for trimming, oldest first
+};
+
+}  // namespace cmk::arm
