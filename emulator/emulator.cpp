@@ -1,6 +1,10 @@
 #include "emulator.h"
 
 #include "admin/admin_api.h"
+#include "arm/arm_api.h"
+#include "msi/user_assigned_identities.h"
+#include "entra/bearer_auth.h"
+#include "entra/login_api.h"
 #include "http/error_bodies.h"
 #include "state/fixture.h"
 
@@ -10,14 +14,21 @@ using http::Request;
 using http::Response;
 using http::Surface;
 
+namespace {
+// "http://host:port" of the plain-HTTP listener as a client on this machine reaches it.
+std::string http_listener_url(const std::string& host, int http_port) {
+  std::string h = host;
+  if (h == "0.0.0.0" || h.empty()) h = "127.0.0.1";
+  if (h == "::") h = "::1";
+  if (h.find(':') != std::string::npos) h = "[" + h + "]";
+  return "http://" + h + ":" + std::to_string(http_port);
+}
+}  // namespace
+
 std::vector<std::pair<std::string, std::string>> proxy_environment(const std::string& host,
                                                                    int http_port,
                                                                    const std::string& ca_file) {
-  std::string proxy_host = host;
-  if (proxy_host == "0.0.0.0" || proxy_host.empty()) proxy_host = "127.0.0.1";
-  if (proxy_host == "::") proxy_host = "::1";
-  if (proxy_host.find(':') != std::string::npos) proxy_host = "[" + proxy_host + "]";
-  const std::string proxy = "http://" + proxy_host + ":" + std::to_string(http_port);
+  const std::string proxy = http_listener_url(host, http_port);
   return {{"HTTPS_PROXY", proxy},
           {"NO_PROXY", "localhost,127.0.0.1,::1"},
           {"REQUESTS_CA_BUNDLE", ca_file},
@@ -32,6 +43,12 @@ Emulator::Emulator(EmulatorOptions options)
       listeners_(log_, [this](Request& req) { return handle(req); }) {
   pipeline_.add(std::make_shared<http::RequestIdFilter>());
   pipeline_.add(std::make_shared<http::AccessLogFilter>(log_));
+  // After the id and log filters, so a 401 carries request ids and is logged.
+  pipeline_.add(std::make_shared<entra::BearerAuthFilter>(
+      [this]() -> const entra::TokenService* { return token_service_.get(); }));
+  pipeline_.add(std::make_shared<arm::ArmHeadersFilter>());
+  msi_settings_.set_host_identity(options_.msi_identity);
+  msi_settings_.set_identity_header(options_.msi_identity_header);
   register_routes();
 }
 
@@ -44,15 +61,39 @@ void Emulator::register_routes() {
   ctx.info = [this] {
     nlohmann::json env = nlohmann::json::object();
     for (const auto& [k, v] : client_environment()) env[k] = v;
+    nlohmann::json msi_env = nlohmann::json::object();
+    for (const auto& [k, v] : msi_environment()) msi_env[k] = v;
     return nlohmann::json{{"host", options_.host},
                           {"https_port", https_port()},
                           {"http_port", http_port()},
                           {"ca_file", tls_.ca_file.string()},
-                          {"environment", env}};
+                          {"environment", env},
+                          {"msi_environment", msi_env}};
   };
   ctx.front_door = &listeners_.front_door();
   ctx.started_at = &started_at_;
+  ctx.token_service = [this] { return token_service_.get(); };
+  ctx.directory = &directory_;
+  ctx.msi = &msi_settings_;
   admin::register_admin_routes(router(Surface::Admin), std::move(ctx));
+
+  auto service = [this]() -> const entra::TokenService* { return token_service_.get(); };
+  entra::register_login_routes(router(Surface::Login), {service, [this] { return https_port(); }});
+  msi::register_msi_routes(router(Surface::Msi), {service, &msi_settings_});
+
+  arm::ArmContext arm_ctx;
+  arm_ctx.directory = &directory_;
+  arm_ctx.subscriptions = &subscriptions_;
+  arm_ctx.groups = &resource_groups_;
+  arm_ctx.operations = &operations_;
+  arm_ctx.lro_policies = &lro_policies_;
+  arm_ctx.resources = &resources_;
+  arm_ctx.on_cascade_delete = [this](const arm::TrackedResource& r) {
+    if (http::iequals(r.type, msi::kUserAssignedIdentityType))
+      directory_.remove_managed_identity(r.id.str());
+  };
+  arm::register_arm_routes(router(Surface::Arm), arm_ctx);
+  msi::register_user_assigned_identity_routes(router(Surface::Arm), {arm_ctx, &resources_, &ids_});
 }
 
 Status Emulator::start() {
@@ -68,6 +109,7 @@ Status Emulator::start() {
   entra::TokenServiceOptions token_options;
   token_options.strict_auth = options_.strict_auth;
   token_options.lifetime = options_.token_lifetime;
+  token_options.clock_skew = options_.token_clock_skew;
   token_service_ = std::make_unique<entra::TokenService>(directory_, std::move(signing_key.value()),
                                                          token_clock_, token_options);
 
@@ -83,6 +125,7 @@ Status Emulator::start() {
     fixtures.push_back(std::move(f.value()));
   }
   if (auto s = state::apply_fixtures(fixtures, directory_, subscriptions_); !s) return s;
+  register_default_host_identity();
 
   http::ListenerOptions lo;
   lo.host = options_.host;
@@ -99,10 +142,41 @@ Status Emulator::start() {
   return Status::ok();
 }
 
+// The identity the MSI endpoints speak for by default: the system-assigned identity of a VM in
+// the first subscription (README "Identity"), so MSI clients work with no set-up.
+void Emulator::register_default_host_identity() {
+  std::string subscription = "00000000-0000-0000-0000-000000000000";
+  std::string tenant;
+  if (auto subs = subscriptions_.all(); !subs.empty()) {
+    subscription = subs.front().id;
+    tenant = subs.front().tenant_id;
+  }
+  if (tenant.empty())
+    if (auto tenants = directory_.tenants(); !tenants.empty()) tenant = tenants.front().id;
+  entra::ManagedIdentity host = msi::default_host_identity(tenant, subscription);
+  msi_settings_.set_default_host_identity(host.resource_id);
+  directory_.put_managed_identity(std::move(host));
+  const std::string configured = msi_settings_.host_identity();
+  if (!configured.empty() && !msi::find_identity(directory_, configured))
+    log_.warn("--msi-identity '" + configured +
+              "' names no managed identity yet; the MSI endpoints answer 'Identity not found' "
+              "to requests without a selector until it exists");
+}
+
 void Emulator::stop() {
   if (!running_) return;
   running_ = false;
   listeners_.stop();
+}
+
+std::vector<std::pair<std::string, std::string>> Emulator::msi_environment() const {
+  const std::string base = http_listener_url(options_.host, http_port());
+  std::string header = msi_settings_.identity_header();
+  if (header.empty()) header = "cmk-emulator";
+  return {{"IDENTITY_ENDPOINT", base + "/msi/token"},
+          {"IDENTITY_HEADER", header},
+          {"MSI_ENDPOINT", base + "/msi/token"},
+          {"AZURE_POD_IDENTITY_AUTHORITY_HOST", base}};
 }
 
 std::vector<std::pair<std::string, std::string>> Emulator::client_environment() const {

@@ -21,6 +21,9 @@
 #include <utility>
 #include <vector>
 
+#include "arm/operations.h"
+#include "arm/resource_groups.h"
+#include "arm/resource_store.h"
 #include "arm/subscriptions.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -31,6 +34,7 @@
 #include "http/pipeline.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "msi/msi_api.h"
 #include "state/clock.h"
 
 namespace cmk {
@@ -44,9 +48,16 @@ struct EmulatorOptions {
   std::vector<std::filesystem::path> fixtures;
   LogLevel log_level = LogLevel::Info;
   Logger::Sink log_sink;  // default: stderr
-  // Identity (issue 3): only registered principals may sign in; access-token lifetime.
+  // Identity (issue 3): only registered principals may sign in; access-token lifetime; the
+  // tolerance for exp/nbf when validating (tests of expiry set it to 0 with a short lifetime).
   bool strict_auth = false;
   std::chrono::seconds token_lifetime{3599};
+  std::chrono::seconds token_clock_skew{300};
+  // Managed identity: whom the MSI endpoints speak for without a selector (client id, principal
+  // id or ARM resource id; "" = the default host identity), and the X-IDENTITY-HEADER / secret
+  // value they demand ("" = any).
+  std::string msi_identity;
+  std::string msi_identity_header;
 };
 
 class Emulator {
@@ -70,12 +81,22 @@ class Emulator {
   VirtualClock& clock() { return clock_; }
   entra::Directory& directory() { return directory_; }
   arm::SubscriptionRegistry& subscriptions() { return subscriptions_; }
+  arm::ResourceGroupStore& resource_groups() { return resource_groups_; }
+  arm::LroPolicyTable& lro_policies() { return lro_policies_; }
+  arm::OperationEngine& operations() { return operations_; }
+  arm::ResourceStore& resources() { return resources_; }
   // Available once start() succeeded.
   entra::TokenService& token_service() { return *token_service_; }
+  // The host identity of the managed-identity endpoints (also GET/PUT /_emulator/msi).
+  msi::MsiSettings& msi_settings() { return msi_settings_; }
   Logger& logger() { return log_; }
 
   // Environment variables that point clients at this emulator in proxy mode.
   std::vector<std::pair<std::string, std::string>> client_environment() const;
+  // The variables that point managed-identity clients at the MSI endpoints, one set per flavour
+  // (README "Identity"): IDENTITY_ENDPOINT + IDENTITY_HEADER (App Service), MSI_ENDPOINT (Cloud
+  // Shell, az), AZURE_POD_IDENTITY_AUTHORITY_HOST (IMDS). Set one flavour, not all.
+  std::vector<std::pair<std::string, std::string>> msi_environment() const;
 
   // Handles one request exactly as the listeners would (pipeline, routing, error mapping).
   http::Response handle(http::Request& req);
@@ -83,16 +104,22 @@ class Emulator {
  private:
   http::Router& router(http::Surface s) { return routers_[static_cast<size_t>(s)]; }
   void register_routes();
+  void register_default_host_identity();
 
   EmulatorOptions options_;
   Logger log_;
   VirtualClock clock_;
   IdGenerator ids_;
+  arm::ResourceGroupStore resource_groups_;
+  arm::LroPolicyTable lro_policies_;
+  arm::OperationEngine operations_{clock_, ids_};
+  arm::ResourceStore resources_{clock_, ids_};
   entra::Directory directory_;
   arm::SubscriptionRegistry subscriptions_;
   http::TlsMaterial tls_;
   RealClock token_clock_;  // tokens live on real time, never on the virtual clock (PRODUCT §4)
   std::unique_ptr<entra::TokenService> token_service_;
+  msi::MsiSettings msi_settings_;
   std::array<http::Router, 5> routers_;
   http::Pipeline pipeline_;
   http::Listeners listeners_;

@@ -51,6 +51,20 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error", "off"}));
+  app.add_flag("--strict-auth", opts.strict_auth,
+               "Only registered principals may sign in (default: unknown clients are admitted "
+               "and registered on the fly)");
+  int64_t token_lifetime = opts.token_lifetime.count();
+  app.add_option("--token-lifetime", token_lifetime, "Access-token lifetime in seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{366} * 86400));
+  app.add_option("--msi-identity", opts.msi_identity,
+                 "Managed identity the MSI endpoints speak for when a request names none: a "
+                 "client id, principal id or ARM resource id (default: the built-in host "
+                 "identity)");
+  app.add_option("--msi-identity-header", opts.msi_identity_header,
+                 "Value X-IDENTITY-HEADER (or the legacy `secret` header) must carry (default: "
+                 "any value)");
 
   CLI::App* env = app.add_subcommand(
       "env", "Print the shell exports that point clients at the emulator (proxy mode)");
@@ -66,6 +80,7 @@ int main(int argc, char** argv) {
   }
 
   opts.log_level = *cmk::parse_log_level(log_level);
+  opts.token_lifetime = std::chrono::seconds(token_lifetime);
   for (const auto& f : fixtures) opts.fixtures.emplace_back(f);
 
   // Block the stop signals in every thread; the main thread waits for them below.

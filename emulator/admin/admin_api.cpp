@@ -38,6 +38,24 @@ std::optional<json> object_body(const Request& req, Response& error) {
   return std::nullopt;
 }
 
+json msi_json(const AdminContext& ctx) {
+  const std::string configured = ctx.msi->host_identity();
+  const std::string effective = ctx.msi->effective_host_identity();
+  json resolved = nullptr;
+  if (auto mi = msi::find_identity(*ctx.directory, effective))
+    resolved = {{"resourceId", mi->resource_id},
+                {"clientId", mi->client_id},
+                {"principalId", mi->principal_id},
+                {"tenantId", mi->tenant_id},
+                {"type", mi->kind == entra::IdentityKind::SystemAssigned ? "SystemAssigned"
+                                                                         : "UserAssigned"}};
+  return {{"identity", configured.empty() ? json(nullptr) : json(configured)},
+          {"default_identity", ctx.msi->default_host_identity()},
+          {"effective_identity", effective},
+          {"resolved", resolved},
+          {"identity_header_required", !ctx.msi->identity_header().empty()}};
+}
+
 }  // namespace
 
 void register_admin_routes(http::Router& router, AdminContext ctx) {
@@ -104,6 +122,48 @@ void register_admin_routes(http::Router& router, AdminContext ctx) {
       return http::admin_error(400, "InvalidRequestContent", "Expected {\"frozen\": true|false}.");
     ctx.clock->set_frozen(it->get<bool>());
     return json_ok(clock_json(*ctx.clock));
+  });
+
+  // Every access token issued so far stops validating; tokens issued afterwards work.
+  router.add("POST", "/_emulator/tokens/revoke", [ctx](Request&, const RouteParams&) {
+    entra::TokenService* service = ctx.token_service ? ctx.token_service() : nullptr;
+    if (service == nullptr)
+      return http::admin_error(503, "NotStarted", "The token service is not running.");
+    service->revoke_tokens_issued_before_now();
+    return json_ok({{"revoked", true}, {"iat_cutoff", service->revocation_cutoff()}});
+  });
+
+  // The identity the managed-identity endpoints speak for when a request names none.
+  router.add("GET", "/_emulator/msi",
+             [ctx](Request&, const RouteParams&) { return json_ok(msi_json(ctx)); });
+  // {"identity": "<client id, principal id or resource id>" | null} (null or "" = the default),
+  // optionally {"identity_header": "<value X-IDENTITY-HEADER must carry>" | null}.
+  router.add("PUT", "/_emulator/msi", [ctx](Request& req, const RouteParams&) {
+    Response err;
+    auto body = object_body(req, err);
+    if (!body) return err;
+    auto read = [&](const char* name, std::optional<std::string>& out) {
+      auto it = body->find(name);
+      if (it == body->end()) return true;
+      if (it->is_null()) {
+        out = "";
+        return true;
+      }
+      if (!it->is_string()) return false;
+      out = it->get<std::string>();
+      return true;
+    };
+    std::optional<std::string> identity, header;
+    if (!read("identity", identity) || !read("identity_header", header))
+      return http::admin_error(400, "InvalidRequestContent",
+                               "Expected {\"identity\": \"<client id, principal id or resource "
+                               "id>\" | null} and optionally {\"identity_header\": \"...\" | null}.");
+    if (!identity && !header)
+      return http::admin_error(400, "InvalidRequestContent",
+                               "Give \"identity\" (and/or \"identity_header\").");
+    if (identity) ctx.msi->set_host_identity(*identity);
+    if (header) ctx.msi->set_identity_header(*header);
+    return json_ok(msi_json(ctx));
   });
 
   router.add("GET", "/_emulator/proxy/refusals", [ctx](Request&, const RouteParams&) {

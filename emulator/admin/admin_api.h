@@ -1,5 +1,6 @@
 // The admin API under /_emulator/ (PRODUCT §5), served on both listeners: health, info,
-// the CA, the virtual clock and the proxy's refusals. JSON in and out; errors in the admin shape.
+// the CA, the virtual clock, the proxy's refusals, token revocation and the managed-identity
+// endpoints' host identity. JSON in and out; errors in the admin shape.
 #pragma once
 
 #include <chrono>
@@ -8,7 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "entra/directory.h"
+#include "entra/token_service.h"
 #include "http/front_door.h"
+#include "msi/msi_api.h"
 #include "http/router.h"
 #include "state/clock.h"
 
@@ -20,6 +24,9 @@ struct AdminContext {
   std::function<std::string()> ca_pem;
   std::function<nlohmann::json()> info;  // ports, CA path, client environment
   const http::FrontDoor* front_door = nullptr;
+  std::function<entra::TokenService*()> token_service;  // null before start
+  const entra::Directory* directory = nullptr;
+  msi::MsiSettings* msi = nullptr;
 };
 
 void register_admin_routes(http::Router& router, AdminContext ctx);

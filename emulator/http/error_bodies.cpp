@@ -23,6 +23,30 @@ Response arm_error(int status, std::string_view code, std::string_view message,
   return json_response(status, {{"error", err}});
 }
 
+Response arm_unauthorized(std::string_view code, std::string_view message,
+                          std::string_view description) {
+  std::string safe;
+  for (char c : description) safe += c == '"' ? '\'' : (c >= 0x20 && c < 0x7f ? c : ' ');
+  Response r = arm_error(401, code, message);
+  r.set_header("WWW-Authenticate",
+               "Bearer authorization_uri=\"https://login.windows.net/\", error=\"invalid_token\", "
+               "error_description=\"" + safe + "\"");
+  return r;
+}
+
+Response keyvault_challenge(const Request& req, std::string_view tenant_id) {
+  const size_t dot = req.host.find('.');
+  std::string resource =
+      "https://" + (dot == std::string::npos ? req.host : req.host.substr(dot + 1));
+  if (req.port != 443 && req.port != 0) resource += ":" + std::to_string(req.port);
+  Response r = keyvault_error(401, "Unauthorized",
+                              "AKV10000: Request is missing a Bearer or PoP token.");
+  r.set_header("WWW-Authenticate", "Bearer authorization=\"https://login.microsoftonline.com/" +
+                                       std::string(tenant_id) + "\", resource=\"" + resource +
+                                       "\"");
+  return r;
+}
+
 Response keyvault_error(int status, std::string_view code, std::string_view message,
                         std::string_view inner_code) {
   json err = {{"code", code}, {"message", message}};

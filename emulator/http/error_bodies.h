@@ -17,8 +17,23 @@ namespace cmk::http {
 
 Response arm_error(int status, std::string_view code, std::string_view message,
                    std::string_view target = {});
+// ARM's 401 (api-surface §4.4): the ARM body plus the challenge ARM sends with it,
+//   WWW-Authenticate: Bearer authorization_uri="https://login.windows.net/", error="invalid_token",
+//                     error_description="<description>"
+// `code` is AuthenticationFailed, InvalidAuthenticationToken, ExpiredAuthenticationToken,
+// InvalidAuthenticationTokenAudience or InvalidAuthenticationTokenTenant. Double quotes and
+// control characters in the description are replaced, so the header stays one quoted string.
+Response arm_unauthorized(std::string_view code, std::string_view message,
+                          std::string_view description);
 Response keyvault_error(int status, std::string_view code, std::string_view message,
                         std::string_view inner_code = {});
+// Key Vault's authentication challenge (api-surface §3.6, real-clients §6): 401 Unauthorized
+// AKV10000 with
+//   WWW-Authenticate: Bearer authorization="https://login.microsoftonline.com/<tenant>",
+//                     resource="https://<vault host minus its first label>[:port unless 443]"
+// The resource is the parent domain of the host the client used, port included, because the
+// SDKs check that the vault host ends with "." + the resource's host (Python: with the port).
+Response keyvault_challenge(const Request& req, std::string_view tenant_id);
 Response entra_error(int status, std::string_view error, int aadsts_code,
                      std::string_view description, std::string_view correlation_id);
 Response msi_error(int status, std::string_view error, std::string_view description);

@@ -23,6 +23,18 @@ const char* surface_name(Surface s);
 // Which listener the request came in on.
 enum class Listener { Https, Http };
 
+// Who a validated bearer token speaks for, as the authentication filter left it for handlers
+// (ARM authorisation, Key Vault access policies, the journal).
+struct Principal {
+  std::string tenant_id;  // tid
+  std::string object_id;  // oid
+  std::string app_id;     // appid (v1) or azp (v2)
+  std::string xms_mirid;  // managed identities only: the identity's ARM resource id
+  std::string idtyp;      // "app" for app-only tokens
+  std::string audience;   // the aud that matched
+  std::string issuer;     // iss
+};
+
 struct Request {
   std::string method;     // upper case as sent
   std::string host;       // lower case, without port (from Host, or the absolute-form target)
@@ -45,6 +57,9 @@ struct Request {
   // Set by the request-id filter.
   std::string request_id;
   std::string correlation_id;
+  // Set by the bearer authentication filter once the token validated; empty on surfaces and
+  // paths that take no token.
+  std::optional<Principal> principal;
 
   std::optional<std::string> query_param(std::string_view name) const;  // case-insensitive name
   std::optional<std::string> header(std::string_view name) const;

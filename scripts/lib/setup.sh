@@ -53,3 +53,27 @@ cmk_build() {
   fi
   rm -f "$log"
 }
+
+# The real clients the tests drive (tests/clients): Debian's azure-cli and python3-azure (run on
+# /usr/bin/python3), python3-jwt (an independent JWT check), and the npm SDKs pinned by
+# tests/clients/node/package-lock.json. Node.js and npm come with the machine (NodeSource's
+# nodejs, which provides npm and conflicts with Debian's npm package), so Debian's are installed
+# only when the commands are missing.
+CMK_CLIENT_PACKAGES=(azure-cli python3-azure python3-jwt python3-requests python3-cryptography curl)
+
+cmk_setup_clients() {
+  cmk_install_packages "${CMK_CLIENT_PACKAGES[@]}"
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    cmk_install_packages nodejs npm
+  fi
+  local dir="$CMK_ROOT/tests/clients/node"
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    cmk_log "installing the npm client packages (npm ci in tests/clients/node)"
+    local log
+    log="$(mktemp)"
+    if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
+      cat "$log" >&2; rm -f "$log"; cmk_log "npm ci failed"; return 1
+    fi
+    rm -f "$log"
+  fi
+}

@@ -101,8 +101,10 @@ TEST_CASE("unknown routes answer in the shape of the surface they reached", "[em
   auto cli = test::https_client(*emu);
 
   SECTION("ARM") {
+    // With a valid token: without one ARM answers 401 first (bearer_auth_test.cpp).
     auto r = cli->Get("/subscriptions/x/nothing?api-version=2022-01-01",
-                      {{"Host", "management.azure.com"}});
+                      {{"Host", "management.azure.com"},
+                       {"Authorization", "Bearer " + test::app_token(*emu)}});
     REQUIRE(r->status == 404);
     auto body = json::parse(r->body);
     REQUIRE(body["error"]["code"] == "NotFound");
@@ -220,6 +222,11 @@ TEST_CASE("info lists ports, CA and the proxy-mode environment", "[emulator]") {
           "http://127.0.0.1:" + std::to_string(emu->http_port()));
   for (const char* k : {"NO_PROXY", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE"})
     REQUIRE(info["environment"].contains(k));
+  const std::string http_base = "http://127.0.0.1:" + std::to_string(emu->http_port());
+  REQUIRE(info["msi_environment"]["IDENTITY_ENDPOINT"] == http_base + "/msi/token");
+  REQUIRE(info["msi_environment"]["IDENTITY_HEADER"].is_string());
+  REQUIRE(info["msi_environment"]["MSI_ENDPOINT"] == http_base + "/msi/token");
+  REQUIRE(info["msi_environment"]["AZURE_POD_IDENTITY_AUTHORITY_HOST"] == http_base);
   auto ca = test::https_client(*emu)->Get("/_emulator/ca.pem");
   REQUIRE(ca->body == emu->ca_pem());
   REQUIRE(ca->body.rfind("-----BEGIN CERTIFICATE-----", 0) == 0);

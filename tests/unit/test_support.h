@@ -77,4 +77,48 @@ inline std::unique_ptr<httplib::Client> http_client(const Emulator& emu) {
   return cli;
 }
 
+// An HTTPS client for a real Azure host name, reaching the emulator through its proxy front
+// door (proxy mode, as the real clients use it).
+inline std::unique_ptr<httplib::SSLClient> proxied_client(const Emulator& emu,
+                                                          const std::string& host) {
+  auto cli = std::make_unique<httplib::SSLClient>(host, 443);
+  cli->set_proxy("127.0.0.1", emu.http_port());
+  cli->set_ca_cert_path(emu.ca_file().c_str());
+  cli->enable_server_certificate_verification(true);
+  cli->set_connection_timeout(5);
+  cli->set_read_timeout(10);
+  return cli;
+}
+
+// The default fixture's identities (README "Default identities").
+inline constexpr const char* kTenant = "72f988bf-0000-0000-0000-000000000001";
+inline constexpr const char* kSubscription = "00000000-0000-0000-0000-000000000001";
+inline constexpr const char* kSpAppId = "11111111-1111-1111-1111-111111111111";
+inline constexpr const char* kSpObjectId = "11111111-0000-0000-0000-000000000001";
+inline constexpr const char* kSpSecret = "emulator-secret";
+
+// "a=1&b=2" with every name and value percent-encoded, as a form body.
+inline std::string form(std::initializer_list<std::pair<std::string, std::string>> fields) {
+  std::string out;
+  for (const auto& [k, v] : fields)
+    out += (out.empty() ? "" : "&") + http::percent_encode(k) + "=" + http::percent_encode(v);
+  return out;
+}
+
+// A token for the default service principal, straight from the token service.
+inline std::string app_token(Emulator& emu,
+                             const std::string& resource = "https://management.azure.com/") {
+  entra::TokenRequest r;
+  r.endpoint = entra::TokenEndpoint::V1;
+  r.tenant = kTenant;
+  r.grant_type = "client_credentials";
+  r.client.client_id = kSpAppId;
+  r.client.client_secret = kSpSecret;
+  r.resource = resource;
+  auto t = emu.token_service().token(r);
+  INFO((t ? std::string() : t.error().description));
+  REQUIRE(t.is_ok());
+  return t->access_token;
+}
+
 }  // namespace cmk::test

@@ -1,0 +1,100 @@
+#include "arm/catalog.h"
+
+#include "arm/resource_id.h"
+#include "http/message.h"
+
+namespace cmk::arm {
+
+const std::vector<Region>& regions() {
+  static const std::vector<Region> list = {
+      {"eastus", "East US"},           {"eastus2", "East US 2"},
+      {"westus", "West US"},           {"westus2", "West US 2"},
+      {"westus3", "West US 3"},        {"centralus", "Central US"},
+      {"northeurope", "North Europe"}, {"westeurope", "West Europe"},
+      {"uksouth", "UK South"},         {"francecentral", "France Central"},
+      {"germanywestcentral", "Germany West Central"},
+      {"swedencentral", "Sweden Central"},
+      {"japaneast", "Japan East"},     {"southeastasia", "Southeast Asia"},
+      {"australiaeast", "Australia East"}, {"canadacentral", "Canada Central"},
+  };
+  return list;
+}
+
+const Region* find_region(const std::string& name_or_display) {
+  const std::string wanted = normalize_location(name_or_display);
+  for (const auto& r : regions())
+    if (r.name == wanted) return &r;
+  return nullptr;
+}
+
+const std::vector<Provider>& providers() {
+  static const std::vector<std::string> kusto = {
+      "2024-04-13", "2023-08-15", "2023-05-02", "2022-12-29", "2022-11-11", "2022-07-07",
+      "2022-02-01", "2021-08-27", "2021-01-01", "2020-09-18", "2020-06-14", "2020-02-15",
+      "2019-11-09", "2019-09-07", "2019-05-15", "2019-01-21", "2018-09-07-preview"};
+  static const std::vector<std::string> keyvault = {
+      "2024-11-01", "2023-07-01", "2023-02-01", "2022-07-01", "2021-10-01", "2021-06-01-preview",
+      "2019-09-01", "2018-02-14", "2016-10-01", "2015-06-01"};
+  static const std::vector<std::string> msi = {"2024-11-30", "2023-01-31", "2018-11-30",
+                                               "2015-08-31-preview"};
+  static const std::vector<std::string> resources = {
+      "2024-11-01", "2024-07-01", "2024-03-01", "2023-07-01", "2022-09-01", "2021-04-01",
+      "2020-06-01", "2019-10-01", "2019-05-01", "2018-05-01", "2016-09-01"};
+  static const std::vector<Provider> list = {
+      {"Microsoft.Kusto",
+       {{"clusters", kusto},
+        {"clusters/databases", kusto},
+        {"clusters/attachedDatabaseConfigurations", kusto},
+        {"locations/operationResults", kusto},
+        {"locations/checkNameAvailability", kusto},
+        {"locations/skus", kusto},
+        {"operations", kusto, false}}},
+      {"Microsoft.KeyVault",
+       {{"vaults", keyvault},
+        {"vaults/accessPolicies", keyvault},
+        {"deletedVaults", keyvault},
+        {"locations/deletedVaults", keyvault},
+        {"locations/operationResults", keyvault},
+        {"checkNameAvailability", keyvault, false},
+        {"operations", keyvault, false}}},
+      {"Microsoft.ManagedIdentity",
+       {{"userAssignedIdentities", msi}, {"identities", msi}, {"operations", msi, false}}},
+      {"Microsoft.Resources",
+       {{"resourceGroups", resources},
+        {"deployments", resources},
+        {"deployments/operations", resources},
+        {"subscriptions", resources, false},
+        {"tenants", resources, false},
+        {"operations", resources, false}}},
+  };
+  return list;
+}
+
+const Provider* find_provider(const std::string& name_space) {
+  for (const auto& p : providers())
+    if (http::iequals(p.name_space, name_space)) return &p;
+  return nullptr;
+}
+
+nlohmann::json provider_json(const Provider& p, const std::string& subscription) {
+  nlohmann::json locations = nlohmann::json::array();
+  for (const auto& r : regions()) locations.push_back(r.display_name);
+  nlohmann::json types = nlohmann::json::array();
+  for (const auto& t : p.types) {
+    nlohmann::json j = {{"resourceType", t.resource_type},
+                        {"locations", t.located ? locations : nlohmann::json::array()},
+                        {"apiVersions", t.api_versions}};
+    if (t.resource_type == "clusters" || t.resource_type == "vaults")
+      j["capabilities"] = "SystemAssignedResourceIdentity, SupportsTags, SupportsLocation";
+    types.push_back(std::move(j));
+  }
+  nlohmann::json out = {{"namespace", p.name_space},
+                        {"registrationState", "Registered"},
+                        {"registrationPolicy", "RegistrationRequired"},
+                        {"resourceTypes", types}};
+  out["id"] = subscription.empty() ? "/providers/" + p.name_space
+                                   : "/subscriptions/" + subscription + "/providers/" + p.name_space;
+  return out;
+}
+
+}  // namespace cmk::arm

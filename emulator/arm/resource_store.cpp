@@ -1,0 +1,114 @@
+#include "arm/resource_store.h"
+
+#include "http/message.h"
+
+namespace cmk::arm {
+
+using nlohmann::json;
+
+json TrackedResource::to_json() const {
+  json j = body.is_object() ? body : json::object();
+  j["id"] = id.str();
+  j["name"] = id.name();
+  j["type"] = type;
+  j["location"] = location;
+  if (!tags.empty()) j["tags"] = tags;
+  j["etag"] = etag;
+  j["systemData"] = {{"createdBy", created_by},
+                     {"createdByType", "Application"},
+                     {"createdAt", to_iso8601(created_at)},
+                     {"lastModifiedBy", modified_by},
+                     {"lastModifiedByType", "Application"},
+                     {"lastModifiedAt", to_iso8601(modified_at)}};
+  return j;
+}
+
+std::string ResourceStore::new_etag() { return "\"" + ids_.guid() + "\""; }
+
+bool ResourceStore::put(TrackedResource r, const std::string& by) {
+  std::lock_guard lock(mu_);
+  const std::string key = r.id.key();
+  const TimePoint now = clock_.now();
+  auto it = resources_.find(key);
+  r.etag = new_etag();
+  r.modified_by = by;
+  r.modified_at = now;
+  if (it == resources_.end()) {
+    r.created_by = by;
+    r.created_at = now;
+    resources_.emplace(key, std::move(r));
+    return true;
+  }
+  r.id = it->second.id;  // the creator's casing stays
+  r.created_by = it->second.created_by;
+  r.created_at = it->second.created_at;
+  it->second = std::move(r);
+  return false;
+}
+
+std::optional<TrackedResource> ResourceStore::get(const ResourceId& id) const {
+  std::lock_guard lock(mu_);
+  auto it = resources_.find(id.key());
+  if (it == resources_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool ResourceStore::update(const ResourceId& id, const std::string& by,
+                           const std::function<bool(TrackedResource&)>& mutate) {
+  std::lock_guard lock(mu_);
+  auto it = resources_.find(id.key());
+  if (it == resources_.end()) return false;
+  if (mutate(it->second)) {
+    it->second.etag = new_etag();
+    it->second.modified_by = by;
+    it->second.modified_at = clock_.now();
+  }
+  return true;
+}
+
+bool ResourceStore::remove(const ResourceId& id) {
+  std::lock_guard lock(mu_);
+  return resources_.erase(id.key()) > 0;
+}
+
+std::vector<TrackedResource> ResourceStore::list(const std::string& subscription,
+                                                 const std::string& resource_group,
+                                                 const std::string& type) const {
+  std::lock_guard lock(mu_);
+  std::string prefix = "/subscriptions/" + http::to_lower(subscription) + "/";
+  if (!resource_group.empty()) prefix += "resourcegroups/" + http::to_lower(resource_group) + "/";
+  std::vector<TrackedResource> out;
+  for (auto it = resources_.lower_bound(prefix);
+       it != resources_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    if (!type.empty() && !http::iequals(it->second.type, type)) continue;
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+size_t ResourceStore::remove_resource_group(const std::string& subscription,
+                                            const std::string& group) {
+  std::lock_guard lock(mu_);
+  const std::string prefix = "/subscriptions/" + http::to_lower(subscription) + "/resourcegroups/" +
+                             http::to_lower(group) + "/";
+  size_t n = 0;
+  for (auto it = resources_.lower_bound(prefix);
+       it != resources_.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+    it = resources_.erase(it);
+    ++n;
+  }
+  return n;
+}
+
+json paged_list(const std::vector<json>& items, size_t skip, size_t page_size,
+                const std::string& next_link_base) {
+  json value = json::array();
+  for (size_t i = skip; i < items.size() && i < skip + page_size; ++i) value.push_back(items[i]);
+  json out = {{"value", value}};
+  if (skip + page_size < items.size())
+    out["nextLink"] = next_link_base + (next_link_base.find('?') == std::string::npos ? "?" : "&") +
+                      "$skiptoken=" + std::to_string(skip + page_size);
+  return out;
+}
+
+}  // namespace cmk::arm

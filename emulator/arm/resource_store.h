@@ -1,0 +1,75 @@
+// Tracked resources of every provider, in one store (PRODUCT §6 "one ARM core that every
+// provider uses"): id, type, location, tags, the provider's JSON, ETag and systemData. Providers
+// own the behaviour of their types; the store owns identity, concurrency and listing.
+//
+// Contract: keys are ARM ids compared case-insensitively; the id keeps the casing of the
+// request that created the resource. Every write assigns a new ETag. Thread-safe; returns
+// copies. update() runs its mutation under the store's lock, so read-modify-write of one
+// resource never tears.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "arm/resource_id.h"
+#include "common/ids.h"
+#include "state/clock.h"
+
+namespace cmk::arm {
+
+struct TrackedResource {
+  ResourceId id;
+  std::string type;  // canonical casing, e.g. "Microsoft.ManagedIdentity/userAssignedIdentities"
+  std::string location;  // normalised
+  nlohmann::json tags = nlohmann::json::object();
+  nlohmann::json body = nlohmann::json::object();  // provider-specific: properties, identity, sku
+  std::string etag;
+  std::string created_by;  // principal object id (or app id) of the creator
+  TimePoint created_at{};
+  std::string modified_by;
+  TimePoint modified_at{};
+
+  // The ARM JSON of the resource: body plus id, name, type, location, tags, etag, systemData.
+  nlohmann::json to_json() const;
+};
+
+class ResourceStore {
+ public:
+  ResourceStore(const Clock& clock, IdGenerator& ids) : clock_(clock), ids_(ids) {}
+
+  // Creates or replaces. Returns true when it created. `by` names the caller for systemData.
+  bool put(TrackedResource r, const std::string& by);
+  std::optional<TrackedResource> get(const ResourceId& id) const;
+  // Applies `mutate` to the stored resource under the lock; false when absent. A new ETag and
+  // modification stamp are set when `mutate` returns true.
+  bool update(const ResourceId& id, const std::string& by,
+              const std::function<bool(TrackedResource&)>& mutate);
+  bool remove(const ResourceId& id);
+  // Resources of a subscription, optionally of one resource group and/or one type
+  // (case-insensitive), ordered by id.
+  std::vector<TrackedResource> list(const std::string& subscription,
+                                    const std::string& resource_group = {},
+                                    const std::string& type = {}) const;
+  // Every resource of a resource group, for its cascading deletion.
+  size_t remove_resource_group(const std::string& subscription, const std::string& group);
+
+ private:
+  std::string new_etag();
+  const Clock& clock_;
+  IdGenerator& ids_;
+  mutable std::mutex mu_;
+  std::map<std::string, TrackedResource> resources_;  // by ResourceId::key()
+};
+
+// `$top`/`$skiptoken` paging of a list (api-surface: `{value, nextLink}`): `page_size` items
+// from `skip`, and the nextLink to the rest (absent on the last page).
+nlohmann::json paged_list(const std::vector<nlohmann::json>& items, size_t skip, size_t page_size,
+                          const std::string& next_link_base);
+
+}  // namespace cmk::arm

@@ -1,0 +1,167 @@
+#include "msi/user_assigned_identities.h"
+
+#include <cctype>
+
+#include "arm/catalog.h"
+#include "http/error_bodies.h"
+
+namespace cmk::msi {
+
+using http::Request;
+using http::Response;
+using http::RouteParams;
+using nlohmann::json;
+
+bool is_valid_identity_name(const std::string& name) {
+  if (name.size() < 3 || name.size() > 128) return false;
+  if (!std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+  for (unsigned char c : name)
+    if (!(std::isalnum(c) || c == '-' || c == '_')) return false;
+  return true;
+}
+
+namespace {
+
+constexpr const char* kBase =
+    "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/"
+    "userAssignedIdentities";
+
+std::string caller(const Request& req) {
+  return req.principal ? (req.principal->app_id.empty() ? req.principal->object_id
+                                                        : req.principal->app_id)
+                       : std::string();
+}
+
+Response not_found(const RouteParams& p) {
+  return http::arm_error(404, "ResourceNotFound",
+                         "The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/" +
+                             p.get("name") + "' under resource group '" + p.get("rg") +
+                             "' was not found. For more details please go to "
+                             "https://aka.ms/ARMResourceNotFoundFix");
+}
+
+// $top (1..1000, default 100) and $skiptoken of a list request.
+std::pair<size_t, size_t> paging(const Request& req) {
+  size_t top = 100, skip = 0;
+  try {
+    if (auto t = req.query_param("$top")) top = std::clamp<size_t>(std::stoul(*t), 1, 1000);
+    if (auto s = req.query_param("$skiptoken")) skip = std::stoul(*s);
+  } catch (...) {
+  }
+  return {skip, top};
+}
+
+}  // namespace
+
+void register_user_assigned_identity_routes(http::Router& router, IdentityProviderContext ctx) {
+  const std::string one = std::string(kBase) + "/{name}";
+
+  router.add("GET", one, [ctx](Request& req, const RouteParams& p) {
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups,
+                                         p.get("sub"), p.get("rg")))
+      return *e;
+    auto id = arm::ResourceId::parse(req.path);
+    auto r = id ? ctx.resources->get(*id) : std::nullopt;
+    if (!r) return not_found(p);
+    return arm::arm_json(200, r->to_json());
+  });
+
+  auto write = [ctx](Request& req, const RouteParams& p, bool patch) -> Response {
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups,
+                                         p.get("sub"), p.get("rg")))
+      return *e;
+    if (!is_valid_identity_name(p.get("name")))
+      return http::arm_error(400, "InvalidResourceName",
+                             "Resource name '" + p.get("name") +
+                                 "' is invalid. The name can be 3-128 characters: letters, "
+                                 "digits, '-' and '_', starting with a letter or digit.");
+    json body;
+    if (auto e = arm::parse_json_object(req, body)) return *e;
+    auto id = *arm::ResourceId::parse(req.path);
+    auto existing = ctx.resources->get(id);
+    if (patch && !existing) return not_found(p);
+
+    arm::TrackedResource r = existing ? *existing : arm::TrackedResource{};
+    r.id = id;
+    r.type = kUserAssignedIdentityType;
+    if (auto loc = body.find("location"); loc != body.end()) {
+      if (!loc->is_string() || !arm::find_region(loc->get<std::string>()))
+        return http::arm_error(400, "LocationNotAvailableForResourceType",
+                               "The provided location '" +
+                                   (loc->is_string() ? loc->get<std::string>() : loc->dump()) +
+                                   "' is not available for resource type "
+                                   "'Microsoft.ManagedIdentity/userAssignedIdentities'.");
+      const std::string location = arm::normalize_location(loc->get<std::string>());
+      if (existing && existing->location != location)
+        return http::arm_error(400, "InvalidResourceLocation",
+                               "The resource '" + p.get("name") + "' already exists in location '" +
+                                   existing->location + "'. A resource cannot move location.");
+      r.location = location;
+    } else if (!existing) {
+      return http::arm_error(400, "LocationRequired",
+                             "The location property is required for this definition.");
+    }
+    if (auto tags = body.find("tags"); tags != body.end()) {
+      if (!tags->is_object() && !tags->is_null())
+        return http::arm_error(400, "InvalidRequestContent", "'tags' must be an object.");
+      r.tags = tags->is_null() ? json::object() : *tags;
+    } else if (!patch) {
+      r.tags = json::object();
+    }
+    if (!existing) {
+      // principalId and clientId are minted once and never change (read-only in every body).
+      const auto sub = ctx.arm.subscriptions->find(p.get("sub"));
+      entra::ManagedIdentity mi;
+      mi.resource_id = id.str();
+      mi.principal_id = ctx.ids->guid();
+      mi.client_id = ctx.ids->guid();
+      mi.tenant_id = sub->tenant_id;
+      mi.kind = entra::IdentityKind::UserAssigned;
+      ctx.arm.directory->put_managed_identity(mi);
+      r.body = {{"properties",
+                 {{"tenantId", mi.tenant_id},
+                  {"principalId", mi.principal_id},
+                  {"clientId", mi.client_id},
+                  {"isolationScope", "None"}}}};
+    }
+    const bool created = ctx.resources->put(r, caller(req));
+    return arm::arm_json(created ? 201 : 200, ctx.resources->get(id)->to_json());
+  };
+  router.add("PUT", one, [write](Request& req, const RouteParams& p) { return write(req, p, false); });
+  router.add("PATCH", one, [write](Request& req, const RouteParams& p) { return write(req, p, true); });
+
+  router.add("DELETE", one, [ctx](Request& req, const RouteParams& p) {
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups,
+                                         p.get("sub"), p.get("rg")))
+      return *e;
+    auto id = *arm::ResourceId::parse(req.path);
+    Response r;
+    r.status = 204;
+    if (!ctx.resources->remove(id)) return r;
+    ctx.arm.directory->remove_managed_identity(id.str());
+    r.status = 200;
+    return r;
+  });
+
+  auto list = [ctx](Request& req, const RouteParams& p) {
+    const std::string rg = p.get("rg");
+    if (auto e = rg.empty() ? arm::check_subscription_access(req, *ctx.arm.subscriptions, p.get("sub"))
+                            : arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups,
+                                                      p.get("sub"), rg))
+      return *e;
+    std::vector<json> items;
+    for (const auto& r : ctx.resources->list(p.get("sub"), rg, kUserAssignedIdentityType))
+      items.push_back(r.to_json());
+    auto [skip, top] = paging(req);
+    std::string next = req.base_url() + req.path + "?api-version=" +
+                       http::percent_encode(req.query_param("api-version").value_or("")) +
+                       "&$top=" + std::to_string(top);
+    return arm::arm_json(200, arm::paged_list(items, skip, top, next));
+  };
+  router.add("GET", kBase, list);
+  router.add("GET",
+             "/subscriptions/{sub}/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
+             list);
+}
+
+}  // namespace cmk::msi

@@ -1,0 +1,63 @@
+// Helpers for the Node scenarios (run by run_client_test.sh, which has exported the proxy-mode
+// environment and the CMK_* variables).
+import { readFileSync } from "node:fs";
+
+export const env = process.env;
+export const TENANT = env.CMK_TENANT;
+export const SP_APP_ID = env.CMK_SP_APP_ID;
+export const SP_OBJECT_ID = env.CMK_SP_OBJECT_ID;
+export const SP_SECRET = env.CMK_SP_SECRET;
+export const HTTP_PORT = Number(env.CMK_HTTP_PORT);
+export const V1_ISSUER = `https://sts.windows.net/${TENANT}/`;
+
+export function fail(msg) {
+  console.error(`FAIL: ${msg}`);
+  process.exit(1);
+}
+
+export function expect(cond, msg) {
+  if (!cond) fail(msg);
+}
+
+function decodeSegment(seg) {
+  return JSON.parse(Buffer.from(seg, "base64url").toString("utf8"));
+}
+
+// Asserts claim === value for each entry of `expected`; returns the claims.
+export function checkClaims(token, expected) {
+  const parts = token.split(".");
+  expect(parts.length === 3, `access token is not a JWS compact token (${parts.length} parts)`);
+  const header = decodeSegment(parts[0]);
+  const c = decodeSegment(parts[1]);
+  expect(header.alg === "RS256", `alg is ${header.alg}`);
+  for (const [k, v] of Object.entries(expected)) {
+    expect(c[k] === v, `claim ${k} is ${JSON.stringify(c[k])}, expected ${JSON.stringify(v)}; claims: ${JSON.stringify(c)}`);
+  }
+  expect(Number.isInteger(c.exp) && Number.isInteger(c.iat) && c.exp > c.iat, `exp/iat: ${c.exp}/${c.iat}`);
+  return c;
+}
+
+// The emulator's access log shows `method urlPrefix...` answered with `status`.
+export function expectRequest(method, urlPrefix, status) {
+  const log = readFileSync(env.CMK_EMULATOR_LOG, "utf8");
+  const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const re = new RegExp(` ${esc(method)} ${esc(urlPrefix)}\\S* -> ${status} `);
+  expect(re.test(log), `no '${method} ${urlPrefix}... -> ${status}' in the emulator's access log:\n${log.slice(-3000)}`);
+}
+
+// The managed identity the emulator's MSI endpoints speak for (GET /_emulator/msi).
+export async function hostIdentity() {
+  const r = await fetch(`http://127.0.0.1:${HTTP_PORT}/_emulator/msi`);
+  const { resolved } = await r.json();
+  expect(resolved && resolved.clientId && resolved.principalId, `GET /_emulator/msi: ${JSON.stringify(resolved)}`);
+  return resolved;
+}
+
+// A managed-identity token: the host identity's ids, the tenant, the v1 issuer.
+export async function checkManagedIdentityToken(token, aud) {
+  const mi = await hostIdentity();
+  return checkClaims(token, {
+    aud, tid: TENANT, iss: V1_ISSUER, idtyp: "app",
+    oid: mi.principalId, appid: mi.clientId, xms_mirid: mi.resourceId,
+  });
+}
