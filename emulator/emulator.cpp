@@ -91,9 +91,12 @@ void Emulator::register_routes() {
   arm_ctx.on_cascade_delete = [this](const arm::TrackedResource& r) {
     if (http::iequals(r.type, msi::kUserAssignedIdentityType))
       directory_.remove_managed_identity(r.id.str());
+    if (http::iequals(r.type, keyvault_mgmt::kVaultType)) vaults_->retain_deleted(r);
   };
   arm::register_arm_routes(router(Surface::Arm), arm_ctx);
   msi::register_user_assigned_identity_routes(router(Surface::Arm), {arm_ctx, &resources_, &ids_});
+  vaults_ = std::make_unique<keyvault_mgmt::VaultProvider>(arm_ctx, resources_, clock_);
+  vaults_->register_routes(router(Surface::Arm));
 }
 
 Status Emulator::start() {

@@ -34,6 +34,7 @@
 #include "http/pipeline.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "keyvault_mgmt/vaults.h"
 #include "msi/msi_api.h"
 #include "state/clock.h"
 
@@ -85,6 +86,7 @@ class Emulator {
   arm::LroPolicyTable& lro_policies() { return lro_policies_; }
   arm::OperationEngine& operations() { return operations_; }
   arm::ResourceStore& resources() { return resources_; }
+  keyvault_mgmt::VaultProvider& vaults() { return *vaults_; }
   // Available once start() succeeded.
   entra::TokenService& token_service() { return *token_service_; }
   // The host identity of the managed-identity endpoints (also GET/PUT /_emulator/msi).
@@ -114,6 +116,7 @@ class Emulator {
   arm::LroPolicyTable lro_policies_;
   arm::OperationEngine operations_{clock_, ids_};
   arm::ResourceStore resources_{clock_, ids_};
+  std::unique_ptr<keyvault_mgmt::VaultProvider> vaults_;
   entra::Directory directory_;
   arm::SubscriptionRegistry subscriptions_;
   http::TlsMaterial tls_;

@@ -1,0 +1,66 @@
+// Microsoft.KeyVault/vaults, the management plane (api-surface §2.1, §2.2; PRODUCT §2 first row).
+//
+// Vault rules the emulator enforces:
+// - names: 3-24 characters, letters, digits and '-', starting with a letter, ending with a letter
+//   or digit, no "--"; globally unique (409 VaultAlreadyExists), also against soft-deleted vaults
+//   (409 ConflictError) unless the PUT recovers it (properties.createMode "recover");
+// - enableSoftDelete defaults to true and never goes back to false (400 BadRequest);
+//   softDeleteRetentionInDays 7-90 (default 90), fixed once soft delete is on;
+//   enablePurgeProtection is true or absent: false is refused (400 BadRequest, the service's
+//   words), and once true it stays true;
+// - tenantId and sku (family A, name standard|premium) are required; accessPolicies are
+//   required unless RBAC authorization is on or the vault is being recovered;
+// - DELETE of a soft-delete vault moves it to deletedVaults (deletionDate now, scheduledPurgeDate
+//   now + retention, on the virtual clock); it is purged by POST .../purge (409 ConflictError
+//   while purge protection is on) or when the virtual clock passes scheduledPurgeDate;
+// - accessPolicies/{add|replace|remove}: entries match by (tenantId, objectId, applicationId);
+//   add merges permissions, replace overwrites the entry's, remove takes permissions away and
+//   drops an entry left with none.
+// The vault is the same object the keys data plane serves (find_vault_by_name).
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "arm/arm_api.h"
+#include "arm/resource_store.h"
+
+namespace cmk::keyvault_mgmt {
+
+inline constexpr const char* kVaultType = "Microsoft.KeyVault/vaults";
+
+struct DeletedVault {
+  arm::TrackedResource vault;  // as it was when deleted
+  TimePoint deleted_at{};
+  TimePoint scheduled_purge_at{};
+  nlohmann::json to_json() const;
+};
+
+class VaultProvider {
+ public:
+  VaultProvider(arm::ArmContext arm, arm::ResourceStore& resources, const Clock& clock);
+  void register_routes(http::Router& router);
+
+  // The live vault of that name in any subscription (names are global).
+  std::optional<arm::TrackedResource> find_vault_by_name(const std::string& name) const;
+  std::optional<DeletedVault> find_deleted(const std::string& name);
+  // Moves a vault that is being removed (DELETE, or its resource group's deletion) to the
+  // deleted vaults when soft delete is on; the caller removes it from the store.
+  void retain_deleted(const arm::TrackedResource& vault);
+
+ private:
+  void purge_expired();  // retention on the virtual clock
+  bool name_taken_elsewhere(const std::string& name, const arm::ResourceId& id) const;
+
+  arm::ArmContext arm_;
+  arm::ResourceStore& resources_;
+  const Clock& clock_;
+  mutable std::mutex mu_;  // deleted_ and the check-then-act of create/delete/recover
+  std::map<std::string, DeletedVault> deleted_;  // by lower-case name
+};
+
+bool is_valid_vault_name(const std::string& name);
+
+}  // namespace cmk::keyvault_mgmt
