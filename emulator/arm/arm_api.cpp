@@ -1,5 +1,7 @@
 #include "arm/arm_api.h"
 
+#include <algorithm>
+
 #include "arm/catalog.h"
 #include "arm/resource_id.h"
 #include "http/error_bodies.h"
@@ -66,6 +68,52 @@ std::optional<Response> parse_json_object(const Request& req, json& out) {
   }
   if (!out.is_object())
     return http::arm_error(400, "InvalidRequestContent", "The request body must be a JSON object.");
+  return std::nullopt;
+}
+
+json list_page(const Request& req, const std::vector<json>& items) {
+  size_t top = 100, skip = 0;
+  try {
+    if (auto t = req.query_param("$top")) top = std::clamp<size_t>(std::stoul(*t), 1, 1000);
+    if (auto s = req.query_param("$skiptoken")) skip = std::stoul(*s);
+  } catch (...) {  // not a number: the defaults, as ARM ignores what it cannot read
+  }
+  const std::string base = req.base_url() + req.path + "?api-version=" +
+                           http::percent_encode(req.query_param("api-version").value_or("")) +
+                           "&$top=" + std::to_string(top);
+  return paged_list(items, skip, top, base);
+}
+
+std::string caller_of(const Request& req) {
+  if (!req.principal) return {};
+  return req.principal->app_id.empty() ? req.principal->object_id : req.principal->app_id;
+}
+
+std::optional<Response> read_location_and_tags(const json& body, bool patch, bool existing,
+                                               TrackedResource& out) {
+  if (auto loc = body.find("location"); loc != body.end()) {
+    if (!loc->is_string() || !find_region(loc->get<std::string>()))
+      return http::arm_error(400, "LocationNotAvailableForResourceType",
+                             "The provided location '" +
+                                 (loc->is_string() ? loc->get<std::string>() : loc->dump()) +
+                                 "' is not available for resource type '" + out.type + "'.");
+    const std::string location = normalize_location(loc->get<std::string>());
+    if (existing && out.location != location)
+      return http::arm_error(400, "InvalidResourceLocation",
+                             "The resource '" + out.id.name() + "' already exists in location '" +
+                                 out.location + "'. A resource cannot move location.");
+    out.location = location;
+  } else if (!existing) {
+    return http::arm_error(400, "LocationRequired",
+                           "The location property is required for this definition.");
+  }
+  if (auto tags = body.find("tags"); tags != body.end()) {
+    if (!tags->is_object() && !tags->is_null())
+      return http::arm_error(400, "InvalidRequestContent", "'tags' must be an object.");
+    out.tags = tags->is_null() ? json::object() : *tags;
+  } else if (!patch) {
+    out.tags = json::object();
+  }
   return std::nullopt;
 }
 

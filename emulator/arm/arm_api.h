@@ -52,6 +52,17 @@ std::optional<http::Response> check_group_access(const http::Request& req,
 // The request body as a JSON object (an empty body is {}); otherwise the ARM 400 to answer.
 std::optional<http::Response> parse_json_object(const http::Request& req, nlohmann::json& out);
 
+// A page of a list request ($top 1..1000, default 100; $skiptoken) with the nextLink to the rest.
+nlohmann::json list_page(const http::Request& req, const std::vector<nlohmann::json>& items);
+// Who made the request, for systemData: the token's app id, else its object id.
+std::string caller_of(const http::Request& req);
+// Reads `location` and `tags` of a PUT (`patch` false) or PATCH body into `out`, which holds the
+// existing resource's values when `existing`: location is required on create, must be a known
+// region (400 LocationNotAvailableForResourceType) and cannot change (400
+// InvalidResourceLocation); PUT without tags clears them, PATCH keeps them.
+std::optional<http::Response> read_location_and_tags(const nlohmann::json& body, bool patch,
+                                                     bool existing, TrackedResource& out);
+
 // A 200/201 JSON response with ARM's headers.
 http::Response arm_json(int status, const nlohmann::json& body);
 

@@ -111,12 +111,6 @@ bool has_permissions(const json& perms) {
   return false;
 }
 
-std::string caller(const Request& req) {
-  return req.principal ? (req.principal->app_id.empty() ? req.principal->object_id
-                                                        : req.principal->app_id)
-                       : std::string();
-}
-
 }  // namespace
 
 bool is_valid_vault_name(const std::string& name) {
@@ -250,7 +244,7 @@ void VaultProvider::register_routes(http::Router& router) {
                                      "'; recover it there.");
         r = deleted->second.vault;
         deleted_.erase(deleted);
-        resources_.put(r, caller(req));
+        resources_.put(r, arm::caller_of(req));
         return arm::arm_json(200, resources_.get(id)->to_json());
       }
       if (deleted != deleted_.end())
@@ -335,24 +329,9 @@ void VaultProvider::register_routes(http::Router& router) {
     merged["vaultUri"] = "https://" + name + ".vault.azure.net/";
     merged["provisioningState"] = "Succeeded";
 
-    if (auto loc = body.find("location"); loc != body.end()) {
-      if (!loc->is_string() || !arm::find_region(loc->get<std::string>()))
-        return http::arm_error(400, "LocationNotAvailableForResourceType",
-                               "The provided location is not available for resource type "
-                               "'Microsoft.KeyVault/vaults'.");
-      const std::string location = arm::normalize_location(loc->get<std::string>());
-      if (existing && existing->location != location)
-        return bad_request("The vault '" + name + "' is in location '" + existing->location +
-                           "' and cannot move.");
-      r.location = location;
-    } else if (!existing) {
-      return http::arm_error(400, "LocationRequired",
-                             "The location property is required for this definition.");
-    }
-    if (auto tags = body.find("tags"); tags != body.end() && (tags->is_object() || tags->is_null()))
-      r.tags = tags->is_null() ? json::object() : *tags;
+    if (auto e = arm::read_location_and_tags(body, patch, existing.has_value(), r)) return *e;
     r.body = {{"properties", merged}};
-    const bool created = resources_.put(r, caller(req));
+    const bool created = resources_.put(r, arm::caller_of(req));
     return arm::arm_json(created ? 201 : 200, resources_.get(id)->to_json());
   };
   router.add("PUT", one, [write](Request& req, const RouteParams& p) { return write(req, p, false); });
@@ -381,16 +360,7 @@ void VaultProvider::register_routes(http::Router& router) {
       return *e;
     std::vector<json> items;
     for (const auto& r : resources_.list(p.get("sub"), rg, kVaultType)) items.push_back(r.to_json());
-    size_t top = 100, skip = 0;
-    try {
-      if (auto t = req.query_param("$top")) top = std::clamp<size_t>(std::stoul(*t), 1, 1000);
-      if (auto s = req.query_param("$skiptoken")) skip = std::stoul(*s);
-    } catch (...) {
-    }
-    return arm::arm_json(200, arm::paged_list(items, skip, top,
-                                              req.base_url() + req.path + "?api-version=" +
-                                                  http::percent_encode(req.query_param("api-version").value_or("")) +
-                                                  "&$top=" + std::to_string(top)));
+    return arm::arm_json(200, arm::list_page(req, items));
   };
   router.add("GET", kBase, list);
   router.add("GET", "/subscriptions/{sub}/providers/Microsoft.KeyVault/vaults", list);
@@ -416,7 +386,7 @@ void VaultProvider::register_routes(http::Router& router) {
     json result;
     const auto vault_path = req.path.substr(0, req.path.rfind("/accessPolicies"));
     const auto id = *arm::ResourceId::parse(vault_path);
-    const bool found = resources_.update(id, caller(req), [&](arm::TrackedResource& v) {
+    const bool found = resources_.update(id, arm::caller_of(req), [&](arm::TrackedResource& v) {
       json& policies = v.body["properties"]["accessPolicies"];
       for (const auto& change : changes) {
         auto it = std::find_if(policies.begin(), policies.end(),

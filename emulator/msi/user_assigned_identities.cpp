@@ -26,29 +26,12 @@ constexpr const char* kBase =
     "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/"
     "userAssignedIdentities";
 
-std::string caller(const Request& req) {
-  return req.principal ? (req.principal->app_id.empty() ? req.principal->object_id
-                                                        : req.principal->app_id)
-                       : std::string();
-}
-
 Response not_found(const RouteParams& p) {
   return http::arm_error(404, "ResourceNotFound",
                          "The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/" +
                              p.get("name") + "' under resource group '" + p.get("rg") +
                              "' was not found. For more details please go to "
                              "https://aka.ms/ARMResourceNotFoundFix");
-}
-
-// $top (1..1000, default 100) and $skiptoken of a list request.
-std::pair<size_t, size_t> paging(const Request& req) {
-  size_t top = 100, skip = 0;
-  try {
-    if (auto t = req.query_param("$top")) top = std::clamp<size_t>(std::stoul(*t), 1, 1000);
-    if (auto s = req.query_param("$skiptoken")) skip = std::stoul(*s);
-  } catch (...) {
-  }
-  return {skip, top};
 }
 
 }  // namespace
@@ -84,30 +67,7 @@ void register_user_assigned_identity_routes(http::Router& router, IdentityProvid
     arm::TrackedResource r = existing ? *existing : arm::TrackedResource{};
     r.id = id;
     r.type = kUserAssignedIdentityType;
-    if (auto loc = body.find("location"); loc != body.end()) {
-      if (!loc->is_string() || !arm::find_region(loc->get<std::string>()))
-        return http::arm_error(400, "LocationNotAvailableForResourceType",
-                               "The provided location '" +
-                                   (loc->is_string() ? loc->get<std::string>() : loc->dump()) +
-                                   "' is not available for resource type "
-                                   "'Microsoft.ManagedIdentity/userAssignedIdentities'.");
-      const std::string location = arm::normalize_location(loc->get<std::string>());
-      if (existing && existing->location != location)
-        return http::arm_error(400, "InvalidResourceLocation",
-                               "The resource '" + p.get("name") + "' already exists in location '" +
-                                   existing->location + "'. A resource cannot move location.");
-      r.location = location;
-    } else if (!existing) {
-      return http::arm_error(400, "LocationRequired",
-                             "The location property is required for this definition.");
-    }
-    if (auto tags = body.find("tags"); tags != body.end()) {
-      if (!tags->is_object() && !tags->is_null())
-        return http::arm_error(400, "InvalidRequestContent", "'tags' must be an object.");
-      r.tags = tags->is_null() ? json::object() : *tags;
-    } else if (!patch) {
-      r.tags = json::object();
-    }
+    if (auto e = arm::read_location_and_tags(body, patch, existing.has_value(), r)) return *e;
     if (!existing) {
       // principalId and clientId are minted once and never change (read-only in every body).
       const auto sub = ctx.arm.subscriptions->find(p.get("sub"));
@@ -124,7 +84,7 @@ void register_user_assigned_identity_routes(http::Router& router, IdentityProvid
                   {"clientId", mi.client_id},
                   {"isolationScope", "None"}}}};
     }
-    const bool created = ctx.resources->put(r, caller(req));
+    const bool created = ctx.resources->put(r, arm::caller_of(req));
     return arm::arm_json(created ? 201 : 200, ctx.resources->get(id)->to_json());
   };
   router.add("PUT", one, [write](Request& req, const RouteParams& p) { return write(req, p, false); });
@@ -152,11 +112,7 @@ void register_user_assigned_identity_routes(http::Router& router, IdentityProvid
     std::vector<json> items;
     for (const auto& r : ctx.resources->list(p.get("sub"), rg, kUserAssignedIdentityType))
       items.push_back(r.to_json());
-    auto [skip, top] = paging(req);
-    std::string next = req.base_url() + req.path + "?api-version=" +
-                       http::percent_encode(req.query_param("api-version").value_or("")) +
-                       "&$top=" + std::to_string(top);
-    return arm::arm_json(200, arm::paged_list(items, skip, top, next));
+    return arm::arm_json(200, arm::list_page(req, items));
   };
   router.add("GET", kBase, list);
   router.add("GET",

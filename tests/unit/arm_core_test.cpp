@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "test_support.h"
+
 #include "arm/operations.h"
 #include "arm/resource_id.h"
 
@@ -7,13 +9,7 @@ using namespace cmk;
 using namespace cmk::arm;
 using namespace std::chrono_literals;
 
-namespace {
-class ManualClock : public Clock {
- public:
-  TimePoint now() const override { return t; }
-  TimePoint t = from_unix_seconds(1'700'000'000);
-};
-}  // namespace
+using test::ManualClock;
 
 TEST_CASE("resource ids parse and compare case-insensitively", "[arm]") {
   auto a = ResourceId::parse(

@@ -1,18 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include "test_support.h"
+
 #include "state/clock.h"
 
 using namespace cmk;
 using namespace std::chrono_literals;
 
-namespace {
-// A base clock the test moves by hand, so nothing here depends on real time passing.
-class ManualClock : public Clock {
- public:
-  TimePoint now() const override { return t; }
-  TimePoint t = from_unix_seconds(1'700'000'000);
-};
-}  // namespace
+using test::ManualClock;
 
 TEST_CASE("virtual clock follows its base and advances on demand", "[clock]") {
   ManualClock base;

@@ -35,6 +35,13 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// A base clock the test moves by hand, so nothing depends on real time passing.
+class ManualClock : public Clock {
+ public:
+  TimePoint now() const override { return t; }
+  TimePoint t = from_unix_seconds(1'700'000'000);
+};
+
 // One certificate folder for the whole test process: RSA key generation is the slow part of a
 // first start, and the certificate module has tests of its own.
 inline const std::filesystem::path& shared_certs_dir() {
