@@ -209,7 +209,7 @@ TEST_CASE("msi: IMDS (AZURE_POD_IDENTITY_AUTHORITY_HOST)", "[msi]") {
   }
 }
 
-TEST_CASE("msi: selectors pick a managed identity; unknown ones are 'Identity not found'",
+TEST_CASE("msi: selectors pick a managed identity, unknown ones are 'Identity not found'",
           "[msi]") {
   auto emu = test::start_emulator();
   add_uami(*emu);
