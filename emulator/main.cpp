@@ -96,7 +96,8 @@ int main(int argc, char** argv) {
     std::cerr << "cmk-emulator: " << s.message() << std::endl;
     return 1;
   }
-  nlohmann::json ready = {{"event", "ready"},
+  // ordered_json: the keys in the documented order, "event" first.
+  nlohmann::ordered_json ready = {{"event", "ready"},
                           {"https_port", emulator.https_port()},
                           {"http_port", emulator.http_port()},
                           {"ca_file", emulator.ca_file().string()}};
