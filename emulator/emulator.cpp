@@ -2,6 +2,7 @@
 
 #include "admin/admin_api.h"
 #include "arm/arm_api.h"
+#include "kusto/clusters.h"
 #include "msi/user_assigned_identities.h"
 #include "entra/bearer_auth.h"
 #include "entra/login_api.h"
@@ -92,11 +93,13 @@ void Emulator::register_routes() {
     if (http::iequals(r.type, msi::kUserAssignedIdentityType))
       directory_.remove_managed_identity(r.id.str());
     if (http::iequals(r.type, keyvault_mgmt::kVaultType)) vaults_->retain_deleted(r);
+    if (kusto::is_cluster_type(r.type)) kusto::release_cluster(directory_, r);
   };
   arm::register_arm_routes(router(Surface::Arm), arm_ctx);
   msi::register_user_assigned_identity_routes(router(Surface::Arm), {arm_ctx, &resources_, &ids_});
   vaults_ = std::make_unique<keyvault_mgmt::VaultProvider>(arm_ctx, resources_, clock_);
   vaults_->register_routes(router(Surface::Arm));
+  kusto::register_kusto_routes(router(Surface::Arm), {arm_ctx, &ids_});
 }
 
 Status Emulator::start() {

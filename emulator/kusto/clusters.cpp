@@ -1,0 +1,788 @@
+#include "kusto/clusters.h"
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <mutex>
+
+#include "arm/catalog.h"
+#include "http/error_bodies.h"
+#include "state/clock.h"
+
+namespace cmk::kusto {
+
+using http::Request;
+using http::Response;
+using http::RouteParams;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kCreateKind = "ClusterCreateExternal";
+constexpr const char* kAlterKind = "ServiceConfigurationAlter";
+constexpr const char* kDeleteKind = "ClusterDelete";
+constexpr const char* kStartKind = "ClusterStart";
+constexpr const char* kStopKind = "ClusterStop";
+constexpr const char* kUamiType = "Microsoft.ManagedIdentity/userAssignedIdentities";
+
+// Properties the service computes: ignored in PUT/PATCH bodies (az resource update sends the
+// whole resource back, read-only fields included).
+const std::vector<std::string>& read_only_properties() {
+  static const std::vector<std::string> v = {
+      "state", "provisioningState", "uri", "dataIngestionUri", "stateReason",
+      "privateEndpointConnections", "migrationCluster", "zoneStatus"};
+  return v;
+}
+
+// Settable only when the cluster is created: a replace keeps the stored value, a PATCH that
+// tries to change one is refused.
+const std::vector<std::string>& create_only_properties() {
+  static const std::vector<std::string> v = {"enableDoubleEncryption",
+                                             "virtualClusterGraduationProperties"};
+  return v;
+}
+
+json default_properties() {
+  return {{"trustedExternalTenants", json::array({{{"value", "*"}}})},
+          {"enableDiskEncryption", false},
+          {"enableStreamingIngest", false},
+          {"enablePurge", false},
+          {"enableDoubleEncryption", false},
+          {"publicNetworkAccess", "Enabled"},
+          {"engineType", "V3"},
+          {"enableAutoStop", true},
+          {"restrictOutboundNetworkAccess", "Disabled"},
+          {"publicIPType", "IPv4"},
+          {"allowedIpRangeList", json::array()},
+          {"allowedFqdnList", json::array()},
+          {"acceptedAudiences", json::array()},
+          {"languageExtensions", {{"value", json::array()}}},
+          {"privateEndpointConnections", json::array()},
+          {"zoneStatus", "NonZonal"}};
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+bool is_terminal_state(const std::string& provisioning_state) {
+  return provisioning_state == "Succeeded" || provisioning_state == "Failed" ||
+         provisioning_state == "Canceled";
+}
+
+Response not_found(const std::string& rg, const std::string& name) {
+  return http::arm_error(404, "ResourceNotFound",
+                         "The Resource 'Microsoft.Kusto/clusters/" + name +
+                             "' under resource group '" + rg +
+                             "' was not found. For more details please go to "
+                             "https://aka.ms/ARMResourceNotFoundFix");
+}
+
+Response conflict(const arm::ResourceId& id) {
+  return http::arm_error(409, "RequestConflict",
+                         "Cannot modify resource with id '" + id.str() +
+                             "' because the resource entity provisioning state is not terminal. "
+                             "Please wait for the provisioning state to become terminal and then "
+                             "retry the request.");
+}
+
+Response bad(std::string_view code, const std::string& message) {
+  return http::arm_error(400, code, message);
+}
+
+// The id as the service spells it (`Clusters`), whatever casing the request used.
+arm::ResourceId cluster_id(const std::string& sub, const std::string& rg, const std::string& name) {
+  arm::ResourceId id;
+  id.subscription = sub;
+  id.resource_group = rg;
+  id.provider = "Microsoft.Kusto";
+  id.types_and_names = {{"Clusters", name}};
+  return id;
+}
+
+Response cluster_response(int status, const arm::TrackedResource& r) {
+  Response res = arm::arm_json(status, r.to_json());
+  res.set_header("ETag", r.etag);
+  return res;
+}
+
+std::string api_version(const Request& req) { return req.query_param("api-version").value_or(""); }
+
+std::string operation_url(const Request& req, const std::string& sub, const std::string& location,
+                          const std::string& op) {
+  return req.base_url() + "/subscriptions/" + sub + "/providers/Microsoft.Kusto/locations/" +
+         location + "/operationResults/" + op + "?api-version=" + http::percent_encode(api_version(req));
+}
+
+void set_lro_headers(Response& res, const Request& req, const std::string& sub,
+                     const std::string& location, const std::string& op) {
+  const std::string url = operation_url(req, sub, location, op);
+  res.set_header("Azure-AsyncOperation", url);
+  res.set_header("Location", url + "&operationResultResponseType=Location");
+  res.set_header("Retry-After", "1");
+}
+
+// If-Match / If-None-Match (api-surface §4.5). `existing` is the stored cluster, if any.
+std::optional<Response> check_preconditions(const Request& req,
+                                            const std::optional<arm::TrackedResource>& existing) {
+  if (auto m = req.header("If-Match")) {
+    if (!existing)
+      return http::arm_error(412, "PreconditionFailed",
+                             "The resource does not exist, but the If-Match header was specified.");
+    if (*m != "*" && *m != existing->etag && "\"" + *m + "\"" != existing->etag)
+      return http::arm_error(412, "PreconditionFailed",
+                             "The specified If-Match value '" + *m +
+                                 "' does not match the current entity tag of the resource.");
+  }
+  if (auto m = req.header("If-None-Match"); m && existing && (*m == "*" || *m == existing->etag))
+    return http::arm_error(412, "PreconditionFailed",
+                           "The resource already exists and the If-None-Match header was specified.");
+  return std::nullopt;
+}
+
+// --- sku ---
+
+std::optional<Response> apply_sku(const json& sku, json& out, bool patch) {
+  if (!sku.is_object()) return bad("InvalidRequestContent", "'sku' must be an object.");
+  json merged = patch && out.is_object() ? out : json::object();
+  for (const auto& [k, v] : sku.items()) merged[k] = v;
+  auto name = merged.find("name");
+  if (name == merged.end() || !name->is_string() || name->get<std::string>().empty())
+    return bad("InvalidRequestContent", "'sku.name' is required.");
+  auto tier = merged.find("tier");
+  if (tier == merged.end() || !tier->is_string())
+    return bad("InvalidRequestContent", "'sku.tier' is required: 'Basic' or 'Standard'.");
+  std::string t = http::to_lower(tier->get<std::string>());
+  if (t != "basic" && t != "standard")
+    return bad("InvalidRequestContent",
+               "The sku tier '" + tier->get<std::string>() + "' is invalid: 'Basic' or 'Standard'.");
+  merged["tier"] = t == "basic" ? "Basic" : "Standard";
+  // Basic is exactly the Dev(No SLA) family (api-surface §1.5).
+  const bool dev = name->get<std::string>().rfind("Dev(No SLA)", 0) == 0;
+  if (dev != (t == "basic"))
+    return bad("InvalidRequestContent", "The sku '" + name->get<std::string>() +
+                                            "' does not belong to tier '" +
+                                            merged["tier"].get<std::string>() +
+                                            "' (Basic is the Dev(No SLA) family).");
+  auto cap = merged.find("capacity");
+  if (cap == merged.end() || cap->is_null()) {
+    merged["capacity"] = t == "basic" ? 1 : 2;
+  } else if (!cap->is_number_integer() || cap->get<long long>() < 1 || cap->get<long long>() > 1000) {
+    return bad("InvalidRequestContent", "'sku.capacity' must be an integer from 1 to 1000.");
+  }
+  out = merged;
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool is_valid_cluster_name(const std::string& name) {
+  if (name.size() < 4 || name.size() > 22) return false;
+  if (!std::islower(static_cast<unsigned char>(name[0]))) return false;
+  for (unsigned char c : name)
+    if (!(std::islower(c) || std::isdigit(c))) return false;
+  return true;
+}
+
+std::optional<std::string> normalize_identity_type(const std::string& type) {
+  std::string t;
+  for (unsigned char c : type)
+    if (!std::isspace(c)) t += static_cast<char>(std::tolower(c));
+  if (t == "none") return "None";
+  if (t == "systemassigned") return "SystemAssigned";
+  if (t == "userassigned") return "UserAssigned";
+  if (t == "systemassigned,userassigned" || t == "userassigned,systemassigned")
+    return "SystemAssigned, UserAssigned";
+  return std::nullopt;
+}
+
+const json& sdk_patch_defaults() {
+  static const json d = {{"enableDiskEncryption", false},
+                         {"enableStreamingIngest", false},
+                         {"enablePurge", false},
+                         {"enableDoubleEncryption", false},
+                         {"publicNetworkAccess", "Enabled"},
+                         {"engineType", "V3"},
+                         {"enableAutoStop", true},
+                         {"restrictOutboundNetworkAccess", "Disabled"},
+                         {"publicIPType", "IPv4"}};
+  return d;
+}
+
+bool is_cluster_type(const std::string& type) { return http::iequals(type, kClusterType); }
+
+void release_cluster(entra::Directory& directory, const arm::TrackedResource& cluster) {
+  if (auto mi = directory.find_managed_identity_by_resource_id(cluster.id.str());
+      mi && mi->kind == entra::IdentityKind::SystemAssigned)
+    directory.remove_managed_identity(cluster.id.str());
+}
+
+namespace {
+
+// --- identity ---
+
+// What a write asks of the identity directory once the request is accepted.
+struct IdentityPlan {
+  json identity;                  // the resource's new `identity` (null: none at all)
+  bool system_assigned = false;   // the cluster must have a system identity
+};
+
+// Resolves `requested` (the body's identity) against `current` (stored, maybe null). PATCH
+// merges userAssignedIdentities (a null value removes one); PUT replaces.
+std::optional<Response> plan_identity(const KustoProviderContext& ctx, const json& requested,
+                                      const json& current, bool patch, IdentityPlan& plan) {
+  if (!requested.is_object()) return bad("InvalidIdentity", "'identity' must be an object.");
+  auto type_it = requested.find("type");
+  if (type_it == requested.end() || !type_it->is_string())
+    return bad("InvalidIdentity", "'identity.type' is required.");
+  auto type = normalize_identity_type(type_it->get<std::string>());
+  if (!type)
+    return bad("InvalidIdentity",
+               "The identity type '" + type_it->get<std::string>() +
+                   "' is invalid. Allowed: 'None', 'SystemAssigned', 'UserAssigned', "
+                   "'SystemAssigned, UserAssigned'.");
+  if (*type == "None") {
+    plan.identity = {{"type", "None"}};
+    return std::nullopt;
+  }
+  const bool system = type->find("SystemAssigned") != std::string::npos;
+  const bool user = type->find("UserAssigned") != std::string::npos;
+
+  json uamis = json::object();
+  if (patch && current.is_object())
+    if (auto c = current.find("userAssignedIdentities"); c != current.end() && c->is_object())
+      for (const auto& [k, v] : c->items()) uamis[k] = v;
+  if (auto u = requested.find("userAssignedIdentities"); u != requested.end() && !u->is_null()) {
+    if (!u->is_object())
+      return bad("InvalidIdentity", "'identity.userAssignedIdentities' must be an object.");
+    for (const auto& [k, v] : u->items()) {
+      // Keys are ids, compared case-insensitively: drop an existing spelling of the same id.
+      for (auto it = uamis.begin(); it != uamis.end();)
+        it = http::iequals(it.key(), k) ? uamis.erase(it) : std::next(it);
+      if (!v.is_null()) uamis[k] = json::object();
+    }
+  }
+  if (!user && !uamis.empty()) {
+    // Switching away from UserAssigned drops the map the client did not restate.
+    if (requested.contains("userAssignedIdentities") && !requested["userAssignedIdentities"].is_null() &&
+        !requested["userAssignedIdentities"].empty())
+      return bad("InvalidIdentity",
+                 "The identity type '" + *type +
+                     "' does not allow 'userAssignedIdentities'; use 'UserAssigned' or "
+                     "'SystemAssigned, UserAssigned'.");
+    uamis = json::object();
+  }
+  if (user && uamis.empty())
+    return bad("InvalidIdentity", "The identity type '" + *type +
+                                      "' requires at least one entry in "
+                                      "'userAssignedIdentities'.");
+  json filled = json::object();
+  for (const auto& [k, v] : uamis.items()) {
+    auto id = arm::ResourceId::parse(k);
+    if (!id || !http::iequals(id->type(), kUamiType))
+      return bad("InvalidIdentity", "'" + k +
+                                        "' is not the resource id of a "
+                                        "Microsoft.ManagedIdentity/userAssignedIdentities "
+                                        "resource.");
+    auto r = ctx.arm.resources->get(*id);
+    if (!r)
+      return bad("FailedIdentityOperation",
+                 "Identity operation for resource '" + k +
+                     "' failed with error 'Failed to perform resource identity operation. "
+                     "Status: 'NotFound'. Response: 'The user-assigned identity '" + k +
+                     "' does not exist.''.");
+    const json p = r->body.value("properties", json::object());
+    filled[k] = {{"principalId", p.value("principalId", "")}, {"clientId", p.value("clientId", "")}};
+  }
+  plan.identity = {{"type", *type}, {"userAssignedIdentities", filled}};
+  plan.system_assigned = system;
+  return std::nullopt;
+}
+
+// Makes the directory agree with the plan and fills principalId/tenantId. The system identity
+// keeps its principal id for the life of the cluster while it stays enabled.
+void apply_identity(const KustoProviderContext& ctx, const arm::ResourceId& id,
+                    const std::string& tenant, IdentityPlan& plan) {
+  const std::string rid = id.str();
+  auto existing = ctx.arm.directory->find_managed_identity_by_resource_id(rid);
+  if (!plan.system_assigned) {
+    if (existing && existing->kind == entra::IdentityKind::SystemAssigned)
+      ctx.arm.directory->remove_managed_identity(rid);
+    return;
+  }
+  entra::ManagedIdentity mi;
+  if (existing && existing->kind == entra::IdentityKind::SystemAssigned) {
+    mi = *existing;
+  } else {
+    mi.resource_id = rid;
+    mi.principal_id = ctx.ids->guid();
+    mi.client_id = ctx.ids->guid();
+    mi.tenant_id = tenant;
+    mi.kind = entra::IdentityKind::SystemAssigned;
+    ctx.arm.directory->put_managed_identity(mi);
+  }
+  plan.identity["principalId"] = mi.principal_id;
+  plan.identity["tenantId"] = mi.tenant_id;
+}
+
+// --- properties ---
+
+// Merges body `properties` into `props`. `replace`: PUT (start from defaults, keep create-only
+// values of an existing cluster). PATCH merges key by key; `existing` says whether a cluster
+// already exists (create-only keys may then not change).
+std::optional<Response> merge_properties(const json& in, json& props, bool patch, bool existing) {
+  if (!in.is_object()) return bad("InvalidRequestContent", "'properties' must be an object.");
+  // Debian's Python SDK sends the nine model defaults on every PATCH (real-clients §3.2). When a
+  // body carries all nine, the ones still at their default are the SDK's, not the caller's:
+  // applying them would reset e.g. streaming ingestion whenever a key is rotated. A caller of
+  // that SDK who wants one of them back at its default uses PUT.
+  bool sdk_fingerprint = patch;
+  for (const auto& [k, v] : sdk_patch_defaults().items())
+    if (!in.contains(k)) sdk_fingerprint = false;
+  for (const auto& [k, v] : in.items()) {
+    if (contains(read_only_properties(), k)) continue;
+    if (sdk_fingerprint && sdk_patch_defaults().contains(k) && sdk_patch_defaults()[k] == v) continue;
+    if (existing && contains(create_only_properties(), k)) {
+      if (props.contains(k) && props[k] == v) continue;
+      if (!patch) continue;  // a replace keeps what the cluster was created with
+      return bad("InvalidRequestContent",
+                 "The property '" + k + "' can only be set when the cluster is created.");
+    }
+    if (k == "keyVaultProperties") {
+      // {} (or null) switches back to Microsoft-managed keys: the response then omits it.
+      if (v.is_null() || (v.is_object() && v.empty())) {
+        props.erase(k);
+        continue;
+      }
+      if (!v.is_object())
+        return bad("InvalidRequestContent", "'keyVaultProperties' must be an object.");
+      for (const char* f : {"keyVaultUri", "keyName", "keyVersion", "userIdentity",
+                            "federatedIdentityClientId"})
+        if (v.contains(f) && !v[f].is_null() && !v[f].is_string())
+          return bad("InvalidRequestContent",
+                     std::string("'keyVaultProperties.") + f + "' must be a string.");
+      props[k] = v;  // echoed as given (CMK preconditions: see the completion hook below)
+      continue;
+    }
+    if (v.is_null()) {
+      props.erase(k);
+      continue;
+    }
+    props[k] = v;
+  }
+  return std::nullopt;
+}
+
+// --- the provider ---
+
+struct Provider {
+  KustoProviderContext ctx;
+  // Serialises check-then-write of clusters (409/412 checks and the write they guard).
+  // Completions never take it, so settling under it is safe.
+  std::mutex write_mu;
+
+  arm::LroPolicy policy(const char* operation) const {
+    return ctx.arm.lro_policies->get(kClusterPolicyType, operation);
+  }
+
+  std::optional<arm::TrackedResource> settled(const arm::ResourceId& id) const {
+    ctx.arm.operations->settle_resource(id.key());
+    return ctx.arm.resources->get(id);
+  }
+
+  bool busy(const arm::TrackedResource& r) const {
+    if (ctx.arm.operations->has_running(r.id.key())) return true;
+    return !is_terminal_state(
+        r.body.value("properties", json::object()).value("provisioningState", "Succeeded"));
+  }
+
+  // Moves the cluster to its terminal state when an operation completes.
+  arm::Completion finish(arm::ResourceId id, std::string state) const {
+    auto* resources = ctx.arm.resources;
+    return [resources, id, state]() -> std::optional<arm::OperationError> {
+      resources->update(id, "", [&](arm::TrackedResource& r) {
+        r.body["properties"]["provisioningState"] = "Succeeded";
+        r.body["properties"]["state"] = state;
+        return true;
+      });
+      return std::nullopt;
+    };
+  }
+
+  Response write(Request& req, const RouteParams& p, bool patch) {
+    const std::string sub = p.get("sub"), rg = p.get("rg"), name = p.get("name");
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, sub, rg))
+      return *e;
+    if (!is_valid_cluster_name(name))
+      return bad("InvalidResourceName",
+                 "Cluster name '" + name +
+                     "' is invalid: it must be 4 to 22 characters, lowercase letters and digits, "
+                     "starting with a letter.");
+    json body;
+    if (auto e = arm::parse_json_object(req, body)) return *e;
+    const arm::ResourceId id = cluster_id(sub, rg, name);
+
+    std::lock_guard<std::mutex> lock(write_mu);
+    auto existing = settled(id);
+    if (auto e = check_preconditions(req, existing)) return *e;
+    if (patch && !existing) return not_found(rg, name);
+    if (existing && busy(*existing)) return conflict(id);
+
+    arm::TrackedResource r = existing ? *existing : arm::TrackedResource{};
+    r.id = existing ? existing->id : id;
+    r.type = kClusterType;
+
+    // location: required on create, a known region, immutable; tags: PUT replaces, PATCH keeps.
+    if (auto e = arm::read_location_and_tags(body, patch, existing.has_value(), r)) return *e;
+
+    json& b = r.body;
+    if (auto sku = body.find("sku"); sku != body.end() && !sku->is_null()) {
+      json out = b.value("sku", json::object());
+      if (auto e = apply_sku(*sku, out, patch)) return *e;
+      b["sku"] = out;
+    } else if (!patch) {
+      return bad("InvalidRequestContent", "'sku' is required: {name, tier[, capacity]}.");
+    }
+
+    if (auto zones = body.find("zones"); zones != body.end() && !zones->is_null()) {
+      if (!zones->is_array()) return bad("InvalidRequestContent", "'zones' must be an array.");
+      if (!existing) b["zones"] = *zones;  // zones are chosen at creation
+    }
+
+    IdentityPlan plan;
+    bool identity_given = false;
+    if (auto ident = body.find("identity"); ident != body.end() && !ident->is_null()) {
+      if (auto e = plan_identity(ctx, *ident, b.value("identity", json()), patch, plan)) return *e;
+      identity_given = true;
+    } else if (!patch) {
+      plan.identity = {{"type", "None"}};  // PUT replaces: no identity given = none
+      identity_given = true;
+    }
+
+    json props = existing ? b["properties"] : default_properties();
+    if (!patch && existing) {
+      // Replace: start over from the defaults, keeping create-only values and the computed ones.
+      json fresh = default_properties();
+      for (const auto& k : create_only_properties())
+        if (props.contains(k)) fresh[k] = props[k];
+      for (const auto& k : read_only_properties())
+        if (props.contains(k)) fresh[k] = props[k];
+      props = fresh;
+    }
+    if (auto in = body.find("properties"); in != body.end() && !in->is_null())
+      if (auto e = merge_properties(*in, props, patch, existing.has_value())) return *e;
+
+    // Accepted: from here on nothing fails, so side effects may begin.
+    if (identity_given) {
+      const auto subscription = ctx.arm.subscriptions->find(sub);
+      apply_identity(ctx, r.id, subscription ? subscription->tenant_id : std::string(), plan);
+      if (plan.identity["type"] == "None")
+        b.erase("identity");
+      else
+        b["identity"] = plan.identity;
+    }
+    const std::string previous_state = existing ? props.value("state", "Running") : "Running";
+    props["uri"] = "https://" + http::to_lower(name) + "." + r.location + ".kusto.windows.net";
+    props["dataIngestionUri"] =
+        "https://ingest-" + http::to_lower(name) + "." + r.location + ".kusto.windows.net";
+    props["provisioningState"] = existing ? "Updating" : "Creating";
+    props["state"] = existing ? "Updating" : "Creating";
+    b["properties"] = props;
+
+    const bool created = ctx.arm.resources->put(r, arm::caller_of(req));
+    std::string op;
+    if (created) {
+      op = ctx.arm.operations->start(r.id.key(), kCreateKind, r.location, policy("write"),
+                                     finish(r.id, "Running"));
+    } else {
+      // A stopped cluster that is reconfigured stays stopped.
+      const std::string settle_to = previous_state == "Stopped" ? "Stopped" : "Running";
+      auto* resources = ctx.arm.resources;
+      arm::ResourceId rid = r.id;
+      op = ctx.arm.operations->start(
+          r.id.key(), kAlterKind, r.location, policy("write"),
+          [resources, rid, settle_to]() -> std::optional<arm::OperationError> {
+            // CMK HOOK (issue 6): this is where ServiceConfigurationAlter validates
+            // properties.keyVaultProperties -- the identity (userIdentity or the system one) can
+            // reach the vault, the key exists, is enabled, RSA, wrap/unwrap permitted, soft
+            // delete + purge protection on the vault -- and returns an OperationError
+            // ({"code":"Failed",...}, api-surface §1.9/§6.1) that fails the operation.
+            resources->update(rid, "", [&](arm::TrackedResource& c) {
+              c.body["properties"]["provisioningState"] = "Succeeded";
+              c.body["properties"]["state"] = settle_to;
+              return true;
+            });
+            return std::nullopt;
+          });
+    }
+    auto now = ctx.arm.resources->get(r.id);
+    Response res = cluster_response(created ? 201 : 200, now ? *now : r);
+    set_lro_headers(res, req, sub, r.location, op);
+    return res;
+  }
+
+  Response get(Request& req, const RouteParams& p) {
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups,
+                                         p.get("sub"), p.get("rg")))
+      return *e;
+    auto r = settled(cluster_id(p.get("sub"), p.get("rg"), p.get("name")));
+    if (!r) return not_found(p.get("rg"), p.get("name"));
+    return cluster_response(200, *r);
+  }
+
+  Response remove(Request& req, const RouteParams& p) {
+    const std::string sub = p.get("sub"), rg = p.get("rg"), name = p.get("name");
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, sub, rg))
+      return *e;
+    const arm::ResourceId id = cluster_id(sub, rg, name);
+    std::lock_guard<std::mutex> lock(write_mu);
+    auto existing = settled(id);
+    if (!existing) {
+      Response res;
+      res.status = 204;
+      return res;
+    }
+    if (auto e = check_preconditions(req, existing)) return *e;
+    if (busy(*existing)) return conflict(id);
+    ctx.arm.resources->update(id, arm::caller_of(req), [](arm::TrackedResource& c) {
+      c.body["properties"]["provisioningState"] = "Deleting";
+      c.body["properties"]["state"] = "Deleting";
+      return true;
+    });
+    auto* resources = ctx.arm.resources;
+    auto* directory = ctx.arm.directory;
+    const std::string op = ctx.arm.operations->start(
+        id.key(), kDeleteKind, existing->location, policy("delete"),
+        [resources, directory, id]() -> std::optional<arm::OperationError> {
+          if (auto c = resources->get(id)) release_cluster(*directory, *c);
+          resources->remove(id);
+          return std::nullopt;
+        });
+    Response res;
+    res.status = 202;
+    set_lro_headers(res, req, sub, existing->location, op);
+    return res;
+  }
+
+  Response start_stop(Request& req, const RouteParams& p, bool start) {
+    const std::string sub = p.get("sub"), rg = p.get("rg"), name = p.get("name");
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, sub, rg))
+      return *e;
+    const arm::ResourceId id = cluster_id(sub, rg, name);
+    std::lock_guard<std::mutex> lock(write_mu);
+    auto existing = settled(id);
+    if (!existing) return not_found(rg, name);
+    if (busy(*existing)) return conflict(id);
+    ctx.arm.resources->update(id, arm::caller_of(req), [start](arm::TrackedResource& c) {
+      c.body["properties"]["state"] = start ? "Starting" : "Stopping";
+      return true;
+    });
+    const std::string op = ctx.arm.operations->start(
+        id.key(), start ? kStartKind : kStopKind, existing->location, policy("action"),
+        finish(id, start ? "Running" : "Stopped"));
+    Response res;
+    res.status = 202;
+    set_lro_headers(res, req, sub, existing->location, op);
+    return res;
+  }
+
+  Response list(Request& req, const RouteParams& p) {
+    const std::string sub = p.get("sub"), rg = p.get("rg");
+    if (auto e = rg.empty() ? arm::check_subscription_access(req, *ctx.arm.subscriptions, sub)
+                            : arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, sub, rg))
+      return *e;
+    // Listing shows progress too: settle the clusters with a running operation, then read.
+    for (const auto& r : ctx.arm.resources->list(sub, rg, kClusterType))
+      if (ctx.arm.operations->has_running(r.id.key())) ctx.arm.operations->settle_resource(r.id.key());
+    std::vector<json> items;
+    for (const auto& r : ctx.arm.resources->list(sub, rg, kClusterType)) items.push_back(r.to_json());
+    return arm::arm_json(200, arm::list_page(req, items));
+  }
+
+  Response operation_result(Request& req, const RouteParams& p) {
+    const std::string sub = p.get("sub");
+    if (auto e = arm::check_subscription_access(req, *ctx.arm.subscriptions, sub)) return *e;
+    const std::string op_id = p.get("op");
+    auto op = ctx.arm.operations->poll(op_id);
+    // Only this subscription's Kusto operations answer here.
+    const std::string prefix = http::to_lower("/subscriptions/" + sub + "/resourcegroups/");
+    if (!op || op->resource_key.rfind(prefix, 0) != 0 ||
+        op->resource_key.find("/providers/microsoft.kusto/") == std::string::npos)
+      return http::arm_error(404, "ResourceNotFound",
+                             "The operation '" + op_id + "' was not found.");
+    const auto location_form = req.query_param("operationResultResponseType");
+    if (location_form && http::iequals(*location_form, "Location")) {
+      if (op->status == arm::OperationStatus::Running) {
+        Response res;
+        res.status = 202;
+        set_lro_headers(res, req, sub, op->location, op->id);
+        return res;
+      }
+      if (op->status != arm::OperationStatus::Succeeded) {
+        const auto err = op->error.value_or(arm::OperationError{"Failed", "The operation failed."});
+        return http::arm_error(400, err.code, err.message);
+      }
+      // Done: what the synchronous call would have returned.
+      if (op->kind == kCreateKind || op->kind == kAlterKind) {
+        auto id = arm::ResourceId::parse(op->resource_key);
+        auto r = id ? ctx.arm.resources->get(*id) : std::nullopt;
+        if (r) return cluster_response(200, *r);
+        return http::arm_error(404, "ResourceNotFound", "The cluster no longer exists.");
+      }
+      Response res;
+      res.status = op->kind == kDeleteKind ? 204 : 200;
+      return res;
+    }
+    const bool running = op->status == arm::OperationStatus::Running;
+    const char* op_state = running ? "InProgress"
+                           : op->status == arm::OperationStatus::Succeeded ? "Completed"
+                           : op->status == arm::OperationStatus::Failed    ? "Failed"
+                                                                            : "Canceled";
+    json j = {{"id", "/subscriptions/" + sub + "/providers/Microsoft.Kusto/locations/" +
+                         op->location + "/operationresults/" + op->id},
+              {"name", op->id},
+              {"status", arm::operation_status_name(op->status)},
+              {"startTime", to_iso8601(op->started_at)},
+              // The service sends endTime while running too (api-surface §1.4).
+              {"endTime", to_iso8601(op->ended_at.value_or(op->started_at))},
+              {"percentComplete", running ? 0.5 : 1.0},
+              {"properties",
+               {{"operationKind", op->kind},
+                {"provisioningState", arm::operation_status_name(op->status)},
+                {"operationState", op_state}}}};
+    if (op->error) j["error"] = {{"code", op->error->code}, {"message", op->error->message}};
+    Response res = arm::arm_json(200, j);
+    if (running) res.set_header("Retry-After", "1");
+    return res;
+  }
+};
+
+// --- SKUs ---
+
+struct SkuInfo {
+  const char* name;
+  const char* tier;
+};
+const std::vector<SkuInfo>& skus() {
+  static const std::vector<SkuInfo> v = {
+      {"Dev(No SLA)_Standard_E2a_v4", "Basic"}, {"Dev(No SLA)_Standard_D11_v2", "Basic"},
+      {"Standard_E2ads_v5", "Standard"},        {"Standard_E4ads_v5", "Standard"},
+      {"Standard_E8ads_v5", "Standard"},        {"Standard_E16ads_v5", "Standard"},
+      {"Standard_D11_v2", "Standard"},          {"Standard_L8s_v3", "Standard"},
+      {"Standard_L16s_v3", "Standard"}};
+  return v;
+}
+
+json sku_description(const SkuInfo& s, const std::vector<const arm::Region*>& where) {
+  json locations = json::array(), info = json::array();
+  for (const auto* r : where) {
+    locations.push_back(r->display_name);
+    info.push_back({{"location", r->display_name},
+                    {"zones", json::array({"1", "2", "3"})},
+                    {"zoneDetails", json::array()}});
+  }
+  return {{"resourceType", "clusters"},
+          {"name", s.name},
+          {"tier", s.tier},
+          {"locations", locations},
+          {"locationInfo", info},
+          {"restrictions", json::array()}};
+}
+
+}  // namespace
+
+void register_kusto_routes(http::Router& router, KustoProviderContext ctx) {
+  auto provider = std::make_shared<Provider>();
+  provider->ctx = ctx;
+  const std::string base = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Kusto/clusters";
+  const std::string one = base + "/{name}";
+
+  router.add("GET", one, [provider](Request& req, const RouteParams& p) { return provider->get(req, p); });
+  router.add("PUT", one, [provider](Request& req, const RouteParams& p) { return provider->write(req, p, false); });
+  router.add("PATCH", one, [provider](Request& req, const RouteParams& p) { return provider->write(req, p, true); });
+  router.add("DELETE", one, [provider](Request& req, const RouteParams& p) { return provider->remove(req, p); });
+  router.add("POST", one + "/start", [provider](Request& req, const RouteParams& p) { return provider->start_stop(req, p, true); });
+  router.add("POST", one + "/stop", [provider](Request& req, const RouteParams& p) { return provider->start_stop(req, p, false); });
+  router.add("GET", base, [provider](Request& req, const RouteParams& p) { return provider->list(req, p); });
+  router.add("GET", "/subscriptions/{sub}/providers/Microsoft.Kusto/clusters",
+             [provider](Request& req, const RouteParams& p) { return provider->list(req, p); });
+  router.add("GET", "/subscriptions/{sub}/providers/Microsoft.Kusto/locations/{loc}/operationResults/{op}",
+             [provider](Request& req, const RouteParams& p) { return provider->operation_result(req, p); });
+
+  router.add("POST", "/subscriptions/{sub}/providers/Microsoft.Kusto/locations/{loc}/checkNameAvailability",
+             [ctx](Request& req, const RouteParams& p) {
+               if (auto e = arm::check_subscription_access(req, *ctx.arm.subscriptions, p.get("sub"))) return *e;
+               json body;
+               if (auto e = arm::parse_json_object(req, body)) return *e;
+               if (!body.contains("name") || !body["name"].is_string())
+                 return bad("InvalidRequestContent", "'name' is required.");
+               const std::string type = body.value("type", std::string("Microsoft.Kusto/clusters"));
+               if (!http::iequals(type, "Microsoft.Kusto/clusters"))
+                 return bad("InvalidRequestContent",
+                            "The type '" + type + "' is not supported here; expected 'Microsoft.Kusto/clusters'.");
+               const std::string name = body["name"].get<std::string>();
+               json out = {{"name", name}, {"nameAvailable", true}};
+               if (!is_valid_cluster_name(name)) {
+                 out["nameAvailable"] = false;
+                 out["reason"] = "Invalid";
+                 out["message"] = "Name '" + name +
+                                  "' is invalid: 4 to 22 characters, lowercase letters and digits, "
+                                  "starting with a letter.";
+               } else {
+                 for (const auto& r : ctx.arm.resources->list(p.get("sub"), "", kClusterType))
+                   if (http::iequals(r.id.name(), name)) {
+                     out["nameAvailable"] = false;
+                     out["reason"] = "AlreadyExists";
+                     out["message"] = "Name '" + name + "' is already taken. Please specify a different name";
+                     break;
+                   }
+               }
+               return arm::arm_json(200, out);
+             });
+
+  auto all_regions = [] {
+    std::vector<const arm::Region*> v;
+    for (const auto& r : arm::regions()) v.push_back(&r);
+    return v;
+  };
+  router.add("GET", "/subscriptions/{sub}/providers/Microsoft.Kusto/skus",
+             [ctx, all_regions](Request& req, const RouteParams& p) {
+               if (auto e = arm::check_subscription_access(req, *ctx.arm.subscriptions, p.get("sub"))) return *e;
+               json value = json::array();
+               for (const auto& s : skus()) value.push_back(sku_description(s, all_regions()));
+               return arm::arm_json(200, {{"value", value}});
+             });
+  router.add("GET", "/subscriptions/{sub}/providers/Microsoft.Kusto/locations/{loc}/skus",
+             [ctx](Request& req, const RouteParams& p) {
+               if (auto e = arm::check_subscription_access(req, *ctx.arm.subscriptions, p.get("sub"))) return *e;
+               const arm::Region* region = arm::find_region(p.get("loc"));
+               if (!region)
+                 return bad("LocationNotAvailableForResourceType",
+                            "The provided location '" + p.get("loc") +
+                                "' is not available for resource type 'Microsoft.Kusto/clusters'.");
+               json value = json::array();
+               for (const auto& s : skus()) value.push_back(sku_description(s, {region}));
+               return arm::arm_json(200, {{"value", value}});
+             });
+  router.add("GET", one + "/skus", [provider](Request& req, const RouteParams& p) {
+    const auto& ctx = provider->ctx;
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, p.get("sub"), p.get("rg")))
+      return *e;
+    if (!ctx.arm.resources->get(cluster_id(p.get("sub"), p.get("rg"), p.get("name"))))
+      return not_found(p.get("rg"), p.get("name"));
+    json value = json::array();
+    for (const auto& s : skus()) {
+      const bool basic = std::string(s.tier) == "Basic";
+      value.push_back({{"resourceType", kClusterPolicyType},
+                       {"sku", {{"name", s.name}, {"tier", s.tier}}},
+                       {"capacity",
+                        {{"scaleType", basic ? "none" : "automatic"},
+                         {"minimum", basic ? 1 : 2},
+                         {"maximum", basic ? 1 : 1000},
+                         {"default", basic ? 1 : 2}}}});
+    }
+    return arm::arm_json(200, {{"value", value}});
+  });
+}
+
+}  // namespace cmk::kusto

@@ -1,0 +1,97 @@
+// Microsoft.Kusto/clusters (api-surface §1): the ARM resource provider of Azure Data Explorer
+// clusters, on the shared ARM core (ResourceStore for the resource, OperationEngine for the
+// long-running operations).
+//
+// Routes ({C} = /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Kusto/clusters/{name}):
+//   PUT {C}            create (201) / replace (200); LRO ClusterCreateExternal / ServiceConfigurationAlter
+//   PATCH {C}          merge (200); LRO ServiceConfigurationAlter
+//   GET {C}            settles due operations first, so `az kusto cluster wait` sees progress
+//   DELETE {C}         202 + LRO ClusterDelete (gone when it completes); 204 when absent
+//   POST {C}/start, {C}/stop   202 + LRO ClusterStart / ClusterStop (state Starting→Running, Stopping→Stopped)
+//   GET {C}/skus, .../providers/Microsoft.Kusto/skus, .../locations/{loc}/skus
+//   GET .../resourceGroups/{rg}/providers/Microsoft.Kusto/clusters, .../providers/Microsoft.Kusto/clusters
+//       ($top, default 100, and $skiptoken; nextLink)
+//   POST .../providers/Microsoft.Kusto/locations/{loc}/checkNameAvailability
+//   GET .../providers/Microsoft.Kusto/locations/{loc}/operationResults/{opId}[&operationResultResponseType=Location]
+//
+// Write semantics:
+//   - PUT replaces: properties start again from the defaults (api-surface §1.5) plus the body;
+//     read-only properties in the body (state, provisioningState, uri, ...) are ignored, so
+//     `az resource update` may send the whole resource back; create-only properties
+//     (enableDoubleEncryption, virtualClusterGraduationProperties) keep their stored value.
+//   - PATCH merges: tags replaced when given, sku merged, identity.userAssignedIdentities merged
+//     (a null value removes an entry), properties merged key by key (null removes one,
+//     keyVaultProperties {} clears CMK). Changing a create-only property is 400.
+//   - Debian's Python SDK sends nine model defaults on every PATCH (sdk_patch_defaults()). A PATCH
+//     carrying all nine is recognised as that SDK, and those still at their default value are
+//     skipped, so a key rotation does not reset streaming ingestion, purge, double encryption...
+//     Known limit: such a client cannot PATCH one of them back to its default (PUT can).
+//   - identity: SystemAssigned mints principalId/tenantId and registers an entra::ManagedIdentity
+//     (kind SystemAssigned, resource_id = the cluster id), kept while the type keeps
+//     SystemAssigned and removed when it drops it or the cluster goes (release_cluster).
+//     UserAssigned keys must name existing Microsoft.ManagedIdentity/userAssignedIdentities
+//     resources; the response fills {principalId, clientId} from them.
+//   - keyVaultProperties is stored and echoed as given; the CMK checks belong in the completion of
+//     the ServiceConfigurationAlter operation (marked "CMK HOOK" in clusters.cpp).
+//   - Operation kinds: ClusterCreateExternal (create), ServiceConfigurationAlter (PUT replace,
+//     PATCH), ClusterDelete, ClusterStart, ClusterStop (the last two are emulator names).
+//
+// Every LRO answer carries Azure-AsyncOperation and Location (absolute, on the host the request
+// came in on, normalised location in the path) and Retry-After: 1. LRO policies come from the
+// LroPolicyTable under type "Microsoft.Kusto/clusters" and operation "write" (PUT, PATCH),
+// "delete" (DELETE) or "action" (start, stop).
+//
+// Errors (ARM envelope) the provider itself answers:
+//   400 InvalidResourceName          cluster name not 4-22 lowercase letters/digits starting with a letter
+//   400 LocationRequired / LocationNotAvailableForResourceType / InvalidResourceLocation (a cluster cannot move)
+//   400 InvalidRequestContent        malformed sku / identity / properties, or PATCH of a create-only property
+//   400 InvalidIdentity              identity.type unknown, or userAssignedIdentities inconsistent with it,
+//                                    or a key that is not a userAssignedIdentities resource id
+//   400 FailedIdentityOperation      a user-assigned identity that does not exist (ARM's wording for it)
+//   404 ResourceNotFound             cluster (or operation) absent
+//   409 RequestConflict              a write while an operation runs / provisioningState is not terminal
+//   412 PreconditionFailed           If-Match mismatch (or `*` on an absent cluster), If-None-Match: * on an existing one
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "arm/arm_api.h"
+#include "arm/resource_store.h"
+#include "common/ids.h"
+
+namespace cmk::kusto {
+
+struct KustoProviderContext {
+  arm::ArmContext arm;  // needs directory, subscriptions, groups, operations, lro_policies, resources
+  IdGenerator* ids = nullptr;
+};
+
+// Canonical casing of the type in bodies and ids (the service answers `Clusters`).
+inline constexpr const char* kClusterType = "Microsoft.Kusto/Clusters";
+// The LroPolicyTable key (lower-case `clusters`, as the resource type is registered).
+inline constexpr const char* kClusterPolicyType = "Microsoft.Kusto/clusters";
+
+void register_kusto_routes(http::Router& router, KustoProviderContext ctx);
+
+// Releases what a cluster owns outside the store (its system-assigned identity in the
+// directory). Call from ArmContext::on_cascade_delete for Kusto clusters.
+void release_cluster(entra::Directory& directory, const arm::TrackedResource& cluster);
+bool is_cluster_type(const std::string& type);
+
+// --- domain rules, exposed for tests ---
+
+// 4-22 characters, lowercase letters and digits, starting with a letter.
+bool is_valid_cluster_name(const std::string& name);
+
+// "systemassigned,userassigned" etc. -> the canonical spelling ("SystemAssigned, UserAssigned");
+// nullopt when it is not one of the four types.
+std::optional<std::string> normalize_identity_type(const std::string& type);
+
+// The nine properties Debian's azure-mgmt-kusto 3.1.0b1 models send on every PATCH with fixed
+// defaults (real-clients §3.2), and those values.
+const nlohmann::json& sdk_patch_defaults();
+
+}  // namespace cmk::kusto

@@ -1,0 +1,63 @@
+// Node @azure/arm-kusto in proxy mode with default settings: a resource group (plain ARM PUT
+// through @azure/core-rest-pipeline, as in arm_msi_proxy.mjs) and a user-assigned identity
+// (@azure/arm-msi), then KustoManagementClient clusters.beginCreateOrUpdateAndWait (a Running
+// cluster with the identity filled in), get, beginUpdateAndWait with a key vault reference
+// (core-lro takes the Location URL's body as the result) and beginDeleteAndWait.
+import { ClientSecretCredential } from "@azure/identity";
+import { KustoManagementClient } from "@azure/arm-kusto";
+import { ManagedServiceIdentityClient } from "@azure/arm-msi";
+import { createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest } from "@azure/core-rest-pipeline";
+import { SP_APP_ID, SP_SECRET, TENANT, env, expect, expectRequest } from "../lib/clienttest.mjs";
+
+const SUB = env.CMK_SUBSCRIPTION;
+const RG = "rg-knode";
+const NAME = "kcnode01";
+const cred = new ClientSecretCredential(TENANT, SP_APP_ID, SP_SECRET);
+const token = await cred.getToken("https://management.azure.com/.default");
+const put = await createPipelineFromOptions({}).sendRequest(createDefaultHttpClient(), createPipelineRequest({
+  url: `https://management.azure.com/subscriptions/${SUB}/resourceGroups/${RG}?api-version=2021-04-01`,
+  method: "PUT", body: JSON.stringify({ location: "westeurope" }),
+  headers: createHttpHeaders({ authorization: `Bearer ${token.token}`, "content-type": "application/json" }),
+}));
+expect(put.status === 201, `resource group PUT: ${put.status} ${put.bodyAsText}`);
+const ident = await new ManagedServiceIdentityClient(cred, SUB).userAssignedIdentities.createOrUpdate(
+  RG, "id-knode", { location: "westeurope" });
+
+const kusto = new KustoManagementClient(cred, SUB);
+const fast = { updateIntervalInMs: 10 };
+const created = await kusto.clusters.beginCreateOrUpdateAndWait(RG, NAME, {
+  location: "westeurope",
+  sku: { name: "Standard_E8ads_v5", tier: "Standard", capacity: 2 },
+  identity: { type: "UserAssigned", userAssignedIdentities: { [ident.id]: {} } },
+  enableDoubleEncryption: true,
+}, fast);
+expect(created.provisioningState === "Succeeded" && created.state === "Running",
+  `after create: ${created.provisioningState}/${created.state}`);
+expect(created.uri === `https://${NAME}.westeurope.kusto.windows.net`, `uri ${created.uri}`);
+const uami = created.identity?.userAssignedIdentities?.[ident.id];
+expect(uami?.principalId === ident.principalId && uami?.clientId === ident.clientId,
+  `identity not filled in: ${JSON.stringify(created.identity)}`);
+
+const got = await kusto.clusters.get(RG, NAME);
+expect(got.id === created.id && got.enableDoubleEncryption === true, `get: ${JSON.stringify(got)}`);
+
+const vaultUri = "https://kv1.vault.azure.net/";
+const updated = await kusto.clusters.beginUpdateAndWait(RG, NAME, {
+  keyVaultProperties: { keyName: "cmk1", keyVersion: "", keyVaultUri: vaultUri, userIdentity: ident.id },
+}, { ifMatch: "*", ...fast });
+expect(updated.provisioningState === "Succeeded", `after update: ${updated.provisioningState}/${updated.state}`);
+expect(updated.keyVaultProperties?.keyName === "cmk1" && updated.keyVaultProperties?.keyVaultUri === vaultUri,
+  `keyVaultProperties: ${JSON.stringify(updated.keyVaultProperties)}`);
+expect(updated.enableDoubleEncryption === true, "enableDoubleEncryption was reset by the update");
+expectRequest("PATCH", `https://management.azure.com/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Kusto/clusters/${NAME}`, 200);
+
+await kusto.clusters.beginDeleteAndWait(RG, NAME, fast);
+let gone = false;
+try {
+  await kusto.clusters.get(RG, NAME);
+} catch (e) {
+  gone = e.statusCode === 404;
+}
+expect(gone, "the cluster survived its deletion");
+expectRequest("DELETE", `https://management.azure.com/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Kusto/clusters/${NAME}`, 202);
+console.log("ok");
