@@ -197,15 +197,16 @@ std::optional<std::string> normalize_identity_type(const std::string& type) {
 }
 
 const json& sdk_patch_defaults() {
-  static const json d = {{"enableDiskEncryption", false},
-                         {"enableStreamingIngest", false},
-                         {"enablePurge", false},
-                         {"enableDoubleEncryption", false},
-                         {"publicNetworkAccess", "Enabled"},
-                         {"engineType", "V3"},
-                         {"enableAutoStop", true},
-                         {"restrictOutboundNetworkAccess", "Disabled"},
-                         {"publicIPType", "IPv4"}};
+  // The SDK's model defaults are the service's own defaults for these nine properties.
+  static const json d = [] {
+    const json all = default_properties();
+    json picked = json::object();
+    for (const char* k : {"enableDiskEncryption", "enableStreamingIngest", "enablePurge",
+                          "enableDoubleEncryption", "publicNetworkAccess", "engineType",
+                          "enableAutoStop", "restrictOutboundNetworkAccess", "publicIPType"})
+      picked[k] = all.at(k);
+    return picked;
+  }();
   return d;
 }
 
