@@ -107,12 +107,16 @@ std::optional<Response> read_location_and_tags(const json& body, bool patch, boo
     return http::arm_error(400, "LocationRequired",
                            "The location property is required for this definition.");
   }
-  if (auto tags = body.find("tags"); tags != body.end()) {
-    if (!tags->is_object() && !tags->is_null())
+  return read_tags(body, patch, out.tags);
+}
+
+std::optional<Response> read_tags(const json& body, bool patch, json& tags) {
+  if (auto given = body.find("tags"); given != body.end()) {
+    if (!given->is_object() && !given->is_null())
       return http::arm_error(400, "InvalidRequestContent", "'tags' must be an object.");
-    out.tags = tags->is_null() ? json::object() : *tags;
+    tags = given->is_null() ? json::object() : *given;
   } else if (!patch) {
-    out.tags = json::object();
+    tags = json::object();
   }
   return std::nullopt;
 }
@@ -341,13 +345,7 @@ void register_arm_routes(http::Router& router, ArmContext ctx) {
       return http::arm_error(400, "LocationRequired",
                              "The location property is required for this definition.");
     }
-    if (auto tags = body.find("tags"); tags != body.end()) {
-      if (!tags->is_object() && !tags->is_null())
-        return http::arm_error(400, "InvalidRequestContent", "'tags' must be an object.");
-      rg.tags = tags->is_null() ? json::object() : *tags;
-    } else if (!patch) {
-      rg.tags = json::object();
-    }
+    if (auto e = read_tags(body, patch, rg.tags)) return *e;
     if (auto mb = body.find("managedBy"); mb != body.end() && mb->is_string())
       rg.managed_by = mb->get<std::string>();
     const bool created = ctx.groups->put(rg);

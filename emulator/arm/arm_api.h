@@ -60,6 +60,10 @@ std::string caller_of(const http::Request& req);
 // existing resource's values when `existing`: location is required on create, must be a known
 // region (400 LocationNotAvailableForResourceType) and cannot change (400
 // InvalidResourceLocation); PUT without tags clears them, PATCH keeps them.
+// Reads `tags` of a PUT (`patch` false) or PATCH body into `tags`: an object or null; PUT without
+// tags clears them, PATCH keeps them.
+std::optional<http::Response> read_tags(const nlohmann::json& body, bool patch,
+                                        nlohmann::json& tags);
 std::optional<http::Response> read_location_and_tags(const nlohmann::json& body, bool patch,
                                                      bool existing, TrackedResource& out);
 

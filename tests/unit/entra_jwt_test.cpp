@@ -13,6 +13,7 @@
 #include "common/base64.h"
 #include "entra/jwt.h"
 #include "entra/signing_key.h"
+#include "jwk_public_key.h"
 
 using cmk::base64url_decode;
 using cmk::base64url_encode;
@@ -43,31 +44,7 @@ std::string segment(const json& j) {
   return base64url_encode(j.dump());
 }
 
-// Builds a public key from a JWK's n and e only, as any JWT library does.
-std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key_from_jwk(const json& jwk) {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> none(nullptr, EVP_PKEY_free);
-  auto n = base64url_decode(jwk.at("n").get<std::string>());
-  auto e = base64url_decode(jwk.at("e").get<std::string>());
-  if (!n || !e) return none;
-  BIGNUM* bn_n =
-      BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()), int(n->size()), nullptr);
-  BIGNUM* bn_e =
-      BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()), int(e->size()), nullptr);
-  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
-  OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n);
-  OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e);
-  OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr);
-  EVP_PKEY* pkey = nullptr;
-  if (ctx && EVP_PKEY_fromdata_init(ctx) == 1)
-    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params);
-  EVP_PKEY_CTX_free(ctx);
-  OSSL_PARAM_free(params);
-  OSSL_PARAM_BLD_free(bld);
-  BN_free(bn_n);
-  BN_free(bn_e);
-  return {pkey, EVP_PKEY_free};
-}
+using cmk::test::key_from_jwk;
 
 }  // namespace
 

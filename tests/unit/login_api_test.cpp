@@ -15,6 +15,7 @@
 #include "common/base64.h"
 #include "entra/jwt.h"
 #include "entra/signing_key.h"
+#include "jwk_public_key.h"
 #include "test_support.h"
 
 using namespace cmk;
@@ -77,33 +78,8 @@ std::string sp_secret_form(const std::string& scope_or_resource_name, const std:
                      {scope_or_resource_name, value}});
 }
 
-using PkeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-
-// An RSA public key from a JWK's n and e, with OpenSSL alone (not the emulator's key code).
-PkeyPtr key_from_jwk(const json& jwk) {
-  auto n = base64url_decode(jwk["n"].get<std::string>());
-  auto e = base64url_decode(jwk["e"].get<std::string>());
-  REQUIRE(n.is_ok());
-  REQUIRE(e.is_ok());
-  BIGNUM* bn_n = BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()),
-                           static_cast<int>(n->size()), nullptr);
-  BIGNUM* bn_e = BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()),
-                           static_cast<int>(e->size()), nullptr);
-  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
-  OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n);
-  OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e);
-  OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr);
-  EVP_PKEY* pkey = nullptr;
-  REQUIRE(EVP_PKEY_fromdata_init(ctx) == 1);
-  REQUIRE(EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1);
-  EVP_PKEY_CTX_free(ctx);
-  OSSL_PARAM_free(params);
-  OSSL_PARAM_BLD_free(bld);
-  BN_free(bn_n);
-  BN_free(bn_e);
-  return PkeyPtr(pkey, EVP_PKEY_free);
-}
+using cmk::PkeyPtr;
+using cmk::test::key_from_jwk;
 
 // RS256 check of a compact JWS with OpenSSL's EVP API directly.
 bool verifies_rs256(const std::string& token, EVP_PKEY* key) {
@@ -270,6 +246,7 @@ TEST_CASE("login: a token verifies against the published JWKS with plain OpenSSL
     REQUIRE(jwk["x5t"] == header["x5t"]);
     REQUIRE_FALSE(jwk.contains("d"));  // public material only
     PkeyPtr key = key_from_jwk(jwk);
+    REQUIRE(key);
     REQUIRE(verifies_rs256(token, key.get()));
     // A flipped payload byte does not.
     std::string tampered = token;
@@ -281,7 +258,7 @@ TEST_CASE("login: a token verifies against the published JWKS with plain OpenSSL
     const unsigned char* p = reinterpret_cast<const unsigned char*>(der->data());
     X509* cert = d2i_X509(nullptr, &p, static_cast<long>(der->size()));
     REQUIRE(cert != nullptr);
-    PkeyPtr cert_key(X509_get_pubkey(cert), EVP_PKEY_free);
+    PkeyPtr cert_key(X509_get_pubkey(cert));
     X509_free(cert);
     REQUIRE(EVP_PKEY_eq(cert_key.get(), key.get()) == 1);
   }
