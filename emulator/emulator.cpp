@@ -1,6 +1,7 @@
 #include "emulator.h"
 
 #include "admin/admin_api.h"
+#include "arm/api_versions.h"
 #include "arm/arm_api.h"
 #include "kusto/clusters.h"
 #include "msi/user_assigned_identities.h"
@@ -47,6 +48,10 @@ Emulator::Emulator(EmulatorOptions options)
   // After the id and log filters, so a 401 carries request ids and is logged.
   pipeline_.add(std::make_shared<entra::BearerAuthFilter>(
       [this]() -> const entra::TokenService* { return token_service_.get(); }));
+  if (options_.strict_api_versions)
+    pipeline_.add(std::make_shared<arm::StrictApiVersionFilter>([this](const std::string& id) {
+      return location_of(id);
+    }));
   pipeline_.add(std::make_shared<arm::ArmHeadersFilter>());
   msi_settings_.set_host_identity(options_.msi_identity);
   msi_settings_.set_identity_header(options_.msi_identity_header);
@@ -76,6 +81,7 @@ void Emulator::register_routes() {
   ctx.token_service = [this] { return token_service_.get(); };
   ctx.directory = &directory_;
   ctx.msi = &msi_settings_;
+  ctx.lro_policies = &lro_policies_;
   admin::register_admin_routes(router(Surface::Admin), std::move(ctx));
 
   auto service = [this]() -> const entra::TokenService* { return token_service_.get(); };
@@ -132,6 +138,14 @@ Status Emulator::start() {
   }
   if (auto s = state::apply_fixtures(fixtures, directory_, subscriptions_); !s) return s;
   register_default_host_identity();
+  // Long-running operation policies: fixtures in order, then --lro-policy flags on top.
+  for (const auto& f : fixtures)
+    if (f.lro_policies) lro_policies_.apply(*f.lro_policies);
+  for (const auto& spec : options_.lro_policies) {
+    auto set = arm::parse_lro_policy_flag(spec);
+    if (!set) return set.status();
+    lro_policies_.apply(set.value());
+  }
 
   http::ListenerOptions lo;
   lo.host = options_.host;
@@ -189,6 +203,14 @@ std::vector<std::pair<std::string, std::string>> Emulator::client_environment() 
   return proxy_environment(options_.host, http_port(), tls_.ca_file.string());
 }
 
+std::string Emulator::location_of(const std::string& resource_id) const {
+  auto id = arm::ResourceId::parse(resource_id);
+  if (!id) return {};
+  if (auto r = resources_.get(*id)) return r->location;
+  if (auto g = resource_groups_.get(id->subscription, id->resource_group)) return g->location;
+  return {};
+}
+
 Response Emulator::handle(Request& req) {
   return pipeline_.handle(req, [this](Request& r) {
     Response res;
@@ -207,6 +229,8 @@ Response Emulator::handle(Request& req) {
       case http::Router::Outcome::NotFound:
         break;
     }
+    if (r.surface == Surface::Arm)
+      if (auto e = arm::unknown_provider_error(r)) return *e;
     return http::surface_error(r, 404, "NotFound",
                                std::string("No ") + http::surface_name(r.surface) +
                                    " endpoint of cmk-emulator serves '" + r.method + " " + r.path +

@@ -59,6 +59,13 @@ struct EmulatorOptions {
   // value they demand ("" = any).
   std::string msi_identity;
   std::string msi_identity_header;
+  // ARM api-versions: lenient by default (any value is served); strict refuses versions the
+  // provider catalog does not list, with ARM's NoRegisteredProviderFound /
+  // InvalidApiVersionParameter (arm/api_versions.h).
+  bool strict_api_versions = false;
+  // Long-running operation policies in the flag form "[TYPE[:OPERATION]=]MODE[:ARG]"
+  // (arm::parse_lro_policy_flag), applied after the fixtures' lroPolicies.
+  std::vector<std::string> lro_policies;
 };
 
 class Emulator {
@@ -107,6 +114,8 @@ class Emulator {
   http::Router& router(http::Surface s) { return routers_[static_cast<size_t>(s)]; }
   void register_routes();
   void register_default_host_identity();
+  // The location of an ARM resource, or of the resource group it is in ("" when neither exists).
+  std::string location_of(const std::string& resource_id) const;
 
   EmulatorOptions options_;
   Logger log_;

@@ -54,6 +54,17 @@ int main(int argc, char** argv) {
   app.add_flag("--strict-auth", opts.strict_auth,
                "Only registered principals may sign in (default: unknown clients are admitted "
                "and registered on the fly)");
+  app.add_flag("--strict-api-versions", opts.strict_api_versions,
+               "Refuse ARM api-versions the emulated providers do not list "
+               "(NoRegisteredProviderFound, InvalidApiVersionParameter) instead of serving any");
+  app.add_option("--lro-policy", opts.lro_policies,
+                 "Long-running operation policy, [TYPE[:OPERATION]=]MODE[:ARG]: 'immediate' "
+                 "(default for all), 'Microsoft.Kusto/clusters=polls:3', "
+                 "'Microsoft.Kusto/clusters:delete=duration:30'; repeatable")
+      ->check([](const std::string& spec) {
+        auto set = cmk::arm::parse_lro_policy_flag(spec);
+        return set ? std::string() : set.status().message();
+      });
   int64_t token_lifetime = opts.token_lifetime.count();
   app.add_option("--token-lifetime", token_lifetime, "Access-token lifetime in seconds")
       ->capture_default_str()

@@ -166,6 +166,26 @@ void register_admin_routes(http::Router& router, AdminContext ctx) {
     return json_ok(msi_json(ctx));
   });
 
+  // Long-running operation policies (arm/operations.h LroPolicySet): GET shows the table, PUT
+  // replaces it whole (a rule left out is gone), DELETE restores the default (1 s, no rules).
+  // They apply to operations started afterwards.
+  router.add("GET", "/_emulator/lro-policy", [ctx](Request&, const RouteParams&) {
+    return json_ok(ctx.lro_policies->to_json());
+  });
+  router.add("PUT", "/_emulator/lro-policy", [ctx](Request& req, const RouteParams&) {
+    Response error;
+    auto body = object_body(req, error);
+    if (!body) return error;
+    auto set = arm::LroPolicySet::from_json(*body);
+    if (!set) return http::admin_error(400, "InvalidRequestContent", set.status().message());
+    ctx.lro_policies->replace(set.value());
+    return json_ok(ctx.lro_policies->to_json());
+  });
+  router.add("DELETE", "/_emulator/lro-policy", [ctx](Request&, const RouteParams&) {
+    ctx.lro_policies->clear();
+    return json_ok(ctx.lro_policies->to_json());
+  });
+
   router.add("GET", "/_emulator/proxy/refusals", [ctx](Request&, const RouteParams&) {
     json list = json::array();
     for (const auto& r : ctx.front_door->refusals())

@@ -1,6 +1,6 @@
 // The admin API under /_emulator/ (PRODUCT §5), served on both listeners: health, info,
-// the CA, the virtual clock, the proxy's refusals, token revocation and the managed-identity
-// endpoints' host identity. JSON in and out; errors in the admin shape.
+// the CA, the virtual clock, the proxy's refusals, token revocation, the managed-identity
+// endpoints' host identity and the long-running operation policies. JSON in and out; errors in the admin shape.
 #pragma once
 
 #include <chrono>
@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "arm/operations.h"
 #include "entra/directory.h"
 #include "entra/token_service.h"
 #include "http/front_door.h"
@@ -27,6 +28,7 @@ struct AdminContext {
   std::function<entra::TokenService*()> token_service;  // null before start
   const entra::Directory* directory = nullptr;
   msi::MsiSettings* msi = nullptr;
+  arm::LroPolicyTable* lro_policies = nullptr;
 };
 
 void register_admin_routes(http::Router& router, AdminContext ctx);

@@ -28,18 +28,29 @@ const Region* find_region(const std::string& name_or_display) {
 }
 
 const std::vector<Provider>& providers() {
+  // Stable versions newest first, then previews (api-surface §1.1, §2.1, §2.3).
   static const std::vector<std::string> kusto = {
-      "2024-04-13", "2023-08-15", "2023-05-02", "2022-12-29", "2022-11-11", "2022-07-07",
-      "2022-02-01", "2021-08-27", "2021-01-01", "2020-09-18", "2020-06-14", "2020-02-15",
-      "2019-11-09", "2019-09-07", "2019-05-15", "2019-01-21", "2018-09-07-preview"};
+      "2025-02-14", "2024-04-13", "2023-08-15", "2023-05-02", "2022-12-29", "2022-11-11",
+      "2022-07-07", "2022-02-01", "2021-08-27", "2021-01-01", "2020-09-18", "2020-06-14",
+      "2020-02-15", "2019-11-09", "2019-09-07", "2019-05-15", "2019-01-21", "2018-09-07-preview",
+      "2017-09-07-privatepreview"};
   static const std::vector<std::string> keyvault = {
-      "2024-11-01", "2023-07-01", "2023-02-01", "2022-07-01", "2021-10-01", "2021-06-01-preview",
-      "2019-09-01", "2018-02-14", "2016-10-01", "2015-06-01"};
-  static const std::vector<std::string> msi = {"2024-11-30", "2023-01-31", "2018-11-30",
-                                               "2015-08-31-preview"};
+      "2026-04-01", "2026-02-01", "2025-05-01", "2024-11-01", "2023-07-01", "2023-02-01",
+      "2022-07-01", "2021-10-01", "2019-09-01", "2018-02-14", "2016-10-01", "2015-06-01",
+      "2026-04-01-preview", "2026-03-01-preview", "2024-12-01-preview", "2024-04-01-preview",
+      "2022-02-01-preview", "2021-11-01-preview", "2021-06-01-preview", "2021-04-01-preview",
+      "2020-04-01-preview", "2018-02-14-preview"};
+  static const std::vector<std::string> msi = {
+      "2026-05-31", "2026-04-30", "2024-11-30", "2023-01-31", "2018-11-30", "2025-05-31-preview",
+      "2025-01-31-preview", "2023-07-31-preview", "2022-01-31-preview", "2021-09-30-preview",
+      "2015-08-31-preview"};
   static const std::vector<std::string> resources = {
-      "2024-11-01", "2024-07-01", "2024-03-01", "2023-07-01", "2022-09-01", "2021-04-01",
-      "2020-06-01", "2019-10-01", "2019-05-01", "2018-05-01", "2016-09-01"};
+      "2024-11-01", "2024-07-01", "2024-03-01", "2023-07-01", "2022-12-01", "2022-09-01",
+      "2022-01-01", "2021-04-01", "2021-01-01", "2020-10-01", "2020-06-01", "2020-01-01",
+      "2019-11-01", "2019-10-01", "2019-08-01", "2019-07-01", "2019-06-01", "2019-05-10",
+      "2019-05-01", "2019-03-01", "2018-06-01", "2018-05-01", "2018-02-01", "2017-08-01",
+      "2017-05-10", "2016-09-01", "2016-07-01", "2016-06-01", "2016-02-01", "2015-11-01",
+      "2015-01-01"};
   static const std::vector<Provider> list = {
       {"Microsoft.Kusto",
        {{"clusters", kusto},
@@ -48,11 +59,13 @@ const std::vector<Provider>& providers() {
         {"locations/operationResults", kusto},
         {"locations/checkNameAvailability", kusto},
         {"locations/skus", kusto},
+        {"skus", kusto, false},
         {"operations", kusto, false}}},
       {"Microsoft.KeyVault",
        {{"vaults", keyvault},
         {"vaults/accessPolicies", keyvault},
         {"deletedVaults", keyvault},
+        {"deletedManagedHSMs", keyvault},
         {"locations/deletedVaults", keyvault},
         {"locations/operationResults", keyvault},
         {"checkNameAvailability", keyvault, false},

@@ -81,6 +81,120 @@ void LroPolicyTable::clear() {
   default_ = LroPolicy{};
 }
 
+void LroPolicyTable::apply(const LroPolicySet& set) {
+  std::lock_guard lock(mu_);
+  if (set.default_policy) default_ = *set.default_policy;
+  for (const auto& r : set.rules)
+    rules_[{http::to_lower(r.resource_type), http::to_lower(r.operation)}] = r.policy;
+}
+
+void LroPolicyTable::replace(const LroPolicySet& set) {
+  std::map<std::pair<std::string, std::string>, LroPolicy> rules;
+  for (const auto& r : set.rules)
+    rules[{http::to_lower(r.resource_type), http::to_lower(r.operation)}] = r.policy;
+  std::lock_guard lock(mu_);
+  default_ = set.default_policy.value_or(LroPolicy{});
+  rules_ = std::move(rules);
+}
+
+nlohmann::json LroPolicyTable::to_json() const {
+  std::lock_guard lock(mu_);
+  nlohmann::json rules = nlohmann::json::array();
+  for (const auto& [key, policy] : rules_)
+    rules.push_back({{"resourceType", key.first}, {"operation", key.second},
+                     {"policy", policy.to_json()}});
+  return {{"default", default_.to_json()}, {"rules", rules}};
+}
+
+Result<LroPolicySet> LroPolicySet::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return Status::error("$: must be a JSON object");
+  for (const auto& [key, value] : j.items())
+    if (key != "default" && key != "rules")
+      return Status::error("$." + key + ": unknown key (expected default, rules)");
+  LroPolicySet set;
+  if (auto d = j.find("default"); d != j.end()) {
+    auto p = LroPolicy::from_json(*d);
+    if (!p) return Status::error("$.default: " + p.status().message());
+    set.default_policy = p.value();
+  }
+  if (auto rules = j.find("rules"); rules != j.end()) {
+    if (!rules->is_array()) return Status::error("$.rules: must be an array");
+    for (size_t i = 0; i < rules->size(); ++i) {
+      const std::string path = "$.rules[" + std::to_string(i) + "]";
+      const auto& r = (*rules)[i];
+      if (!r.is_object()) return Status::error(path + ": must be an object");
+      for (const auto& [key, value] : r.items())
+        if (key != "resourceType" && key != "operation" && key != "policy")
+          return Status::error(path + "." + key +
+                               ": unknown key (expected resourceType, operation, policy)");
+      LroRule rule;
+      auto type = r.find("resourceType");
+      if (type == r.end() || !type->is_string() || type->get<std::string>().empty())
+        return Status::error(path + ".resourceType: a resource type or \"*\" is required");
+      rule.resource_type = type->get<std::string>();
+      if (auto op = r.find("operation"); op != r.end()) {
+        if (!op->is_string() || op->get<std::string>().empty())
+          return Status::error(path + ".operation: must be write, delete, action or \"*\"");
+        rule.operation = op->get<std::string>();
+      }
+      auto policy = r.find("policy");
+      if (policy == r.end()) return Status::error(path + ".policy: is required");
+      auto p = LroPolicy::from_json(*policy);
+      if (!p) return Status::error(path + ".policy: " + p.status().message());
+      rule.policy = p.value();
+      set.rules.push_back(std::move(rule));
+    }
+  }
+  return set;
+}
+
+Result<LroPolicySet> parse_lro_policy_flag(const std::string& spec) {
+  const auto bad = [&](const std::string& why) {
+    return Status::error("--lro-policy '" + spec + "': " + why +
+                         " (expected [TYPE[:OPERATION]=]immediate|polls:N|duration:SECONDS)");
+  };
+  std::string target, mode = spec;
+  if (auto eq = spec.find('='); eq != std::string::npos) {
+    target = spec.substr(0, eq);
+    mode = spec.substr(eq + 1);
+    if (target.empty()) return bad("empty resource type");
+  }
+  nlohmann::json policy;
+  const auto colon = mode.find(':');
+  const std::string name = mode.substr(0, colon);
+  const std::string arg = colon == std::string::npos ? "" : mode.substr(colon + 1);
+  try {
+    size_t used = 0;
+    if (name == "immediate" && colon == std::string::npos) {
+      policy = {{"mode", "immediate"}};
+    } else if (name == "polls" && !arg.empty()) {
+      policy = {{"mode", "polls"}, {"polls", std::stoi(arg, &used)}};
+    } else if (name == "duration" && !arg.empty()) {
+      policy = {{"mode", "duration"}, {"seconds", std::stod(arg, &used)}};
+    } else {
+      return bad("unknown mode '" + mode + "'");
+    }
+    if (used != arg.size()) return bad("'" + arg + "' is not a number");
+  } catch (const std::exception&) {
+    return bad("'" + arg + "' is not a number");
+  }
+  auto p = LroPolicy::from_json(policy);
+  if (!p) return bad(p.status().message());
+  LroPolicySet set;
+  if (target.empty()) {
+    set.default_policy = p.value();
+  } else {
+    LroRule rule;
+    rule.policy = p.value();
+    const auto op = target.rfind(':');
+    rule.resource_type = target.substr(0, op);
+    if (op != std::string::npos) rule.operation = target.substr(op + 1);
+    if (rule.resource_type.empty() || rule.operation.empty()) return bad("empty type or operation");
+    set.rules.push_back(std::move(rule));
+  }
+  return set;
+}
+
 OperationEngine::OperationEngine(const Clock& clock, IdGenerator& ids, size_t max_records)
     : clock_(clock), ids_(ids), max_records_(max_records) {}
 

@@ -51,6 +51,29 @@ struct LroPolicy {
   nlohmann::json to_json() const;
 };
 
+// One rule of a policy table: resource type ("Microsoft.Kusto/clusters" or "*") and operation
+// ("write", "delete", "action" or "*").
+struct LroRule {
+  std::string resource_type;
+  std::string operation = "*";
+  LroPolicy policy;
+};
+
+// A whole table's worth of policies, as configured by a fixture, the admin API or flags:
+//   {"default": {policy}, "rules": [{"resourceType": T, "operation": O (default "*"),
+//                                    "policy": {policy}}]}
+// Both keys optional. from_json's errors name the JSON path ("$.rules[1].policy: ...").
+struct LroPolicySet {
+  std::optional<LroPolicy> default_policy;
+  std::vector<LroRule> rules;
+  static Result<LroPolicySet> from_json(const nlohmann::json& j);
+};
+
+// The flag form "[TYPE[:OPERATION]=]MODE[:ARG]": "immediate" sets the default,
+// "Microsoft.Kusto/clusters=polls:3", "Microsoft.Kusto/clusters:delete=duration:2.5",
+// "*:action=immediate" set rules.
+Result<LroPolicySet> parse_lro_policy_flag(const std::string& spec);
+
 // Policies by resource type and operation ("Microsoft.Kusto/clusters", "write"), with "*" for
 // either; the most specific match wins, then the default.
 class LroPolicyTable {
@@ -59,6 +82,12 @@ class LroPolicyTable {
   void set_default(LroPolicy p);
   LroPolicy get(const std::string& resource_type, const std::string& operation) const;
   void clear();
+  // Adds the set's rules (and default, when it has one) to the table.
+  void apply(const LroPolicySet& set);
+  // Replaces the whole table at once: readers never see half of the old and half of the new.
+  void replace(const LroPolicySet& set);
+  // The table in LroPolicySet's JSON form, rules sorted by type and operation.
+  nlohmann::json to_json() const;
 
  private:
   mutable std::mutex mu_;

@@ -99,7 +99,7 @@ Result<Fixture> parse_fixture(const std::string& text, const std::string& source
   if (!doc.is_object()) return r.fail("$", "a fixture must be a JSON object");
   if (auto s = r.check_keys(doc, "$",
                             {"$schema", "version", "description", "tenants", "subscriptions",
-                             "servicePrincipals"});
+                             "servicePrincipals", "lroPolicies"});
       !s)
     return s;
   if (auto v = doc.find("version"); v != doc.end() && (!v->is_number_integer() || *v != 1))
@@ -107,6 +107,16 @@ Result<Fixture> parse_fixture(const std::string& text, const std::string& source
 
   Fixture f;
   f.source = source;
+  if (auto lro = doc.find("lroPolicies"); lro != doc.end()) {
+    auto set = arm::LroPolicySet::from_json(*lro);
+    if (!set) {
+      // from_json names paths from its own root ("$.rules[0]..."): re-root them here.
+      std::string message = set.status().message();
+      if (message.rfind("$", 0) == 0) message = "$.lroPolicies" + message.substr(1);
+      return Status::error(source + ": " + message);
+    }
+    f.lro_policies = set.value();
+  }
   auto each = [&](const char* section, auto&& fn) -> Status {
     auto it = doc.find(section);
     if (it == doc.end()) return Status::ok();

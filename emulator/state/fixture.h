@@ -9,7 +9,9 @@
 //     "tenants": [{"id": GUID, "displayName": str, "defaultDomain": str}],
 //     "subscriptions": [{"id": GUID, "tenantId": GUID, "displayName": str, "state": str}],
 //     "servicePrincipals": [{"appId": GUID, "objectId": GUID, "tenantId": GUID,
-//                            "displayName": str, "secrets": [str], "certificates": [PEM str]}]
+//                            "displayName": str, "secrets": [str], "certificates": [PEM str]}],
+//     "lroPolicies": {"default": {policy}, "rules": [...]}   long-running operation policies,
+//                                        as PUT /_emulator/lro-policy takes (arm/operations.h)
 //   }
 // Unknown keys are errors (a typo must not silently drop a section). Every error names the
 // file, the JSON path and the problem: "fixtures/x.json: $.subscriptions[0].tenantId: ...".
@@ -21,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "arm/operations.h"
 #include "arm/subscriptions.h"
 #include "common/status.h"
 #include "entra/directory.h"
@@ -32,6 +35,7 @@ struct Fixture {
   std::vector<entra::Tenant> tenants;
   std::vector<arm::Subscription> subscriptions;
   std::vector<entra::ServicePrincipal> service_principals;
+  std::optional<arm::LroPolicySet> lro_policies;  // added to the table, in fixture order
 };
 
 Result<Fixture> parse_fixture(const std::string& text, const std::string& source);

@@ -3,7 +3,8 @@
 #   tests/clients/run_client_test.sh tests/clients/<family>/<scenario>.{sh,py,mjs}
 # Environment: CMK_BINARY (default build/cmk-emulator), CMK_SOURCE_DIR (default: this repo).
 #
-# 1. starts build/cmk-emulator on free ports with its own certificates and state;
+# 1. starts build/cmk-emulator on free ports with its own certificates and state, adding the
+#    flags a scenario names on a line "cmk-emulator-flags: ..." (in a comment, any language);
 # 2. exports the proxy-mode environment (HTTPS_PROXY, NO_PROXY, the CA for requests/Node/OpenSSL),
 #    an empty HOME and AZURE_CONFIG_DIR, and the CMK_* variables scenarios use (see below), after
 #    clearing every inherited variable that could steer a client elsewhere;
@@ -58,7 +59,10 @@ case "$name" in
 esac
 
 # --- a fresh emulator on free ports
+read -r -a scenario_flags < <(sed -n 's/.*cmk-emulator-flags:\(.*\)$/\1/p' "$SCENARIO" | head -n 1)
+[ "${#scenario_flags[@]}" -gt 0 ] && say "emulator flags: ${scenario_flags[*]}"
 "$CMK_BINARY" --https-port 0 --http-port 0 --certs-dir "$WORK/certs" --log-level info \
+  "${scenario_flags[@]}" \
   >"$WORK/emulator.out" 2>"$WORK/emulator.err" &
 EMU_PID=$!
 for _ in $(seq 1 400); do

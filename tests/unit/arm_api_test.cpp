@@ -45,7 +45,7 @@ TEST_CASE("ARM: subscriptions, tenants, locations and providers", "[arm][arm_api
   REQUIRE(kusto["namespace"] == "Microsoft.Kusto");
   REQUIRE(kusto["registrationState"] == "Registered");
   REQUIRE(kusto["resourceTypes"][0]["resourceType"] == "clusters");
-  REQUIRE(kusto["resourceTypes"][0]["apiVersions"][0] == "2024-04-13");  // newest stable first
+  REQUIRE(kusto["resourceTypes"][0]["apiVersions"][0] == "2025-02-14");  // newest stable first
   auto reg = arm.cli->Post(arm.sub + "/providers/Microsoft.KeyVault/register?api-version=2021-04-01",
                            arm.auth, "", "application/json");
   REQUIRE(body(reg)["registrationState"] == "Registered");
