@@ -60,7 +60,7 @@ bool ResourceStore::update(const ResourceId& id, const std::string& by,
   if (it == resources_.end()) return false;
   if (mutate(it->second)) {
     it->second.etag = new_etag();
-    it->second.modified_by = by;
+    if (!by.empty()) it->second.modified_by = by;
     it->second.modified_at = clock_.now();
   }
   return true;

@@ -47,7 +47,8 @@ class ResourceStore {
   bool put(TrackedResource r, const std::string& by);
   std::optional<TrackedResource> get(const ResourceId& id) const;
   // Applies `mutate` to the stored resource under the lock; false when absent. A new ETag and
-  // modification stamp are set when `mutate` returns true.
+  // modification stamp are set when `mutate` returns true. `by` empty means the service changed
+  // it on its own (an operation completing): systemData keeps naming the last caller.
   bool update(const ResourceId& id, const std::string& by,
               const std::function<bool(TrackedResource&)>& mutate);
   bool remove(const ResourceId& id);

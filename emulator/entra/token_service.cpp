@@ -601,6 +601,33 @@ void TokenService::revoke_tokens_issued_before_now() {
   }
 }
 
+Outcome<std::shared_ptr<const Jwt>, TokenError> TokenService::verified_jwt(
+    std::string_view token) const {
+  {
+    std::shared_lock lock(verified_mu_);
+    if (auto it = verified_.find(token); it != verified_.end()) return it->second;
+  }
+  using K = TokenErrorKind;
+  auto jwt = decode_jwt(token);
+  if (!jwt)
+    return TokenError{K::Malformed, "The access token is malformed: " + jwt.error() + "."};
+  // A kid/x5t naming another key means another issuer signed it; say so rather than reporting
+  // a bare signature mismatch.
+  std::string kid = jwt->header_string("kid");
+  std::string x5t = jwt->header_string("x5t");
+  if ((!kid.empty() && kid != key_.kid()) || (!x5t.empty() && x5t != key_.x5t()))
+    return TokenError{K::BadSignature,
+                      "The access token was signed by a key this emulator does not publish."};
+  if (Status st = verify_rs256(*jwt, key_.pkey()); !st)
+    return TokenError{K::BadSignature,
+                      "The access token signature is invalid: " + st.message() + "."};
+  auto shared = std::make_shared<const Jwt>(std::move(jwt.value()));
+  std::unique_lock lock(verified_mu_);
+  if (verified_.size() >= kVerifiedCacheLimit) verified_.clear();
+  verified_.emplace(std::string(token), shared);
+  return shared;
+}
+
 ValidationResult TokenService::validate(std::string_view token,
                                         const std::vector<std::string>& audiences,
                                         const std::optional<std::string>& tenant) const {
@@ -608,18 +635,9 @@ ValidationResult TokenService::validate(std::string_view token,
   auto fail = [](K kind, std::string message) { return TokenError{kind, std::move(message)}; };
 
   if (token.empty()) return fail(K::Missing, "No access token was provided.");
-  auto jwt = decode_jwt(token);
-  if (!jwt) return fail(K::Malformed, "The access token is malformed: " + jwt.error() + ".");
-
-  // A kid/x5t naming another key means another issuer signed it; say so rather than reporting
-  // a bare signature mismatch.
-  std::string kid = jwt->header_string("kid");
-  std::string x5t = jwt->header_string("x5t");
-  if ((!kid.empty() && kid != key_.kid()) || (!x5t.empty() && x5t != key_.x5t()))
-    return fail(K::BadSignature,
-                "The access token was signed by a key this emulator does not publish.");
-  if (Status st = verify_rs256(*jwt, key_.pkey()); !st)
-    return fail(K::BadSignature, "The access token signature is invalid: " + st.message() + ".");
+  auto verified = verified_jwt(token);
+  if (!verified) return verified.error();
+  const std::shared_ptr<const Jwt> jwt = verified.value();
 
   const nlohmann::json& p = jwt->payload;
   TokenClaims c;

@@ -73,9 +73,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -83,6 +86,7 @@
 #include <nlohmann/json.hpp>
 
 #include "entra/directory.h"
+#include "entra/jwt.h"
 #include "entra/signing_key.h"
 #include "state/clock.h"
 
@@ -290,6 +294,9 @@ class TokenService {
   EntraResult<IssuedToken> sign(const Subject& subject, const std::string& resource,
                                 TokenVersion version) const;
   std::string default_tenant() const;
+  // The token taken apart and its signature checked, from the cache or now. Errors are the
+  // ValidationResult failure to return.
+  Outcome<std::shared_ptr<const Jwt>, TokenError> verified_jwt(std::string_view token) const;
 
   Directory& directory_;
   SigningKey key_;
@@ -297,6 +304,18 @@ class TokenService {
   TokenServiceOptions options_;
   std::atomic<bool> strict_;
   std::atomic<int64_t> revoked_before_iat_{0};
+  // Tokens whose signature verified, by their full text: clients send the same token on every
+  // request until it expires, and the RSA check and JSON parse would otherwise dominate an ARM
+  // or Key Vault call. Sound because the key never changes for a service; every time-, tenant-,
+  // audience- and revocation-dependent check still runs on each call. Bounded: cleared when full.
+  static constexpr size_t kVerifiedCacheLimit = 4096;
+  mutable std::shared_mutex verified_mu_;
+  struct TokenHash {
+    using is_transparent = void;  // find() by string_view: no copy of the token per request
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  mutable std::unordered_map<std::string, std::shared_ptr<const Jwt>, TokenHash, std::equal_to<>>
+      verified_;
 };
 
 }  // namespace cmk::entra

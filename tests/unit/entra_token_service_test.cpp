@@ -828,3 +828,21 @@ TEST_CASE("token: options and imported state are clamped", "[entra][token]") {
   CHECK(t.expires_in == 1);
   CHECK(t.not_before == kStart - 86400);
 }
+
+TEST_CASE("validate: a token seen before is still checked for audience, tenant and tampering",
+          "[entra][validate]") {
+  Fixture f;
+  std::string token = f.must_issue(f.secret_request(kApp, kSecret)).access_token;
+  REQUIRE(f.service.validate(token, arm_audiences(), std::string(kTenant)));  // now cached
+  REQUIRE(f.service.validate(token, arm_audiences(), std::string(kTenant)));
+  CHECK(f.service.validate(token, {"https://vault.azure.net"}, std::nullopt).error().kind ==
+        TokenErrorKind::WrongAudience);
+  CHECK(f.service.validate(token, arm_audiences(), std::string("aaaaaaaa-0000-0000-0000-000000000009"))
+            .error()
+            .kind == TokenErrorKind::WrongTenant);
+  std::string tampered = token;
+  char& c = tampered[tampered.size() - 10];  // inside the signature, clear of padding bits
+  c = c == 'A' ? 'B' : 'A';
+  CHECK(f.service.validate(tampered, arm_audiences(), std::nullopt).error().kind ==
+        TokenErrorKind::BadSignature);
+}
