@@ -181,7 +181,7 @@ TEST_CASE("kusto databases: name rules and ISO-8601 durations", "[kusto]") {
     CHECK_FALSE(kusto::normalize_duration(bad));
 }
 
-TEST_CASE("kusto databases: create, shape, LRO headers, get, list with paging", "[kusto]") {
+TEST_CASE("kusto databases: create - shape - LRO headers - get - list with paging", "[kusto]") {
   Kusto k;
   k.cluster(kLeader);
   auto put = k.call("PUT", kLeader + "/databases/KustoDatabase8" + kV + "&callerRole=Admin",
@@ -267,7 +267,7 @@ TEST_CASE("kusto databases: validation of writes", "[kusto]") {
   CHECK(k.error("PUT", db, {{"kind", "ReadOnlyFollowing"}}, 400) == "InvalidRequestContent");  // kind cannot change
 }
 
-TEST_CASE("kusto databases: PUT replaces, PATCH merges, read-only properties are ignored", "[kusto]") {
+TEST_CASE("kusto databases: PUT replaces - PATCH merges - read-only properties are ignored", "[kusto]") {
   Kusto k;
   k.cluster(kLeader);
   const std::string db = kLeader + "/databases/db1" + kV;
@@ -305,7 +305,7 @@ TEST_CASE("kusto databases: PUT replaces, PATCH merges, read-only properties are
   CHECK_FALSE(k.get_json(db)["properties"].contains("hotCachePeriod"));
 }
 
-TEST_CASE("kusto databases: progress on the virtual clock, 409 while busy, cluster must run", "[kusto]") {
+TEST_CASE("kusto databases: progress on the virtual clock - 409 while busy - the cluster must run", "[kusto]") {
   Kusto k;
   k.cluster(kLeader);
   k.lro.set(kusto::kDatabasePolicyType, "*", seconds(1));
@@ -376,7 +376,7 @@ TEST_CASE("kusto databases: name availability for databases and attachments", "[
                 {{"name", "x"}, {"type", "Microsoft.Kusto/clusters/databases"}}, 404) == "ResourceNotFound");
 }
 
-TEST_CASE("kusto attached databases: one database, replica shape, the leader's side", "[kusto]") {
+TEST_CASE("kusto attached databases: one database - replica shape - the leader's side", "[kusto]") {
   Kusto k;
   k.leader_and_follower();
   json sharing = {{"tablesToInclude", {"Table1"}}, {"tablesToExclude", {"Table2"}}};
@@ -486,7 +486,7 @@ TEST_CASE("kusto attached databases: follower databases are read-only and cannot
   CHECK(k.call("DELETE", kLeader + "/databases/db2" + kV).status == 202);  // not followed
 }
 
-TEST_CASE("kusto attached databases: all databases with a prefix, and those created later", "[kusto]") {
+TEST_CASE("kusto attached databases: all databases with a prefix and those created later", "[kusto]") {
   Kusto k;
   k.leader_and_follower();
   k.database(kLeader, "fdb");  // the follower has its own "fdb": it takes precedence
