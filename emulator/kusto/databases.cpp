@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <set>
 
 #include "arm/catalog.h"
 #include "http/error_bodies.h"
@@ -29,7 +30,8 @@ constexpr const char* kDetachKind = "FollowerDatabaseDetach";
 constexpr const char* kReadWrite = "ReadWrite";
 constexpr const char* kReadOnlyFollowing = "ReadOnlyFollowing";
 constexpr const char* kDatabasesCheckType = "Microsoft.Kusto/clusters/databases";
-constexpr const char* kAttachmentsCheckType = "Microsoft.Kusto/clusters/attachedDatabaseConfigurations";
+constexpr const char* kAttachmentsCheckType =
+    "Microsoft.Kusto/clusters/attachedDatabaseConfigurations";
 
 // Properties the service computes: ignored in PUT/PATCH bodies, whatever their value.
 const std::vector<std::string>& read_only_database_properties() {
@@ -42,9 +44,12 @@ const std::vector<std::string>& read_only_database_properties() {
 }
 
 const std::vector<std::string>& sharing_lists() {
-  static const std::vector<std::string> v = {
-      "tablesToInclude",         "tablesToExclude",           "externalTablesToInclude",
-      "externalTablesToExclude", "materializedViewsToInclude", "materializedViewsToExclude"};
+  static const std::vector<std::string> v = {"tablesToInclude",
+                                             "tablesToExclude",
+                                             "externalTablesToInclude",
+                                             "externalTablesToExclude",
+                                             "materializedViewsToInclude",
+                                             "materializedViewsToExclude"};
   return v;
 }
 
@@ -57,9 +62,10 @@ Response bad(std::string_view code, const std::string& message) {
 }
 
 Response parent_not_found(const std::string& cluster) {
-  return http::arm_error(404, "ParentResourceNotFound",
-                         "Can not perform requested operation on nested resource. Parent resource '" +
-                             cluster + "' not found.");
+  return http::arm_error(
+      404, "ParentResourceNotFound",
+      "Can not perform requested operation on nested resource. Parent resource '" + cluster +
+          "' not found.");
 }
 
 Response child_not_found(const std::string& rg, const std::string& cluster, const char* type,
@@ -105,9 +111,12 @@ bool is_terminal_state(const std::string& s) {
   return s == "Succeeded" || s == "Failed" || s == "Canceled";
 }
 
-std::string kind_of(const arm::TrackedResource& db) { return db.body.value("kind", kReadWrite); }
+std::string kind_of(const arm::TrackedResource& db) {
+  return db.body.value("kind", kReadWrite);
+}
 
-arm::ResourceId child_id(const arm::ResourceId& cluster, const char* segment, const std::string& name) {
+arm::ResourceId child_id(const arm::ResourceId& cluster, const char* segment,
+                         const std::string& name) {
   arm::ResourceId id = cluster;
   id.types_and_names.emplace_back(segment, name);
   return id;
@@ -139,7 +148,8 @@ arm::TrackedResource make_replica(const arm::TrackedResource& follower,
             {"databaseShareOrigin", "Direct"}};
   for (const char* period : {"softDeletePeriod", "hotCachePeriod"})
     if (!str_prop(l, period).empty()) p[period] = str_prop(l, period);
-  if (auto s = a.find("tableLevelSharingProperties"); s != a.end()) p["tableLevelSharingProperties"] = *s;
+  if (auto s = a.find("tableLevelSharingProperties"); s != a.end())
+    p["tableLevelSharingProperties"] = *s;
   r.body = {{"kind", kReadOnlyFollowing}, {"properties", p}};
   return r;
 }
@@ -206,7 +216,8 @@ std::optional<arm::OperationError> plan_replicas(
     return failure("Database '" + followed + "' does not exist on the leader cluster.");
   const std::string name = follower_database_name(p, db->id.name());
   if (database_named(store, follower.id, name))
-    return failure("Database '" + name + "' already exists on cluster '" + follower.id.name() + "'.");
+    return failure("Database '" + name + "' already exists on cluster '" + follower.id.name() +
+                   "'.");
   plan.emplace_back(*db, name);
   return std::nullopt;
 }
@@ -221,9 +232,24 @@ std::optional<Response> read_period(const std::string& key, const json& v, json&
   if (!normal)
     return bad("InvalidRequestContent", "'properties." + key +
                                             "' must be an ISO 8601 duration such as 'P365D' or "
-                                            "'PT12H', not " + v.dump() + ".");
+                                            "'PT12H', not " +
+                                            v.dump() + ".");
   out[key] = *normal;
   return std::nullopt;
+}
+
+// `followed`: the cluster's followed databases when the caller has them (a list), else computed.
+json render(const arm::ResourceStore& store, const arm::SubscriptionRegistry& subs,
+            const arm::TrackedResource& r, const std::set<std::string>* followed) {
+  json j = r.to_json();
+  // Proxy resources: no etag or tags in the service's bodies; the name carries the cluster's.
+  j.erase("etag");
+  j.erase("tags");
+  if (auto parent = r.id.parent()) j["name"] = parent->name() + "/" + r.id.name();
+  if (http::iequals(r.type, kDatabaseType) && kind_of(r) == kReadWrite)
+    j["properties"]["isFollowed"] = followed ? followed->count(http::to_lower(r.id.name())) > 0
+                                             : is_followed(store, subs, r.id);
+  return j;
 }
 
 }  // namespace
@@ -249,7 +275,8 @@ std::optional<std::string> normalize_duration(std::string_view text) {
   constexpr int64_t kSecond = 10'000'000;  // .NET TimeSpan ticks, the service's unit
   constexpr int64_t kMinute = 60 * kSecond, kHour = 60 * kMinute, kDay = 24 * kHour;
   constexpr int64_t kMax = 100'000 * kDay;  // far beyond any retention; keeps the sums exact
-  if (text.size() < 2 || std::toupper(static_cast<unsigned char>(text[0])) != 'P') return std::nullopt;
+  if (text.size() < 2 || std::toupper(static_cast<unsigned char>(text[0])) != 'P')
+    return std::nullopt;
   int64_t total = 0;
   int last_rank = -1;
   bool in_time = false, any = false, time_part = false;
@@ -277,14 +304,22 @@ std::optional<std::string> normalize_duration(std::string_view text) {
     const char unit = static_cast<char>(std::toupper(static_cast<unsigned char>(text[i++])));
     int rank;
     int64_t per;
-    if (!in_time && unit == 'Y') rank = 0, per = 365 * kDay;
-    else if (!in_time && unit == 'M') rank = 1, per = 30 * kDay;
-    else if (!in_time && unit == 'W') rank = 2, per = 7 * kDay;
-    else if (!in_time && unit == 'D') rank = 3, per = kDay;
-    else if (in_time && unit == 'H') rank = 4, per = kHour;
-    else if (in_time && unit == 'M') rank = 5, per = kMinute;
-    else if (in_time && unit == 'S') rank = 6, per = kSecond;
-    else return std::nullopt;
+    if (!in_time && unit == 'Y')
+      rank = 0, per = 365 * kDay;
+    else if (!in_time && unit == 'M')
+      rank = 1, per = 30 * kDay;
+    else if (!in_time && unit == 'W')
+      rank = 2, per = 7 * kDay;
+    else if (!in_time && unit == 'D')
+      rank = 3, per = kDay;
+    else if (in_time && unit == 'H')
+      rank = 4, per = kHour;
+    else if (in_time && unit == 'M')
+      rank = 5, per = kMinute;
+    else if (in_time && unit == 'S')
+      rank = 6, per = kSecond;
+    else
+      return std::nullopt;
     if (rank <= last_rank || (!fraction.empty() && unit != 'S')) return std::nullopt;
     last_rank = rank;
     if (whole > kMax / per) return std::nullopt;
@@ -331,14 +366,7 @@ bool child_operation_is_delete(const std::string& kind) {
 
 json child_resource_json(const arm::ResourceStore& store, const arm::SubscriptionRegistry& subs,
                          const arm::TrackedResource& r) {
-  json j = r.to_json();
-  // Proxy resources: no etag or tags in the service's bodies; the name carries the cluster's.
-  j.erase("etag");
-  j.erase("tags");
-  if (auto parent = r.id.parent()) j["name"] = parent->name() + "/" + r.id.name();
-  if (http::iequals(r.type, kDatabaseType) && kind_of(r) == kReadWrite)
-    j["properties"]["isFollowed"] = is_followed(store, subs, r.id);
-  return j;
+  return render(store, subs, r, nullptr);
 }
 
 namespace {
@@ -374,7 +402,8 @@ struct DatabaseProvider {
   }
 
   // Writes under a cluster need it settled and Running (`role` names it in the message).
-  std::optional<Response> check_running(const arm::TrackedResource& c, const std::string& role) const {
+  std::optional<Response> check_running(const arm::TrackedResource& c,
+                                        const std::string& role) const {
     if (busy(c)) return request_conflict(c.id);
     const std::string state = str_prop(props(c), "state");
     if (!state.empty() && state != "Running")
@@ -390,12 +419,14 @@ struct DatabaseProvider {
     if (loc == body.end() || loc->is_null()) return std::nullopt;
     if (!loc->is_string() || !arm::find_region(loc->get<std::string>()))
       return bad("LocationNotAvailableForResourceType",
-                 "The provided location '" + (loc->is_string() ? loc->get<std::string>() : loc->dump()) +
+                 "The provided location '" +
+                     (loc->is_string() ? loc->get<std::string>() : loc->dump()) +
                      "' is not available for resource type '" + type + "'.");
     if (arm::normalize_location(loc->get<std::string>()) != c.location)
-      return bad("InvalidResourceLocation",
-                 "The resource '" + name + "' must be in the location of its cluster '" +
-                     c.id.name() + "' ('" + c.location + "'), not '" + loc->get<std::string>() + "'.");
+      return bad("InvalidResourceLocation", "The resource '" + name +
+                                                "' must be in the location of its cluster '" +
+                                                c.id.name() + "' ('" + c.location + "'), not '" +
+                                                loc->get<std::string>() + "'.");
     return std::nullopt;
   }
 
@@ -404,7 +435,8 @@ struct DatabaseProvider {
     Response res;
     if (with_body) {
       auto now = store().get(id);
-      res = arm::arm_json(status, now ? child_resource_json(store(), subs(), *now) : json::object());
+      res =
+          arm::arm_json(status, now ? child_resource_json(store(), subs(), *now) : json::object());
     } else {
       res.status = status;
     }
@@ -419,14 +451,16 @@ struct DatabaseProvider {
     if (auto db = store().get(db_id)) {
       const std::string attachment = str_prop(props(*db), "attachedDatabaseConfigurationName");
       if (!attachment.empty())
-        ctx.arm.operations->settle_resource(child_id(cluster_id, kAttachmentSegment, attachment).key());
+        ctx.arm.operations->settle_resource(
+            child_id(cluster_id, kAttachmentSegment, attachment).key());
     }
   }
 
   // --- databases ---
 
   Response write_database(Request& req, const RouteParams& p, bool patch) {
-    const std::string sub = p.get("sub"), rg = p.get("rg"), cname = p.get("name"), dbname = p.get("db");
+    const std::string sub = p.get("sub"), rg = p.get("rg"), cname = p.get("name"),
+                      dbname = p.get("db");
     if (auto e = arm::check_group_access(req, subs(), *ctx.arm.groups, sub, rg)) return *e;
     if (!is_valid_database_name(dbname))
       return bad("InvalidResourceName",
@@ -447,11 +481,12 @@ struct DatabaseProvider {
     if (auto k = body.find("kind"); k != body.end() && !k->is_null()) {
       if (!k->is_string() || !(http::iequals(k->get<std::string>(), kReadWrite) ||
                                http::iequals(k->get<std::string>(), kReadOnlyFollowing)))
-        return bad("InvalidRequestContent",
-                   "The database kind " + k->dump() + " is invalid: 'ReadWrite' or 'ReadOnlyFollowing'.");
+        return bad("InvalidRequestContent", "The database kind " + k->dump() +
+                                                " is invalid: 'ReadWrite' or 'ReadOnlyFollowing'.");
       kind = http::iequals(k->get<std::string>(), kReadWrite) ? kReadWrite : kReadOnlyFollowing;
     } else if (!patch) {
-      return bad("InvalidRequestContent", "'kind' is required: 'ReadWrite' or 'ReadOnlyFollowing'.");
+      return bad("InvalidRequestContent",
+                 "'kind' is required: 'ReadWrite' or 'ReadOnlyFollowing'.");
     }
     if (kind == kReadOnlyFollowing && !existing)
       return bad("CannotCreateFollowerDatabase",
@@ -506,7 +541,8 @@ struct DatabaseProvider {
           else if (v.is_object())
             out[k] = v;
           else
-            return bad("InvalidRequestContent", "'properties.keyVaultProperties' must be an object.");
+            return bad("InvalidRequestContent",
+                       "'properties.keyVaultProperties' must be an object.");
         } else if (v.is_null()) {
           out.erase(k);
         } else {
@@ -537,14 +573,16 @@ struct DatabaseProvider {
             return true;
           });
           if (created)
-            if (auto db = resources->get(rid)) follow_new_database(*resources, *subscriptions, *db, by);
+            if (auto db = resources->get(rid))
+              follow_new_database(*resources, *subscriptions, *db, by);
           return std::nullopt;
         });
     return lro_response(created ? 201 : 200, req, rid, c->location, op, true);
   }
 
   Response get_database(Request& req, const RouteParams& p) {
-    const std::string sub = p.get("sub"), rg = p.get("rg"), cname = p.get("name"), dbname = p.get("db");
+    const std::string sub = p.get("sub"), rg = p.get("rg"), cname = p.get("name"),
+                      dbname = p.get("db");
     if (auto e = arm::check_group_access(req, subs(), *ctx.arm.groups, sub, rg)) return *e;
     auto c = cluster(sub, rg, cname);
     if (!c) return parent_not_found(cname);
@@ -561,16 +599,21 @@ struct DatabaseProvider {
     auto c = cluster(sub, rg, cname);
     if (!c) return parent_not_found(cname);
     // Listing shows progress too: the databases' operations and the attachments' (replicas).
-    for (const auto& a : attachments_of(store(), c->id)) ctx.arm.operations->settle_resource(a.id.key());
+    for (const auto& a : attachments_of(store(), c->id))
+      ctx.arm.operations->settle_resource(a.id.key());
     for (const auto& d : databases_of(store(), c->id))
-      if (ctx.arm.operations->has_running(d.id.key())) ctx.arm.operations->settle_resource(d.id.key());
+      if (ctx.arm.operations->has_running(d.id.key()))
+        ctx.arm.operations->settle_resource(d.id.key());
+    const std::set<std::string> followed = followed_database_names(store(), subs(), c->id);
     std::vector<json> items;
-    for (const auto& d : databases_of(store(), c->id)) items.push_back(child_resource_json(store(), subs(), d));
+    for (const auto& d : databases_of(store(), c->id))
+      items.push_back(render(store(), subs(), d, &followed));
     return arm::arm_json(200, arm::list_page(req, items));
   }
 
   Response delete_database(Request& req, const RouteParams& p) {
-    const std::string sub = p.get("sub"), rg = p.get("rg"), cname = p.get("name"), dbname = p.get("db");
+    const std::string sub = p.get("sub"), rg = p.get("rg"), cname = p.get("name"),
+                      dbname = p.get("db");
     if (auto e = arm::check_group_access(req, subs(), *ctx.arm.groups, sub, rg)) return *e;
     std::lock_guard<std::mutex> lock(*write_mu);
     auto c = cluster(sub, rg, cname);
@@ -589,9 +632,10 @@ struct DatabaseProvider {
                      "'. Attached databases can't be deleted: detach them (delete the "
                      "configuration, or detachFollowerDatabases on the leader).");
     if (is_followed(store(), subs(), db->id))
-      return bad("CannotDeleteFollowedDatabase",
-                 "Database '" + db->id.name() +
-                     "' is attached to a different cluster. Detach its followers before deleting it.");
+      return bad(
+          "CannotDeleteFollowedDatabase",
+          "Database '" + db->id.name() +
+              "' is attached to a different cluster. Detach its followers before deleting it.");
     if (auto e = check_running(*c, "Cluster")) return *e;
     store().update(id, arm::caller_of(req), [](arm::TrackedResource& d) {
       d.body["properties"]["provisioningState"] = "Deleting";
@@ -610,7 +654,8 @@ struct DatabaseProvider {
   // --- attached database configurations ---
 
   Response write_attachment(Request& req, const RouteParams& p) {
-    const std::string sub = p.get("sub"), rg = p.get("rg"), cname = p.get("name"), aname = p.get("att");
+    const std::string sub = p.get("sub"), rg = p.get("rg"), cname = p.get("name"),
+                      aname = p.get("att");
     if (auto e = arm::check_group_access(req, subs(), *ctx.arm.groups, sub, rg)) return *e;
     if (!is_valid_database_name(aname))
       return bad("InvalidResourceName",
@@ -651,21 +696,25 @@ struct DatabaseProvider {
         if (m->is_string() && http::iequals(m->get<std::string>(), k)) modification = k;
       if (modification.empty())
         return bad("InvalidRequestContent", "'properties.defaultPrincipalsModificationKind' " +
-                                                m->dump() + " is invalid: 'Union', 'Replace' or 'None'.");
+                                                m->dump() +
+                                                " is invalid: 'Union', 'Replace' or 'None'.");
     }
     out["defaultPrincipalsModificationKind"] = modification;
     if (auto s = in.find("tableLevelSharingProperties"); s != in.end() && !s->is_null()) {
-      if (!s->is_object()) return bad("InvalidRequestContent", "'properties.tableLevelSharingProperties' must be an object.");
+      if (!s->is_object())
+        return bad("InvalidRequestContent",
+                   "'properties.tableLevelSharingProperties' must be an object.");
       for (const auto& [k, v] : s->items()) {
         bool strings = v.is_array() || v.is_null();
         if (v.is_array())
           for (const auto& e : v) strings = strings && e.is_string();
         if (!contains(sharing_lists(), k) || !strings)
-          return bad("InvalidRequestContent",
-                     "'properties.tableLevelSharingProperties." + k +
-                         "' is not one of the six lists of names (tablesToInclude, tablesToExclude, "
-                         "externalTablesToInclude, externalTablesToExclude, "
-                         "materializedViewsToInclude, materializedViewsToExclude).");
+          return bad(
+              "InvalidRequestContent",
+              "'properties.tableLevelSharingProperties." + k +
+                  "' is not one of the six lists of names (tablesToInclude, tablesToExclude, "
+                  "externalTablesToInclude, externalTablesToExclude, "
+                  "materializedViewsToInclude, materializedViewsToExclude).");
       }
       if (followed == "*")
         return bad("InvalidRequestContent",
@@ -675,7 +724,9 @@ struct DatabaseProvider {
     }
     for (const char* k : {"databaseNameOverride", "databaseNamePrefix"})
       if (auto v = in.find(k); v != in.end() && !v->is_null()) {
-        if (!v->is_string()) return bad("InvalidRequestContent", std::string("'properties.") + k + "' must be a string.");
+        if (!v->is_string())
+          return bad("InvalidRequestContent",
+                     std::string("'properties.") + k + "' must be a string.");
         if (!v->get<std::string>().empty()) out[k] = *v;
       }
     if (out.contains("databaseNameOverride")) {
@@ -684,14 +735,17 @@ struct DatabaseProvider {
                    "'databaseNameOverride' applies to one database only; with databaseName '*' use "
                    "'databaseNamePrefix'.");
       if (out.contains("databaseNamePrefix"))
-        return bad("InvalidRequestContent", "Give 'databaseNameOverride' or 'databaseNamePrefix', not both.");
+        return bad("InvalidRequestContent",
+                   "Give 'databaseNameOverride' or 'databaseNamePrefix', not both.");
       if (!is_valid_database_name(out["databaseNameOverride"]))
-        return bad("InvalidRequestContent", "'properties.databaseNameOverride' is not a valid database name.");
+        return bad("InvalidRequestContent",
+                   "'properties.databaseNameOverride' is not a valid database name.");
     }
     if (out.contains("databaseNamePrefix") &&
         !is_valid_database_name(out["databaseNamePrefix"].get<std::string>() + "x"))
       return bad("InvalidRequestContent",
-                 "'properties.databaseNamePrefix' may hold letters, digits, spaces, '.', '-' and '_' only.");
+                 "'properties.databaseNamePrefix' may hold letters, digits, spaces, '.', '-' and "
+                 "'_' only.");
 
     // Then the clusters.
     std::lock_guard<std::mutex> lock(*write_mu);
@@ -706,21 +760,24 @@ struct DatabaseProvider {
       auto was_leader = arm::ResourceId::parse(str_prop(was, "clusterResourceId"));
       for (const char* k : {"databaseName", "databaseNameOverride", "databaseNamePrefix"})
         if (str_prop(was, k) != str_prop(out, k))
-          return bad("InvalidRequestContent",
-                     std::string("'properties.") + k +
-                         "' of an attached database configuration cannot change; delete it and attach again.");
+          return bad("InvalidRequestContent", std::string("'properties.") + k +
+                                                  "' of an attached database configuration cannot "
+                                                  "change; delete it and attach again.");
       if (!was_leader || !(*was_leader == *leader_id))
         return bad("InvalidRequestContent",
                    "'properties.clusterResourceId' of an attached database configuration cannot "
                    "change; delete it and attach again.");
     }
     if (*leader_id == follower->id)
-      return bad("CannotFollowSameCluster",
-                 "Cluster '" + cname + "' cannot follow its own databases: clusterResourceId must name another cluster.");
+      return bad(
+          "CannotFollowSameCluster",
+          "Cluster '" + cname +
+              "' cannot follow its own databases: clusterResourceId must name another cluster.");
     ctx.arm.operations->settle_resource(leader_id->key());
     auto leader = store().get(*leader_id);
     if (!leader || !is_cluster_type(leader->type))
-      return bad("LeaderClusterNotFound", "The leader cluster '" + leader_id->str() + "' was not found.");
+      return bad("LeaderClusterNotFound",
+                 "The leader cluster '" + leader_id->str() + "' was not found.");
     if (leader->location != follower->location)
       return bad("LeaderFollowerLocationMismatch",
                  "The follower and the leader clusters must be in the same region: '" + cname +
@@ -739,12 +796,14 @@ struct DatabaseProvider {
     if (attach && followed != "*") {
       auto leader_db = database_named(store(), leader->id, followed);
       if (!leader_db || provisioning_state(*leader_db) == "Deleting")
-        return bad("LeaderDatabaseNotFound",
-                   "Database '" + followed + "' was not found on leader cluster '" + leader->id.name() + "'.");
+        return bad("LeaderDatabaseNotFound", "Database '" + followed +
+                                                 "' was not found on leader cluster '" +
+                                                 leader->id.name() + "'.");
       if (kind_of(*leader_db) != kReadWrite)
-        return bad("LeaderDatabaseNotFound",
-                   "Database '" + followed + "' of cluster '" + leader->id.name() +
-                       "' is itself a follower database; only ReadWrite databases can be followed.");
+        return bad(
+            "LeaderDatabaseNotFound",
+            "Database '" + followed + "' of cluster '" + leader->id.name() +
+                "' is itself a follower database; only ReadWrite databases can be followed.");
       const std::string name = follower_database_name(out, leader_db->id.name());
       if (database_named(store(), follower->id, name))
         return http::arm_error(409, "FollowerDatabaseNameConflict",
@@ -752,8 +811,8 @@ struct DatabaseProvider {
                                    "'. Use databaseNameOverride or databaseNamePrefix.");
     }
 
-    out["attachedDatabaseNames"] = attach ? json::array()
-                                          : props(*existing).value("attachedDatabaseNames", json::array());
+    out["attachedDatabaseNames"] =
+        attach ? json::array() : props(*existing).value("attachedDatabaseNames", json::array());
     out["provisioningState"] = attach ? "Creating" : "Running";
     arm::TrackedResource r = existing ? *existing : arm::TrackedResource{};
     r.id = existing ? existing->id : id;
@@ -802,7 +861,8 @@ struct DatabaseProvider {
         for (const auto& replica : replicas_of(*resources, fid, rid.name()))
           resources->update(replica.id, "", [&](arm::TrackedResource& d) {
             json& dp = d.body["properties"];
-            dp["principalsModificationKind"] = ap.value("defaultPrincipalsModificationKind", "Union");
+            dp["principalsModificationKind"] =
+                ap.value("defaultPrincipalsModificationKind", "Union");
             if (ap.contains("tableLevelSharingProperties"))
               dp["tableLevelSharingProperties"] = ap["tableLevelSharingProperties"];
             else
@@ -816,14 +876,15 @@ struct DatabaseProvider {
         return std::nullopt;
       };
     }
-    const std::string op = ctx.arm.operations->start(rid.key(), attach ? kAttachKind : kAttachUpdateKind,
-                                                     follower->location,
-                                                     policy(kAttachmentPolicyType, "write"), done);
+    const std::string op =
+        ctx.arm.operations->start(rid.key(), attach ? kAttachKind : kAttachUpdateKind,
+                                  follower->location, policy(kAttachmentPolicyType, "write"), done);
     return lro_response(created ? 201 : 200, req, rid, follower->location, op, true);
   }
 
   Response get_attachment(Request& req, const RouteParams& p) {
-    const std::string sub = p.get("sub"), rg = p.get("rg"), cname = p.get("name"), aname = p.get("att");
+    const std::string sub = p.get("sub"), rg = p.get("rg"), cname = p.get("name"),
+                      aname = p.get("att");
     if (auto e = arm::check_group_access(req, subs(), *ctx.arm.groups, sub, rg)) return *e;
     auto c = cluster(sub, rg, cname);
     if (!c) return parent_not_found(cname);
@@ -837,35 +898,39 @@ struct DatabaseProvider {
     if (auto e = arm::check_group_access(req, subs(), *ctx.arm.groups, sub, rg)) return *e;
     auto c = cluster(sub, rg, cname);
     if (!c) return parent_not_found(cname);
-    for (const auto& a : attachments_of(store(), c->id)) ctx.arm.operations->settle_resource(a.id.key());
+    for (const auto& a : attachments_of(store(), c->id))
+      ctx.arm.operations->settle_resource(a.id.key());
     json value = json::array();
-    for (const auto& a : attachments_of(store(), c->id)) value.push_back(child_resource_json(store(), subs(), a));
+    for (const auto& a : attachments_of(store(), c->id))
+      value.push_back(child_resource_json(store(), subs(), a));
     // AttachedDatabaseConfigurationListResult has no nextLink: one page.
     return arm::arm_json(200, {{"value", value}});
   }
 
   // Starts the removal of an attachment and its replicas; the caller holds write_mu and has
   // checked that the attachment is not busy.
-  std::string detach(const arm::TrackedResource& attachment, const char* kind, const std::string& location,
-                     const arm::LroPolicy& lro, const std::string& by) {
+  std::string detach(const arm::TrackedResource& attachment, const char* kind,
+                     const std::string& location, const arm::LroPolicy& lro,
+                     const std::string& by) {
     store().update(attachment.id, by, [](arm::TrackedResource& a) {
       a.body["properties"]["provisioningState"] = "Deleting";
       return true;
     });
     auto* resources = ctx.arm.resources;
     const arm::ResourceId id = attachment.id;
-    return ctx.arm.operations->start(id.key(), kind, location, lro,
-                                     [resources, id]() -> std::optional<arm::OperationError> {
-                                       if (auto follower = id.parent())
-                                         for (const auto& r : replicas_of(*resources, *follower, id.name()))
-                                           resources->remove(r.id);
-                                       resources->remove(id);
-                                       return std::nullopt;
-                                     });
+    return ctx.arm.operations->start(
+        id.key(), kind, location, lro, [resources, id]() -> std::optional<arm::OperationError> {
+          if (auto follower = id.parent())
+            for (const auto& r : replicas_of(*resources, *follower, id.name()))
+              resources->remove(r.id);
+          resources->remove(id);
+          return std::nullopt;
+        });
   }
 
   Response delete_attachment(Request& req, const RouteParams& p) {
-    const std::string sub = p.get("sub"), rg = p.get("rg"), cname = p.get("name"), aname = p.get("att");
+    const std::string sub = p.get("sub"), rg = p.get("rg"), cname = p.get("name"),
+                      aname = p.get("att");
     if (auto e = arm::check_group_access(req, subs(), *ctx.arm.groups, sub, rg)) return *e;
     std::lock_guard<std::mutex> lock(*write_mu);
     auto c = cluster(sub, rg, cname);
@@ -908,12 +973,14 @@ struct DatabaseProvider {
     json body;
     if (auto e = arm::parse_json_object(req, body)) return *e;
     const std::string follower_text = body.value("clusterResourceId", json()).is_string()
-                                          ? body["clusterResourceId"].get<std::string>() : std::string();
+                                          ? body["clusterResourceId"].get<std::string>()
+                                          : std::string();
     const std::string aname = body.value("attachedDatabaseConfigurationName", json()).is_string()
                                   ? body["attachedDatabaseConfigurationName"].get<std::string>()
                                   : std::string();
     auto follower_id = arm::ResourceId::parse(follower_text);
-    if (!follower_id || !http::iequals(follower_id->type(), "Microsoft.Kusto/clusters") || aname.empty())
+    if (!follower_id || !http::iequals(follower_id->type(), "Microsoft.Kusto/clusters") ||
+        aname.empty())
       return bad("InvalidRequestContent",
                  "The body must name the follower: {clusterResourceId (the follower cluster's "
                  "resource id), attachedDatabaseConfigurationName}.");
@@ -921,11 +988,12 @@ struct DatabaseProvider {
     auto leader = cluster(sub, rg, cname);
     if (!leader) return cluster_not_found(rg, cname);
     auto a = settled(child_id(*follower_id, kAttachmentSegment, aname));
-    auto points_at = a ? arm::ResourceId::parse(str_prop(props(*a), "clusterResourceId")) : std::nullopt;
+    auto points_at =
+        a ? arm::ResourceId::parse(str_prop(props(*a), "clusterResourceId")) : std::nullopt;
     if (!a || !points_at || !(*points_at == leader->id))
-      return bad("FollowerDatabaseNotFound",
-                 "Cluster '" + follower_text + "' has no attached database configuration '" + aname +
-                     "' following cluster '" + cname + "'.");
+      return bad("FollowerDatabaseNotFound", "Cluster '" + follower_text +
+                                                 "' has no attached database configuration '" +
+                                                 aname + "' following cluster '" + cname + "'.");
     if (busy(*a)) return request_conflict(a->id);
     const std::string op = detach(*a, kDetachKind, a->location,
                                   policy(kClusterPolicyType, "action"), arm::caller_of(req));
@@ -946,8 +1014,9 @@ struct DatabaseProvider {
     if (!(databases && !attachments_route) && !http::iequals(type, kAttachmentsCheckType))
       return bad("InvalidRequestContent",
                  "The type '" + type + "' is not supported here; expected '" +
-                     (attachments_route ? std::string(kAttachmentsCheckType)
-                                        : std::string(kDatabasesCheckType) + "' or '" + kAttachmentsCheckType) +
+                     (attachments_route
+                          ? std::string(kAttachmentsCheckType)
+                          : std::string(kDatabasesCheckType) + "' or '" + kAttachmentsCheckType) +
                      "'.");
     auto c = cluster(sub, rg, cname);
     if (!c) return cluster_not_found(rg, cname);
@@ -959,7 +1028,8 @@ struct DatabaseProvider {
       out["message"] = "Name '" + name +
                        "' is invalid: 1 to 260 letters, digits, spaces, '.', '-' or '_', not only "
                        "spaces, not starting or ending with '__'.";
-    } else if (store().get(child_id(c->id, databases ? kDatabaseSegment : kAttachmentSegment, name))) {
+    } else if (store().get(
+                   child_id(c->id, databases ? kDatabaseSegment : kAttachmentSegment, name))) {
       out["nameAvailable"] = false;
       out["reason"] = "AlreadyExists";
       out["message"] = "Name '" + name + "' is already taken. Please specify a different name";
@@ -975,25 +1045,35 @@ void register_database_routes(http::Router& router, KustoProviderContext ctx,
   auto dp = std::make_shared<DatabaseProvider>();
   dp->ctx = ctx;
   dp->write_mu = std::move(write_mu);
-  const std::string c = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Kusto/clusters/{name}";
+  const std::string c =
+      "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Kusto/clusters/{name}";
   using P = const RouteParams;
 
   router.add("GET", c + "/databases", [dp](Request& r, P& p) { return dp->list_databases(r, p); });
-  router.add("GET", c + "/databases/{db}", [dp](Request& r, P& p) { return dp->get_database(r, p); });
-  router.add("PUT", c + "/databases/{db}", [dp](Request& r, P& p) { return dp->write_database(r, p, false); });
-  router.add("PATCH", c + "/databases/{db}", [dp](Request& r, P& p) { return dp->write_database(r, p, true); });
-  router.add("DELETE", c + "/databases/{db}", [dp](Request& r, P& p) { return dp->delete_database(r, p); });
+  router.add("GET", c + "/databases/{db}",
+             [dp](Request& r, P& p) { return dp->get_database(r, p); });
+  router.add("PUT", c + "/databases/{db}",
+             [dp](Request& r, P& p) { return dp->write_database(r, p, false); });
+  router.add("PATCH", c + "/databases/{db}",
+             [dp](Request& r, P& p) { return dp->write_database(r, p, true); });
+  router.add("DELETE", c + "/databases/{db}",
+             [dp](Request& r, P& p) { return dp->delete_database(r, p); });
 
   const std::string att = c + "/attachedDatabaseConfigurations";
   router.add("GET", att, [dp](Request& r, P& p) { return dp->list_attachments(r, p); });
   router.add("GET", att + "/{att}", [dp](Request& r, P& p) { return dp->get_attachment(r, p); });
   router.add("PUT", att + "/{att}", [dp](Request& r, P& p) { return dp->write_attachment(r, p); });
-  router.add("DELETE", att + "/{att}", [dp](Request& r, P& p) { return dp->delete_attachment(r, p); });
+  router.add("DELETE", att + "/{att}",
+             [dp](Request& r, P& p) { return dp->delete_attachment(r, p); });
 
-  router.add("POST", c + "/listFollowerDatabases", [dp](Request& r, P& p) { return dp->list_followers(r, p, false); });
-  router.add("GET", c + "/listFollowerDatabases", [dp](Request& r, P& p) { return dp->list_followers(r, p, true); });
-  router.add("POST", c + "/detachFollowerDatabases", [dp](Request& r, P& p) { return dp->detach_followers(r, p); });
-  router.add("POST", c + "/checkNameAvailability", [dp](Request& r, P& p) { return dp->check_name(r, p, false); });
+  router.add("POST", c + "/listFollowerDatabases",
+             [dp](Request& r, P& p) { return dp->list_followers(r, p, false); });
+  router.add("GET", c + "/listFollowerDatabases",
+             [dp](Request& r, P& p) { return dp->list_followers(r, p, true); });
+  router.add("POST", c + "/detachFollowerDatabases",
+             [dp](Request& r, P& p) { return dp->detach_followers(r, p); });
+  router.add("POST", c + "/checkNameAvailability",
+             [dp](Request& r, P& p) { return dp->check_name(r, p, false); });
   router.add("POST", c + "/attachedDatabaseConfigurationCheckNameAvailability",
              [dp](Request& r, P& p) { return dp->check_name(r, p, true); });
 }

@@ -2,20 +2,26 @@
 // children of a cluster, on the ARM core, and the leader/follower relationships they build
 // (domain in kusto/followers.h).
 //
-// Routes ({C} = .../providers/Microsoft.Kusto/clusters/{cluster}):
-//   PUT {C}/databases/{db}[?callerRole=...]   201 create / 200 replace; LRO DatabaseCreate / DatabaseAlter
-//   PATCH {C}/databases/{db}                  200 merge; LRO DatabaseAlter
+// Routes ({C} = .../providers/Microsoft.Kusto/clusters/{cluster},
+//         {A} = {C}/attachedDatabaseConfigurations):
+//   PUT {C}/databases/{db}[?callerRole=]  201 create / 200 replace; LRO DatabaseCreate /
+//                                         DatabaseAlter
+//   PATCH {C}/databases/{db}              200 merge; LRO DatabaseAlter
 //   GET {C}/databases/{db}, GET {C}/databases ($top, $skiptoken; nextLink)
-//   DELETE {C}/databases/{db}                 202 + LRO DatabaseDelete; 204 when absent
-//   PUT {C}/attachedDatabaseConfigurations/{name}      201/200; LRO FollowerDatabaseCreate / FollowerDatabaseUpdate
-//   GET {C}/attachedDatabaseConfigurations[/{name}]
-//   DELETE {C}/attachedDatabaseConfigurations/{name}   202 + LRO FollowerDatabaseDelete; 204 when absent
-//   POST|GET {C}/listFollowerDatabases        {value:[{clusterResourceId, attachedDatabaseConfigurationName,
-//                                             databaseName, tableLevelSharingProperties?, databaseShareOrigin}]}
-//                                             (the GET form of 2025-02-14 wraps each in {properties})
-//   POST {C}/detachFollowerDatabases          body {clusterResourceId, attachedDatabaseConfigurationName}:
-//                                             202 + LRO FollowerDatabaseDetach (the attachment and its replicas go)
-//   POST {C}/checkNameAvailability            {name, type: Microsoft.Kusto/clusters/databases | .../attachedDatabaseConfigurations}
+//   DELETE {C}/databases/{db}             202 + LRO DatabaseDelete; 204 when absent
+//   PUT {A}/{name}                        201/200; LRO FollowerDatabaseCreate /
+//                                         FollowerDatabaseUpdate
+//   GET {A}/{name}, GET {A}
+//   DELETE {A}/{name}                     202 + LRO FollowerDatabaseDelete; 204 when absent
+//   POST|GET {C}/listFollowerDatabases    {value:[{clusterResourceId,
+//                                         attachedDatabaseConfigurationName, databaseName,
+//                                         tableLevelSharingProperties?, databaseShareOrigin}]}
+//                                         (the GET form of 2025-02-14 wraps each in {properties})
+//   POST {C}/detachFollowerDatabases      {clusterResourceId, attachedDatabaseConfigurationName}:
+//                                         202 + LRO FollowerDatabaseDetach (the attachment and its
+//                                         replicas go)
+//   POST {C}/checkNameAvailability        {name, type: Microsoft.Kusto/clusters/databases or
+//                                         Microsoft.Kusto/clusters/attachedDatabaseConfigurations}
 //   POST {C}/attachedDatabaseConfigurationCheckNameAvailability   {name, type}
 // LRO answers carry Azure-AsyncOperation, Location and Retry-After like the clusters'; policies
 // come from the LroPolicyTable under "Microsoft.Kusto/clusters/databases" and
@@ -42,30 +48,35 @@
 // Union) and tableLevelSharingProperties.
 //
 // Errors (ARM envelope). Codes marked * are emulator-defined: the service's are not published.
-//   400 InvalidResourceName          database/attachment name: 1-260 letters, digits, spaces, '.', '-',
-//                                    '_', not only spaces, not starting or ending with "__"
-//   400 InvalidRequestContent        missing/unknown kind, bad duration, malformed properties, an
-//                                    attachment's immutable property changed, table-level sharing or
-//                                    databaseNameOverride with databaseName "*", override and prefix together
-//   400 LocationNotAvailableForResourceType / InvalidResourceLocation   location unknown / not the cluster's
-//   400 CannotCreateFollowerDatabase*     PUT of a new database of kind ReadOnlyFollowing
-//   400 CannotAlterFollowerDatabase       changing a follower database beyond hotCachePeriod, or its kind;
-//                                         also the async error of a FollowerDatabaseCreate that fails
-//                                         ("[BadRequest] Cannot alter leader cluster '<leader>' for resource
-//                                         name '<attachment>'. ..."), the service's own code and wording
-//   400 CannotDeleteFollowerDatabase*     DELETE of a ReadOnlyFollowing database (detach it instead)
-//   400 CannotDeleteFollowedDatabase*     DELETE of a database that has replicas on a follower
-//   400 LeaderClusterNotFound*            clusterResourceId names no cluster
-//   400 LeaderDatabaseNotFound*           databaseName names no ReadWrite database of the leader
-//   400 CannotFollowSameCluster*          clusterResourceId is the follower itself
-//   400 LeaderFollowerLocationMismatch*   the two clusters are in different regions
+//   400 InvalidResourceName        database/attachment name: 1-260 letters, digits, spaces, '.',
+//                                  '-', '_', not only spaces, not starting or ending with "__"
+//   400 InvalidRequestContent      missing/unknown kind, bad duration, malformed properties, an
+//                                  attachment's immutable property changed, table-level sharing
+//                                  or databaseNameOverride with databaseName "*", override and
+//                                  prefix together
+//   400 LocationNotAvailableForResourceType / InvalidResourceLocation
+//                                  location unknown / not the cluster's
+//   400 CannotCreateFollowerDatabase*    PUT of a new database of kind ReadOnlyFollowing
+//   400 CannotAlterFollowerDatabase      changing a follower database beyond hotCachePeriod, or
+//                                        its kind; also the async error of a FollowerDatabaseCreate
+//                                        that fails ("[BadRequest] Cannot alter leader cluster
+//                                        '<leader>' for resource name '<attachment>'. ..."), the
+//                                        service's own code and wording
+//   400 CannotDeleteFollowerDatabase*    DELETE of a ReadOnlyFollowing database (detach it)
+//   400 CannotDeleteFollowedDatabase*    DELETE of a database that has replicas on a follower
+//   400 LeaderClusterNotFound*           clusterResourceId names no cluster
+//   400 LeaderDatabaseNotFound*          databaseName names no ReadWrite database of the leader
+//   400 CannotFollowSameCluster*         clusterResourceId is the follower itself
+//   400 LeaderFollowerLocationMismatch*  the two clusters are in different regions
 //   400 CustomerManagedKeyNotSupportedOnLeaderOrFollower*   either cluster has keyVaultProperties
-//   400 FollowerDatabaseNotFound*         detachFollowerDatabases names no attachment following this cluster
-//   404 ParentResourceNotFound            the cluster does not exist (ARM's wording)
-//   404 ResourceNotFound                  database/attachment absent
-//   409 FollowerDatabaseNameConflict*     the follower already has a database of the replica's name
-//   409 ClusterNotRunning*                a write while the cluster (or the leader) is Stopped
-//   409 RequestConflict                   a write while the database, attachment or cluster is not terminal
+//   400 FollowerDatabaseNotFound*        detachFollowerDatabases names no attachment following
+//                                        this cluster
+//   404 ParentResourceNotFound           the cluster does not exist (ARM's wording)
+//   404 ResourceNotFound                 database/attachment absent
+//   409 FollowerDatabaseNameConflict*    the follower already has a database of the replica's name
+//   409 ClusterNotRunning*               a write while the cluster (or the leader) is Stopped
+//   409 RequestConflict                  a write while the database, attachment or cluster is not
+//                                        terminal
 #pragma once
 
 #include <memory>

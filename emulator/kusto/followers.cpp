@@ -90,14 +90,21 @@ std::vector<arm::TrackedResource> replicas_of(const arm::ResourceStore& store,
   return out;
 }
 
+std::set<std::string> followed_database_names(const arm::ResourceStore& store,
+                                              const arm::SubscriptionRegistry& subs,
+                                              const arm::ResourceId& leader) {
+  std::set<std::string> names;
+  for (const auto& a : attachments_following(store, subs, leader))
+    for (const auto& r : replicas_of(store, *a.id.parent(), a.id.name()))
+      names.insert(http::to_lower(string_property(r, "originalDatabaseName")));
+  return names;
+}
+
 bool is_followed(const arm::ResourceStore& store, const arm::SubscriptionRegistry& subs,
                  const arm::ResourceId& database) {
   auto leader = database.parent();
-  if (!leader) return false;
-  for (const auto& a : attachments_following(store, subs, *leader))
-    for (const auto& r : replicas_of(store, *a.id.parent(), a.id.name()))
-      if (http::iequals(string_property(r, "originalDatabaseName"), database.name())) return true;
-  return false;
+  return leader &&
+         followed_database_names(store, subs, *leader).count(http::to_lower(database.name())) > 0;
 }
 
 std::string follower_database_name(const json& attachment_properties, const std::string& original) {

@@ -16,6 +16,7 @@
 // be refused here); followers elsewhere keep their attachment and replicas until deleted.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,8 @@ namespace cmk::kusto {
 
 // Types as the service spells them in bodies (api-surface §1.2: `Clusters`, `Databases`).
 inline constexpr const char* kDatabaseType = "Microsoft.Kusto/Clusters/Databases";
-inline constexpr const char* kAttachmentType = "Microsoft.Kusto/Clusters/AttachedDatabaseConfigurations";
+inline constexpr const char* kAttachmentType =
+    "Microsoft.Kusto/Clusters/AttachedDatabaseConfigurations";
 // Path segments of the child ids, spelled as in the service's examples.
 inline constexpr const char* kDatabaseSegment = "Databases";
 inline constexpr const char* kAttachmentSegment = "attachedDatabaseConfigurations";
@@ -38,7 +40,8 @@ inline constexpr const char* kAttachmentSegment = "attachedDatabaseConfiguration
 // is emulator-defined: 400 CustomerManagedKeyNotSupportedOnLeaderOrFollower. Attaching answers
 // it when either cluster has keyVaultProperties; the CMK checks of a cluster update should answer
 // it too when is_leader_or_follower().
-inline constexpr const char* kCmkLeaderFollowerCode = "CustomerManagedKeyNotSupportedOnLeaderOrFollower";
+inline constexpr const char* kCmkLeaderFollowerCode =
+    "CustomerManagedKeyNotSupportedOnLeaderOrFollower";
 
 // Attachments the cluster owns (it is their follower), ordered by id.
 std::vector<arm::TrackedResource> attachments_of(const arm::ResourceStore& store,
@@ -73,6 +76,10 @@ std::vector<arm::TrackedResource> replicas_of(const arm::ResourceStore& store,
 // A ReadWrite database has a replica on some follower (the service's `isFollowed`).
 bool is_followed(const arm::ResourceStore& store, const arm::SubscriptionRegistry& subs,
                  const arm::ResourceId& database);
+// The leader's databases that have a replica somewhere, lower-case (is_followed for a whole list).
+std::set<std::string> followed_database_names(const arm::ResourceStore& store,
+                                              const arm::SubscriptionRegistry& subs,
+                                              const arm::ResourceId& leader);
 
 // The name a leader database gets on the follower: databaseNameOverride when the attachment
 // follows that one database, else databaseNamePrefix + the original name.
