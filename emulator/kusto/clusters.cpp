@@ -7,6 +7,8 @@
 
 #include "arm/catalog.h"
 #include "http/error_bodies.h"
+#include "kusto/databases.h"
+#include "kusto/followers.h"
 #include "state/clock.h"
 
 namespace cmk::kusto {
@@ -78,14 +80,6 @@ Response not_found(const std::string& rg, const std::string& name) {
                              "https://aka.ms/ARMResourceNotFoundFix");
 }
 
-Response conflict(const arm::ResourceId& id) {
-  return http::arm_error(409, "RequestConflict",
-                         "Cannot modify resource with id '" + id.str() +
-                             "' because the resource entity provisioning state is not terminal. "
-                             "Please wait for the provisioning state to become terminal and then "
-                             "retry the request.");
-}
-
 Response bad(std::string_view code, const std::string& message) {
   return http::arm_error(400, code, message);
 }
@@ -114,6 +108,8 @@ std::string operation_url(const Request& req, const std::string& sub, const std:
          location + "/operationResults/" + op + "?api-version=" + http::percent_encode(api_version(req));
 }
 
+}  // namespace
+
 void set_lro_headers(Response& res, const Request& req, const std::string& sub,
                      const std::string& location, const std::string& op) {
   const std::string url = operation_url(req, sub, location, op);
@@ -121,6 +117,16 @@ void set_lro_headers(Response& res, const Request& req, const std::string& sub,
   res.set_header("Location", url + "&operationResultResponseType=Location");
   res.set_header("Retry-After", "1");
 }
+
+Response request_conflict(const arm::ResourceId& id) {
+  return http::arm_error(409, "RequestConflict",
+                         "Cannot modify resource with id '" + id.str() +
+                             "' because the resource entity provisioning state is not terminal. "
+                             "Please wait for the provisioning state to become terminal and then "
+                             "retry the request.");
+}
+
+namespace {
 
 // If-Match / If-None-Match (api-surface §4.5). `existing` is the stored cluster, if any.
 std::optional<Response> check_preconditions(const Request& req,
@@ -427,7 +433,7 @@ struct Provider {
     auto existing = settled(id);
     if (auto e = check_preconditions(req, existing)) return *e;
     if (patch && !existing) return not_found(rg, name);
-    if (existing && busy(*existing)) return conflict(id);
+    if (existing && busy(*existing)) return request_conflict(id);
 
     arm::TrackedResource r = existing ? *existing : arm::TrackedResource{};
     r.id = existing ? existing->id : id;
@@ -544,7 +550,14 @@ struct Provider {
       return res;
     }
     if (auto e = check_preconditions(req, existing)) return *e;
-    if (busy(*existing)) return conflict(id);
+    if (busy(*existing)) return request_conflict(id);
+    // adxdocs follower limitations: "You can't delete a cluster that has a database attached to
+    // a different cluster before detaching it." A follower may go: its attachments go with it.
+    if (is_leader(*ctx.arm.resources, *ctx.arm.subscriptions, existing->id))
+      return bad("CannotDeleteLeaderCluster",
+                 "Cluster '" + existing->id.name() +
+                     "' has databases attached to a different cluster. Detach the follower "
+                     "databases (listFollowerDatabases, detachFollowerDatabases) before deleting it.");
     ctx.arm.resources->update(id, arm::caller_of(req), [](arm::TrackedResource& c) {
       c.body["properties"]["provisioningState"] = "Deleting";
       c.body["properties"]["state"] = "Deleting";
@@ -556,6 +569,7 @@ struct Provider {
         id.key(), kDeleteKind, existing->location, policy("delete"),
         [resources, directory, id]() -> std::optional<arm::OperationError> {
           if (auto c = resources->get(id)) release_cluster(*directory, *c);
+          remove_cluster_children(*resources, id);
           resources->remove(id);
           return std::nullopt;
         });
@@ -573,7 +587,13 @@ struct Provider {
     std::lock_guard<std::mutex> lock(write_mu);
     auto existing = settled(id);
     if (!existing) return not_found(rg, name);
-    if (busy(*existing)) return conflict(id);
+    if (busy(*existing)) return request_conflict(id);
+    // adxdocs: a cluster that has attached follower or leader databases cannot be stopped.
+    if (!start && is_leader_or_follower(*ctx.arm.resources, *ctx.arm.subscriptions, existing->id))
+      return bad("CannotStopLeaderOrFollowerCluster",
+                 "Cluster '" + existing->id.name() +
+                     "' has attached follower or leader databases and cannot be stopped. Detach "
+                     "them first.");
     ctx.arm.resources->update(id, arm::caller_of(req), [start](arm::TrackedResource& c) {
       c.body["properties"]["state"] = start ? "Starting" : "Stopping";
       return true;
@@ -624,14 +644,16 @@ struct Provider {
         return http::arm_error(400, err.code, err.message);
       }
       // Done: what the synchronous call would have returned.
-      if (op->kind == kCreateKind || op->kind == kAlterKind) {
+      if (op->kind == kCreateKind || op->kind == kAlterKind ||
+          child_operation_returns_resource(op->kind)) {
         auto id = arm::ResourceId::parse(op->resource_key);
         auto r = id ? ctx.arm.resources->get(*id) : std::nullopt;
-        if (r) return cluster_response(200, *r);
-        return http::arm_error(404, "ResourceNotFound", "The cluster no longer exists.");
+        if (r && is_cluster_type(r->type)) return cluster_response(200, *r);
+        if (r) return arm::arm_json(200, child_resource_json(*ctx.arm.resources, *ctx.arm.subscriptions, *r));
+        return http::arm_error(404, "ResourceNotFound", "The resource no longer exists.");
       }
       Response res;
-      res.status = op->kind == kDeleteKind ? 204 : 200;
+      res.status = op->kind == kDeleteKind || child_operation_is_delete(op->kind) ? 204 : 200;
       return res;
     }
     const bool running = op->status == arm::OperationStatus::Running;
@@ -765,6 +787,9 @@ void register_kusto_routes(http::Router& router, KustoProviderContext ctx) {
                for (const auto& s : skus()) value.push_back(sku_description(s, {region}));
                return arm::arm_json(200, {{"value", value}});
              });
+  // Databases, attached database configurations and the follower actions, under the same lock.
+  register_database_routes(router, ctx, std::shared_ptr<std::mutex>(provider, &provider->write_mu));
+
   router.add("GET", one + "/skus", [provider](Request& req, const RouteParams& p) {
     const auto& ctx = provider->ctx;
     if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, p.get("sub"), p.get("rg")))

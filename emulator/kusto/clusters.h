@@ -6,8 +6,11 @@
 //   PUT {C}            create (201) / replace (200); LRO ClusterCreateExternal / ServiceConfigurationAlter
 //   PATCH {C}          merge (200); LRO ServiceConfigurationAlter
 //   GET {C}            settles due operations first, so `az kusto cluster wait` sees progress
-//   DELETE {C}         202 + LRO ClusterDelete (gone when it completes); 204 when absent
-//   POST {C}/start, {C}/stop   202 + LRO ClusterStart / ClusterStop (state Starting→Running, Stopping→Stopped)
+//   DELETE {C}         202 + LRO ClusterDelete (gone, with its databases and attachments, when it
+//                      completes); 204 when absent; refused for a leader (kusto/followers.h)
+//   POST {C}/start, {C}/stop   202 + LRO ClusterStart / ClusterStop (state Starting→Running, Stopping→Stopped);
+//                      stop is refused for a leader or follower
+//   databases, attachedDatabaseConfigurations and the follower actions: kusto/databases.h
 //   GET {C}/skus, .../providers/Microsoft.Kusto/skus, .../locations/{loc}/skus
 //   GET .../resourceGroups/{rg}/providers/Microsoft.Kusto/clusters, .../providers/Microsoft.Kusto/clusters
 //       ($top, default 100, and $skiptoken; nextLink)
@@ -49,6 +52,9 @@
 //                                    or a key that is not a userAssignedIdentities resource id
 //   400 FailedIdentityOperation      a user-assigned identity that does not exist (ARM's wording for it)
 //   404 ResourceNotFound             cluster (or operation) absent
+//   400 CannotStopLeaderOrFollowerCluster   stop of a cluster with attached follower or leader databases
+//   400 CannotDeleteLeaderCluster    delete of a cluster whose databases another cluster follows
+//                                    (both codes emulator-defined; adxdocs follower limitations)
 //   409 RequestConflict              a write while an operation runs / provisioningState is not terminal
 //   412 PreconditionFailed           If-Match mismatch (or `*` on an absent cluster), If-None-Match: * on an existing one
 #pragma once
@@ -80,6 +86,15 @@ void register_kusto_routes(http::Router& router, KustoProviderContext ctx);
 // directory). Call from ArmContext::on_cascade_delete for Kusto clusters.
 void release_cluster(entra::Directory& directory, const arm::TrackedResource& cluster);
 bool is_cluster_type(const std::string& type);
+
+// --- shared by the Kusto providers (clusters, databases) ---
+
+// Azure-AsyncOperation and Location (absolute, on the host the request came in on, under
+// `subscription` and the normalised `location`) and Retry-After: 1, for operation `op`.
+void set_lro_headers(http::Response& res, const http::Request& req, const std::string& subscription,
+                     const std::string& location, const std::string& op);
+// 409 RequestConflict: a write while the resource's provisioning state is not terminal.
+http::Response request_conflict(const arm::ResourceId& id);
 
 // --- domain rules, exposed for tests ---
 
