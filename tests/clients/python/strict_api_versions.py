@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 here = pathlib.Path(__file__).parent
-for scenario in ("arm_group_identity_proxy.py", "keyvault_vault_proxy.py", "kusto_cluster_proxy.py"):
+for scenario in ("arm_group_identity_proxy.py", "keyvault_vault_proxy.py", "kusto_cluster_proxy.py",
+                 "kusto_databases_proxy.py"):
     done = subprocess.run([sys.executable, str(here / scenario)], capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"FAIL: {scenario} under --strict-api-versions:\n{done.stdout}{done.stderr}")
