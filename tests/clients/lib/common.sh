@@ -31,7 +31,13 @@ check_claims() {
 # their loginEndpoint ends in /adfs, so MSAL treats the authority as ADFS and skips instance
 # discovery (az 2.45 has no switch for it, real-clients.md §2.2).
 register_emu_cloud() {
-  az_ok cloud register -n Emu --endpoint-resource-manager "https://localhost:$CMK_HTTPS_PORT/" >/dev/null
+  # az reads neither suffixes nor the Graph endpoint from the Azure Stack form of the metadata,
+  # and `az keyvault create` refuses to run without both (it builds a Graph client even with
+  # --no-self-perms, and never calls it then), so they are given here.
+  az_ok cloud register -n Emu --cloud-config "{\"endpoints\": {
+      \"resourceManager\": \"https://localhost:$CMK_HTTPS_PORT/\",
+      \"microsoftGraphResourceId\": \"https://graph.microsoft.com/\"},
+    \"suffixes\": {\"keyvaultDns\": \".vault.localhost\"}}" >/dev/null
   az_ok cloud set -n Emu >/dev/null
   expect_request GET "https://localhost:$CMK_HTTPS_PORT//metadata/endpoints?api-version=2015-01-01" 200  # az: "//"
   [ "$(cloud_setting endpoint_active_directory)" = "https://localhost:$CMK_HTTPS_PORT/adfs" ] ||
