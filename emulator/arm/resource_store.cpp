@@ -66,6 +66,15 @@ bool ResourceStore::update(const ResourceId& id, const std::string& by,
   return true;
 }
 
+std::vector<ResourceId> ResourceStore::find_named(const std::string& type,
+                                                 const std::string& name) const {
+  std::lock_guard lock(mu_);
+  std::vector<ResourceId> out;
+  for (const auto& [key, r] : resources_)
+    if (http::iequals(r.id.name(), name) && http::iequals(r.type, type)) out.push_back(r.id);
+  return out;
+}
+
 bool ResourceStore::remove(const ResourceId& id) {
   std::lock_guard lock(mu_);
   return resources_.erase(id.key()) > 0;

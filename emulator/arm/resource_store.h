@@ -57,6 +57,9 @@ class ResourceStore {
   std::vector<TrackedResource> list(const std::string& subscription,
                                     const std::string& resource_group = {},
                                     const std::string& type = {}) const;
+  // The ids of resources of `type` named `name` (both case-insensitive) in any subscription: for
+  // names that are global (vaults, clusters). A scan without copies.
+  std::vector<ResourceId> find_named(const std::string& type, const std::string& name) const;
   // Every resource of a resource group, for its cascading deletion.
   size_t remove_resource_group(const std::string& subscription, const std::string& group);
 

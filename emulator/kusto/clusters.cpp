@@ -100,6 +100,12 @@ Response cluster_response(int status, const arm::TrackedResource& r) {
   return res;
 }
 
+// The service's words for a cluster name held by another cluster, anywhere (Kusto calls a
+// cluster an "Engine" here).
+std::string name_taken_message(const std::string& name) {
+  return "Name '" + name + "' with type Engine is already taken. Please specify a different name";
+}
+
 std::string api_version(const Request& req) { return req.query_param("api-version").value_or(""); }
 
 std::string operation_url(const Request& req, const std::string& sub, const std::string& location,
@@ -392,6 +398,10 @@ struct Provider {
     return ctx.arm.lro_policies->get(kClusterPolicyType, operation);
   }
 
+  bool name_taken(const std::string& name) const {
+    return !ctx.arm.resources->find_named(kClusterType, name).empty();
+  }
+
   std::optional<arm::TrackedResource> settled(const arm::ResourceId& id) const {
     ctx.arm.operations->settle_resource(id.key());
     return ctx.arm.resources->get(id);
@@ -434,6 +444,8 @@ struct Provider {
     if (auto e = check_preconditions(req, existing)) return *e;
     if (patch && !existing) return not_found(rg, name);
     if (existing && busy(*existing)) return request_conflict(id);
+    if (!existing && name_taken(name))  // names are global: a cluster's URI is a DNS name
+      return bad("InvalidClusterName", name_taken_message(name));
 
     arm::TrackedResource r = existing ? *existing : arm::TrackedResource{};
     r.id = existing ? existing->id : id;
@@ -751,14 +763,10 @@ void register_kusto_routes(http::Router& router, KustoProviderContext ctx) {
                  out["message"] = "Name '" + name +
                                   "' is invalid: 4 to 22 characters, lowercase letters and digits, "
                                   "starting with a letter.";
-               } else {
-                 for (const auto& r : ctx.arm.resources->list(p.get("sub"), "", kClusterType))
-                   if (http::iequals(r.id.name(), name)) {
-                     out["nameAvailable"] = false;
-                     out["reason"] = "AlreadyExists";
-                     out["message"] = "Name '" + name + "' is already taken. Please specify a different name";
-                     break;
-                   }
+               } else if (!ctx.arm.resources->find_named(kClusterType, name).empty()) {
+                 out["nameAvailable"] = false;
+                 out["reason"] = "AlreadyExists";
+                 out["message"] = name_taken_message(name);
                }
                return arm::arm_json(200, out);
              });

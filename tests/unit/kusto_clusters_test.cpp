@@ -485,6 +485,28 @@ TEST_CASE("kusto clusters: stop and start", "[kusto]") {
   CHECK(k.call("POST", kRg + "/providers/Microsoft.Kusto/clusters/kc09/stop" + kV).status == 404);
 }
 
+TEST_CASE("kusto clusters: names are global across resource groups and subscriptions", "[kusto]") {
+  Kusto k;
+  REQUIRE(k.call("PUT", kRg + "/providers/Microsoft.Kusto/clusters/kcglobal1" + kV, cluster_body()).status == 201);
+  const std::string other_sub = "00000000-0000-0000-0000-000000000002";
+  k.subscriptions.put({other_sub, kTenant, "Second", "Enabled"});
+  const std::string other_rg = "/subscriptions/" + other_sub + "/resourceGroups/rgx";
+  REQUIRE(k.call("PUT", other_rg + kV, {{"location", "westus"}}).status == 201);
+  auto dup = k.call("PUT", other_rg + "/providers/Microsoft.Kusto/clusters/kcglobal1" + kV, cluster_body());
+  CHECK(dup.status == 400);
+  CHECK(parse(dup)["error"]["code"] == "InvalidClusterName");
+  CHECK(parse(dup)["error"]["message"] ==
+        "Name 'kcglobal1' with type Engine is already taken. Please specify a different name");
+  auto check = parse(k.call("POST", "/subscriptions/" + other_sub +
+                                        "/providers/Microsoft.Kusto/locations/westus/checkNameAvailability" + kV,
+                            {{"name", "kcglobal1"}, {"type", "Microsoft.Kusto/clusters"}}));
+  CHECK(check["nameAvailable"] == false);
+  // Replacing the cluster itself is not a clash; once it is gone the name is free again.
+  CHECK(k.call("PUT", kRg + "/providers/Microsoft.Kusto/clusters/kcglobal1" + kV, cluster_body()).status == 200);
+  REQUIRE(k.call("DELETE", kRg + "/providers/Microsoft.Kusto/clusters/kcglobal1" + kV).status == 202);
+  CHECK(k.call("PUT", other_rg + "/providers/Microsoft.Kusto/clusters/kcglobal1" + kV, cluster_body()).status == 201);
+}
+
 TEST_CASE("kusto clusters: lists page with nextLink - name availability - SKUs", "[kusto]") {
   Kusto k;
   for (const char* n : {"kca1", "kca2", "kca3"})
@@ -504,7 +526,7 @@ TEST_CASE("kusto clusters: lists page with nextLink - name availability - SKUs",
   auto taken = parse(k.call("POST", check, {{"name", "kca1"}, {"type", "Microsoft.Kusto/clusters"}}));
   CHECK(taken["nameAvailable"] == false);
   CHECK(taken["reason"] == "AlreadyExists");
-  CHECK(taken["message"] == "Name 'kca1' is already taken. Please specify a different name");
+  CHECK(taken["message"] == "Name 'kca1' with type Engine is already taken. Please specify a different name");
   auto free = parse(k.call("POST", check, {{"name", "kcfree"}, {"type", "Microsoft.Kusto/clusters"}}));
   CHECK(free["nameAvailable"] == true);
   auto invalid = parse(k.call("POST", check, {{"name", "X"}, {"type", "Microsoft.Kusto/clusters"}}));
