@@ -23,6 +23,21 @@ json TrackedResource::to_json() const {
   return j;
 }
 
+namespace {
+std::string type_and_name(const TrackedResource& r) {
+  return http::to_lower(r.type) + "|" + http::to_lower(r.id.name());
+}
+}  // namespace
+
+void ResourceStore::unindex(const TrackedResource& r) {
+  auto [from, to] = by_type_and_name_.equal_range(type_and_name(r));
+  for (auto it = from; it != to; ++it)
+    if (it->second == r.id.key()) {
+      by_type_and_name_.erase(it);
+      return;
+    }
+}
+
 std::string ResourceStore::new_etag() { return "\"" + ids_.guid() + "\""; }
 
 bool ResourceStore::put(TrackedResource r, const std::string& by) {
@@ -36,6 +51,7 @@ bool ResourceStore::put(TrackedResource r, const std::string& by) {
   if (it == resources_.end()) {
     r.created_by = by;
     r.created_at = now;
+    by_type_and_name_.emplace(type_and_name(r), key);
     resources_.emplace(key, std::move(r));
     return true;
   }
@@ -66,18 +82,36 @@ bool ResourceStore::update(const ResourceId& id, const std::string& by,
   return true;
 }
 
+std::optional<ResourceStore::Rendered> ResourceStore::get_rendered(const ResourceId& id) const {
+  const std::string key = id.key();
+  std::lock_guard lock(mu_);
+  auto it = resources_.find(key);
+  if (it == resources_.end()) return std::nullopt;
+  Rendered& cached = rendered_[key];
+  if (!cached.json || cached.etag != it->second.etag) {
+    cached.json = std::make_shared<const std::string>(it->second.to_json().dump());
+    cached.etag = it->second.etag;
+  }
+  return cached;
+}
+
 std::vector<ResourceId> ResourceStore::find_named(const std::string& type,
                                                  const std::string& name) const {
   std::lock_guard lock(mu_);
   std::vector<ResourceId> out;
-  for (const auto& [key, r] : resources_)
-    if (http::iequals(r.id.name(), name) && http::iequals(r.type, type)) out.push_back(r.id);
+  auto [from, to] = by_type_and_name_.equal_range(http::to_lower(type) + "|" + http::to_lower(name));
+  for (auto it = from; it != to; ++it) out.push_back(resources_.at(it->second).id);
   return out;
 }
 
 bool ResourceStore::remove(const ResourceId& id) {
   std::lock_guard lock(mu_);
-  return resources_.erase(id.key()) > 0;
+  auto it = resources_.find(id.key());
+  if (it == resources_.end()) return false;
+  rendered_.erase(it->first);
+  unindex(it->second);
+  resources_.erase(it);
+  return true;
 }
 
 std::vector<TrackedResource> ResourceStore::list(const std::string& subscription,
@@ -103,6 +137,8 @@ size_t ResourceStore::remove_resource_group(const std::string& subscription,
   size_t n = 0;
   for (auto it = resources_.lower_bound(prefix);
        it != resources_.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+    rendered_.erase(it->first);
+    unindex(it->second);
     it = resources_.erase(it);
     ++n;
   }

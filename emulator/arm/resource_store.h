@@ -10,9 +10,11 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -57,8 +59,15 @@ class ResourceStore {
   std::vector<TrackedResource> list(const std::string& subscription,
                                     const std::string& resource_group = {},
                                     const std::string& type = {}) const;
+  // The resource's ARM JSON, serialised, with its ETag: what a GET answers. The text is rendered
+  // once per version (ETag) and shared afterwards, since GETs far outnumber writes.
+  struct Rendered {
+    std::shared_ptr<const std::string> json;
+    std::string etag;
+  };
+  std::optional<Rendered> get_rendered(const ResourceId& id) const;
   // The ids of resources of `type` named `name` (both case-insensitive) in any subscription: for
-  // names that are global (vaults, clusters). A scan without copies.
+  // names that are global (vaults, clusters). Indexed: no scan.
   std::vector<ResourceId> find_named(const std::string& type, const std::string& name) const;
   // Every resource of a resource group, for its cascading deletion.
   size_t remove_resource_group(const std::string& subscription, const std::string& group);
@@ -69,6 +78,11 @@ class ResourceStore {
   IdGenerator& ids_;
   mutable std::mutex mu_;
   std::map<std::string, TrackedResource> resources_;  // by ResourceId::key()
+  // get_rendered's texts by key; an entry whose ETag differs from the resource's is stale.
+  mutable std::unordered_map<std::string, Rendered> rendered_;
+  // Keys by "<lower type>|<lower name>", for find_named.
+  std::unordered_multimap<std::string, std::string> by_type_and_name_;
+  void unindex(const TrackedResource& r);
 };
 
 // `$top`/`$skiptoken` paging of a list (api-surface: `{value, nextLink}`): `page_size` items

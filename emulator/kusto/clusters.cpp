@@ -544,9 +544,14 @@ struct Provider {
     if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups,
                                          p.get("sub"), p.get("rg")))
       return *e;
-    auto r = settled(cluster_id(p.get("sub"), p.get("rg"), p.get("name")));
-    if (!r) return not_found(p.get("rg"), p.get("name"));
-    return cluster_response(200, *r);
+    const arm::ResourceId id = cluster_id(p.get("sub"), p.get("rg"), p.get("name"));
+    ctx.arm.operations->settle_resource(id.key());
+    auto rendered = ctx.arm.resources->get_rendered(id);  // the hot path: no JSON work per GET
+    if (!rendered) return not_found(p.get("rg"), p.get("name"));
+    Response res;
+    res.set_json(200, *rendered->json);
+    res.set_header("ETag", rendered->etag);
+    return res;
   }
 
   Response remove(Request& req, const RouteParams& p) {

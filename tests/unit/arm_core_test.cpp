@@ -4,6 +4,7 @@
 
 #include "arm/operations.h"
 #include "arm/resource_id.h"
+#include "arm/resource_store.h"
 
 using namespace cmk;
 using namespace cmk::arm;
@@ -143,4 +144,39 @@ TEST_CASE("finished operation records are bounded, oldest dropped first", "[arm]
   REQUIRE_FALSE(engine.get(a).has_value());
   REQUIRE(engine.get(b).has_value());
   REQUIRE(engine.get(c).has_value());
+}
+
+TEST_CASE("the resource store renders a resource once per version", "[arm]") {
+  ManualClock clock;
+  IdGenerator ids;
+  ResourceStore store(clock, ids);
+  TrackedResource r;
+  r.id = *ResourceId::parse("/subscriptions/s/resourceGroups/g/providers/Microsoft.Kusto/clusters/kc1");
+  r.type = "Microsoft.Kusto/Clusters";
+  r.location = "westeurope";
+  r.body = {{"properties", {{"state", "Running"}}}};
+  REQUIRE(store.put(r, "caller"));
+
+  auto first = store.get_rendered(r.id);
+  REQUIRE(first);
+  REQUIRE(*first->json == store.get(r.id)->to_json().dump());
+  REQUIRE(first->etag == store.get(r.id)->etag);
+  REQUIRE(store.get_rendered(r.id)->json == first->json);  // shared, not rendered again
+
+  // A change is a new version: new text, new ETag; systemData keeps the last caller when the
+  // service itself changes the resource.
+  store.update(r.id, "", [](TrackedResource& t) {
+    t.body["properties"]["state"] = "Stopped";
+    return true;
+  });
+  auto second = store.get_rendered(r.id);
+  REQUIRE(second->etag != first->etag);
+  auto shown = nlohmann::json::parse(*second->json);
+  REQUIRE(shown["properties"]["state"] == "Stopped");
+  REQUIRE(shown["systemData"]["lastModifiedBy"] == "caller");
+
+  REQUIRE(store.find_named("microsoft.kusto/clusters", "KC1").size() == 1);
+  REQUIRE(store.remove(r.id));
+  REQUIRE_FALSE(store.get_rendered(r.id));
+  REQUIRE(store.find_named("Microsoft.Kusto/Clusters", "kc1").empty());
 }
