@@ -34,6 +34,8 @@
 #include "http/pipeline.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "keyvault_data/key_store.h"
+#include "keyvault_data/rsa_key_pool.h"
 #include "keyvault_mgmt/vaults.h"
 #include "msi/msi_api.h"
 #include "state/clock.h"
@@ -59,6 +61,11 @@ struct EmulatorOptions {
   // value they demand ("" = any).
   std::string msi_identity;
   std::string msi_identity_header;
+  // Key Vault keys: RSA keys kept ready per pooled size (2048, 3072; 0 = generate every key on
+  // request; the pool fills from the first data-plane request on), and whether unknown
+  // api-versions are refused.
+  size_t rsa_key_pool_size = 4;
+  bool strict_api_versions = false;
 };
 
 class Emulator {
@@ -87,6 +94,8 @@ class Emulator {
   arm::OperationEngine& operations() { return operations_; }
   arm::ResourceStore& resources() { return resources_; }
   keyvault_mgmt::VaultProvider& vaults() { return *vaults_; }
+  keyvault_data::KeyStore& keys() { return keys_; }
+  keyvault_data::RsaKeyPool& key_pool() { return key_pool_; }
   // Available once start() succeeded.
   entra::TokenService& token_service() { return *token_service_; }
   // The host identity of the managed-identity endpoints (also GET/PUT /_emulator/msi).
@@ -117,6 +126,8 @@ class Emulator {
   arm::OperationEngine operations_{clock_, ids_};
   arm::ResourceStore resources_{clock_, ids_};
   std::unique_ptr<keyvault_mgmt::VaultProvider> vaults_;
+  keyvault_data::RsaKeyPool key_pool_{keyvault_data::RsaKeyPoolOptions{options_.rsa_key_pool_size, {2048, 3072}}};
+  keyvault_data::KeyStore keys_{clock_, ids_, key_pool_};
   entra::Directory directory_;
   arm::SubscriptionRegistry subscriptions_;
   http::TlsMaterial tls_;

@@ -42,6 +42,7 @@ struct KeyStore::VaultKeys {
 };
 
 struct KeyStore::Resolved {
+  std::string name;
   std::shared_ptr<const KeyMaterial> material;
   std::string version;
   std::optional<KeyView> view;
@@ -471,7 +472,7 @@ KeyResult<KeyStore::Resolved> KeyStore::resolve(const VaultSettings& v, const st
       return KeyError{KeyErrorKind::KeyExpired,
                       std::string("Operation ") + op + " is not allowed on an expired key."};
   }
-  Resolved r{ver->material, ver->id, std::nullopt};
+  Resolved r{key.name, ver->material, ver->id, std::nullopt};
   if (want_view) r.view = view_of(key, *ver, v);
   return r;
 }
@@ -782,6 +783,7 @@ KeyResult<CipherResult> KeyStore::cipher(const VaultSettings& v, const std::stri
   auto r = resolve(v, name, version, op_name, op_name, forward, false);
   if (!r) return r.error();
   CipherResult out;
+  out.name = r->name;
   out.version = r->version;
   if (forward) {
     auto res = r->material->encrypt(*alg, in);
@@ -804,7 +806,7 @@ KeyResult<SignResult> KeyStore::sign(const VaultSettings& v, const std::string& 
   if (!r) return r.error();
   auto sig = r->material->sign(*alg, digest);
   if (!sig) return sig.error();
-  return SignResult{r->version, std::move(sig.value())};
+  return SignResult{r->name, r->version, std::move(sig.value())};
 }
 
 KeyResult<VerifyResult> KeyStore::verify(const VaultSettings& v, const std::string& name,
@@ -816,7 +818,7 @@ KeyResult<VerifyResult> KeyStore::verify(const VaultSettings& v, const std::stri
   if (!r) return r.error();
   auto ok = r->material->verify(*alg, digest, signature);
   if (!ok) return ok.error();
-  return VerifyResult{r->version, *ok};
+  return VerifyResult{r->name, r->version, *ok};
 }
 
 KeyResult<std::string> KeyStore::random_bytes(int count) {

@@ -160,14 +160,17 @@ enum class CipherOperation { Encrypt, Decrypt, WrapKey, UnwrapKey };
 const char* operation_name(CipherOperation op);  // "encrypt", "decrypt", "wrapKey", "unwrapKey"
 
 struct CipherResult {
+  std::string name;     // the key's name as first created
   std::string version;  // the version that did the work
   CipherOutput output;
 };
 struct SignResult {
+  std::string name;
   std::string version;
   std::string signature;
 };
 struct VerifyResult {
+  std::string name;
   std::string version;
   bool valid = false;
 };
