@@ -66,6 +66,14 @@ int main(int argc, char** argv) {
                  "Value X-IDENTITY-HEADER (or the legacy `secret` header) must carry (default: "
                  "any value)");
 
+  app.add_flag("--strict-api-versions", opts.strict_api_versions,
+               "Key Vault data plane: refuse api-versions it does not know (default: any)");
+  app.add_option("--key-pool-size", opts.rsa_key_pool_size,
+                 "RSA keys (2048 and 3072 bits) kept ready for key creation; 0 generates every "
+                 "key on request")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
+
   CLI::App* env = app.add_subcommand(
       "env", "Print the shell exports that point clients at the emulator (proxy mode)");
   add_common(*env);
