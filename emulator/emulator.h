@@ -25,6 +25,7 @@
 #include "arm/resource_groups.h"
 #include "arm/resource_store.h"
 #include "arm/subscriptions.h"
+#include "authorization/role_assignments.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -95,6 +96,7 @@ class Emulator {
   arm::ResourceStore& resources() { return resources_; }
   keyvault_mgmt::VaultProvider& vaults() { return *vaults_; }
   keyvault_data::KeyStore& keys() { return keys_; }
+  authorization::RoleAssignmentStore& role_assignments() { return role_assignments_; }
   keyvault_data::RsaKeyPool& key_pool() { return key_pool_; }
   // Available once start() succeeded.
   entra::TokenService& token_service() { return *token_service_; }
@@ -128,6 +130,7 @@ class Emulator {
   std::unique_ptr<keyvault_mgmt::VaultProvider> vaults_;
   keyvault_data::RsaKeyPool key_pool_{keyvault_data::RsaKeyPoolOptions{options_.rsa_key_pool_size, {2048, 3072}}};
   keyvault_data::KeyStore keys_{clock_, ids_, key_pool_};
+  authorization::RoleAssignmentStore role_assignments_{clock_};
   entra::Directory directory_;
   arm::SubscriptionRegistry subscriptions_;
   http::TlsMaterial tls_;

@@ -308,7 +308,9 @@ class KeysApi {
     const Route& route = *routing.route;
     const json& props = vault.body["properties"];
     if (route.permission) {
-      VaultRef ref{vault.id.name(), vault.location, vault.id.str(), &props};
+      // A key's RBAC scope is the vault's child resource "keys/<name>".
+      const std::string scope = vault.id.str() + (route.name.empty() ? "" : "/keys/" + route.name);
+      VaultRef ref{vault.id.name(), vault.location, scope, &props};
       if (auto denied = check_key_permission(ref, caller, route.permission, ctx_.rbac))
         return http::keyvault_error(403, "Forbidden", denied->message, denied->inner_code);
     }

@@ -41,15 +41,16 @@ bool grants(const json& entry, const Caller& caller, const std::string& permissi
 }  // namespace
 
 std::string key_data_action(const std::string& permission) {
+  // As Azure's access-policy-to-RBAC mapping has them.
   static const std::map<std::string, std::string> actions = {
       {"get", "keys/read"},
       {"list", "keys/read"},
       {"create", "keys/create/action"},
       {"import", "keys/import/action"},
-      {"update", "keys/write"},
+      {"update", "keys/update/action"},
       {"delete", "keys/delete"},
-      {"recover", "deletedKeys/recover/action"},
-      {"purge", "deletedKeys/delete"},
+      {"recover", "keys/recover/action"},
+      {"purge", "keys/purge/action"},
       {"backup", "keys/backup/action"},
       {"restore", "keys/restore/action"},
       {"encrypt", "keys/encrypt/action"},
@@ -60,9 +61,8 @@ std::string key_data_action(const std::string& permission) {
       {"verify", "keys/verify/action"},
       {"release", "keys/release/action"},
       {"rotate", "keys/rotate/action"},
-      {"getrotationpolicy", "keys/rotationpolicy/read"},
-      {"setrotationpolicy", "keys/rotationpolicy/write"},
-      {"getdeleted", "deletedKeys/read"},
+      {"getrotationpolicy", "keyrotationpolicies/read"},
+      {"setrotationpolicy", "keyrotationpolicies/write"},
   };
   auto it = actions.find(lower(permission));
   return "Microsoft.KeyVault/vaults/" + (it == actions.end() ? "keys/read" : it->second);

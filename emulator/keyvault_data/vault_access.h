@@ -31,7 +31,8 @@ struct Caller {
 struct VaultRef {
   std::string name;
   std::string location;
-  std::string resource_id;  // ARM id, for RBAC scopes and messages
+  std::string resource_id;  // ARM id of the vault, or of the key addressed (".../vaults/v/keys/k"):
+                            // the RBAC scope, and the resource named in messages
   const nlohmann::json* properties = nullptr;  // the vault's ARM properties
 };
 
