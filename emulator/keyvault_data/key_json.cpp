@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/base64.h"
+#include "common/openssl_util.h"
 
 namespace cmk::keyvault_data {
 
@@ -149,6 +150,12 @@ json rotation_policy_json(const RotationPolicy& p, const std::string& vault_url,
   return {{"id", vault_url + "/keys/" + key_name + "/rotationpolicy"},
           {"lifetimeActions", actions},
           {"attributes", attributes}};
+}
+
+void wipe_private_members(json& jwk) {
+  if (!jwk.is_object()) return;
+  for (const char* name : {"d", "p", "q", "dp", "dq", "qi", "k"})
+    if (auto it = jwk.find(name); it != jwk.end() && it->is_string()) wipe(it->get_ref<std::string&>());
 }
 
 KeyResult<std::string> read_string(const json& body, const char* name) {

@@ -30,6 +30,10 @@ KeyResult<ImportKeyRequest> read_import_request(const nlohmann::json& body);
 KeyResult<UpdateKeyRequest> read_update_request(const nlohmann::json& body);
 KeyResult<RotationPolicy> read_rotation_policy(const nlohmann::json& body);
 
+// Overwrites the private members (d, p, q, dp, dq, qi, k) of a JWK held in `jwk` (an import body
+// is done with them once the key is made).
+void wipe_private_members(nlohmann::json& jwk);
+
 // A required string member ("alg") or a BadParameter naming it.
 KeyResult<std::string> read_string(const nlohmann::json& body, const char* name);
 // A base64url member, decoded: required, or optional (nullopt when absent or null).

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "common/base64.h"
+#include "common/openssl_util.h"
 #include "http/error_bodies.h"
 #include "keyvault_data/key_json.h"
 
@@ -324,7 +325,13 @@ class KeysApi {
     json body;
     Response error;
     if (!parse_body(req, body, error)) return error;
-    return run(req, route, settings, body, *version);
+    Response res = run(req, route, settings, body, *version);
+    if (route.op == Op::ImportKey) {
+      // The body carried private key material: gone as soon as the key is made.
+      if (body.contains("key")) wipe_private_members(body["key"]);
+      wipe(req.body);
+    }
+    return res;
   }
 
   Response run(const Request& req, const Route& route, const VaultSettings& v, const json& body,
@@ -343,7 +350,9 @@ class KeysApi {
       case Op::ImportKey: {
         auto r = read_import_request(body);
         if (!r) return error_response(r.error());
-        return bundle(store.import(v, route.name, *r));
+        Response res = bundle(store.import(v, route.name, *r));
+        wipe_private_members(r->jwk);
+        return res;
       }
       case Op::GetKey:
         return bundle(store.get(v, route.name, route.version));
