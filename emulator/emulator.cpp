@@ -3,6 +3,8 @@
 #include "admin/admin_api.h"
 #include "arm/api_versions.h"
 #include "arm/arm_api.h"
+#include "authorization/authorization_api.h"
+#include "keyvault_data/keys_api.h"
 #include "kusto/clusters.h"
 #include "msi/user_assigned_identities.h"
 #include "entra/bearer_auth.h"
@@ -105,7 +107,20 @@ void Emulator::register_routes() {
   msi::register_user_assigned_identity_routes(router(Surface::Arm), {arm_ctx, &resources_, &ids_});
   vaults_ = std::make_unique<keyvault_mgmt::VaultProvider>(arm_ctx, resources_, clock_);
   vaults_->register_routes(router(Surface::Arm));
+  vaults_->set_on_purged([this](const std::string& name) { keys_.drop_vault(name); });
+  keyvault_data::KeysApiContext keys_ctx;
+  keys_ctx.store = &keys_;
+  keys_ctx.pool = &key_pool_;
+  keys_ctx.find_vault = [this](const std::string& name) { return vaults_->find_vault_by_name(name); };
+  keys_ctx.token_service = service;
+  keys_ctx.strict_api_versions = options_.strict_api_versions;
+  keys_ctx.rbac = [this](const keyvault_data::Caller& caller, const std::string& scope,
+                         const std::string& action) {
+    return role_assignments_.allows(caller.object_id, scope, action);
+  };
+  keyvault_data::register_keys_routes(router(Surface::KeyVault), std::move(keys_ctx));
   kusto::register_kusto_routes(router(Surface::Arm), {arm_ctx, &ids_});
+  authorization::register_authorization_routes(router(Surface::Arm), arm_ctx, role_assignments_);
 }
 
 Status Emulator::start() {

@@ -25,6 +25,7 @@
 #include "arm/resource_groups.h"
 #include "arm/resource_store.h"
 #include "arm/subscriptions.h"
+#include "authorization/role_assignments.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -34,6 +35,8 @@
 #include "http/pipeline.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "keyvault_data/key_store.h"
+#include "keyvault_data/rsa_key_pool.h"
 #include "keyvault_mgmt/vaults.h"
 #include "msi/msi_api.h"
 #include "state/clock.h"
@@ -59,13 +62,16 @@ struct EmulatorOptions {
   // value they demand ("" = any).
   std::string msi_identity;
   std::string msi_identity_header;
-  // ARM api-versions: lenient by default (any value is served); strict refuses versions the
-  // provider catalog does not list, with ARM's NoRegisteredProviderFound /
-  // InvalidApiVersionParameter (arm/api_versions.h).
+  // api-versions: lenient by default (any value is served); strict refuses versions the
+  // emulated services do not list: ARM with NoRegisteredProviderFound /
+  // InvalidApiVersionParameter (arm/api_versions.h), Key Vault with BadParameter.
   bool strict_api_versions = false;
   // Long-running operation policies in the flag form "[TYPE[:OPERATION]=]MODE[:ARG]"
   // (arm::parse_lro_policy_flag), applied after the fixtures' lroPolicies.
   std::vector<std::string> lro_policies;
+  // Key Vault keys: RSA keys kept ready per pooled size (2048, 3072; 0 = generate every key on
+  // request; the pool fills from the first data-plane request on).
+  size_t rsa_key_pool_size = 4;
 };
 
 class Emulator {
@@ -94,6 +100,9 @@ class Emulator {
   arm::OperationEngine& operations() { return operations_; }
   arm::ResourceStore& resources() { return resources_; }
   keyvault_mgmt::VaultProvider& vaults() { return *vaults_; }
+  keyvault_data::KeyStore& keys() { return keys_; }
+  authorization::RoleAssignmentStore& role_assignments() { return role_assignments_; }
+  keyvault_data::RsaKeyPool& key_pool() { return key_pool_; }
   // Available once start() succeeded.
   entra::TokenService& token_service() { return *token_service_; }
   // The host identity of the managed-identity endpoints (also GET/PUT /_emulator/msi).
@@ -126,6 +135,9 @@ class Emulator {
   arm::OperationEngine operations_{clock_, ids_};
   arm::ResourceStore resources_{clock_, ids_};
   std::unique_ptr<keyvault_mgmt::VaultProvider> vaults_;
+  keyvault_data::RsaKeyPool key_pool_{keyvault_data::RsaKeyPoolOptions{options_.rsa_key_pool_size, {2048, 3072}}};
+  keyvault_data::KeyStore keys_{clock_, ids_, key_pool_};
+  authorization::RoleAssignmentStore role_assignments_{clock_};
   entra::Directory directory_;
   arm::SubscriptionRegistry subscriptions_;
   http::TlsMaterial tls_;

@@ -55,8 +55,9 @@ int main(int argc, char** argv) {
                "Only registered principals may sign in (default: unknown clients are admitted "
                "and registered on the fly)");
   app.add_flag("--strict-api-versions", opts.strict_api_versions,
-               "Refuse ARM api-versions the emulated providers do not list "
-               "(NoRegisteredProviderFound, InvalidApiVersionParameter) instead of serving any");
+               "Refuse api-versions the emulated services do not list (ARM: "
+               "NoRegisteredProviderFound, InvalidApiVersionParameter; Key Vault: BadParameter) "
+               "instead of serving any");
   app.add_option("--lro-policy", opts.lro_policies,
                  "Long-running operation policy, [TYPE[:OPERATION]=]MODE[:ARG]: 'immediate' "
                  "(default for all), 'Microsoft.Kusto/clusters=polls:3', "
@@ -76,6 +77,12 @@ int main(int argc, char** argv) {
   app.add_option("--msi-identity-header", opts.msi_identity_header,
                  "Value X-IDENTITY-HEADER (or the legacy `secret` header) must carry (default: "
                  "any value)");
+
+  app.add_option("--key-pool-size", opts.rsa_key_pool_size,
+                 "RSA keys (2048 and 3072 bits) kept ready for key creation; 0 generates every "
+                 "key on request")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
 
   CLI::App* env = app.add_subcommand(
       "env", "Print the shell exports that point clients at the emulator (proxy mode)");

@@ -34,13 +34,13 @@ Response arm_unauthorized(std::string_view code, std::string_view message,
   return r;
 }
 
-Response keyvault_challenge(const Request& req, std::string_view tenant_id) {
+Response keyvault_challenge(const Request& req, std::string_view tenant_id,
+                            std::string_view message) {
   const size_t dot = req.host.find('.');
   std::string resource =
       "https://" + (dot == std::string::npos ? req.host : req.host.substr(dot + 1));
   if (req.port != 443 && req.port != 0) resource += ":" + std::to_string(req.port);
-  Response r = keyvault_error(401, "Unauthorized",
-                              "AKV10000: Request is missing a Bearer or PoP token.");
+  Response r = keyvault_error(401, "Unauthorized", message);
   r.set_header("WWW-Authenticate", "Bearer authorization=\"https://login.microsoftonline.com/" +
                                        std::string(tenant_id) + "\", resource=\"" + resource +
                                        "\"");

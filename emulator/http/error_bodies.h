@@ -33,7 +33,11 @@ Response keyvault_error(int status, std::string_view code, std::string_view mess
 //                     resource="https://<vault host minus its first label>[:port unless 443]"
 // The resource is the parent domain of the host the client used, port included, because the
 // SDKs check that the vault host ends with "." + the resource's host (Python: with the port).
-Response keyvault_challenge(const Request& req, std::string_view tenant_id);
+// A token that fails validation gets the same challenge with the reason as the message (Key
+// Vault answers every 401 with it, which is what makes clients fetch a new token).
+Response keyvault_challenge(const Request& req, std::string_view tenant_id,
+                            std::string_view message =
+                                "AKV10000: Request is missing a Bearer or PoP token.");
 Response entra_error(int status, std::string_view error, int aadsts_code,
                      std::string_view description, std::string_view correlation_id);
 Response msi_error(int status, std::string_view error, std::string_view description);

@@ -162,7 +162,11 @@ std::optional<DeletedVault> VaultProvider::find_deleted(const std::string& name)
 
 void VaultProvider::purge_expired() {
   const TimePoint now = clock_.now();
-  std::erase_if(deleted_, [&](const auto& kv) { return kv.second.scheduled_purge_at <= now; });
+  std::erase_if(deleted_, [&](const auto& kv) {
+    if (kv.second.scheduled_purge_at > now) return false;
+    if (on_purged_) on_purged_(kv.second.vault.id.name());
+    return true;
+  });
 }
 
 bool VaultProvider::name_taken_elsewhere(const std::string& name, const arm::ResourceId& id) const {
@@ -477,7 +481,9 @@ void VaultProvider::register_routes(http::Router& router) {
                                  "' has purge protection enabled; it cannot be purged before "
                                  "its scheduled purge date " +
                                  to_iso8601(it->second.scheduled_purge_at) + ".");
+    const std::string purged = it->second.vault.id.name();
     deleted_.erase(it);
+    if (on_purged_) on_purged_(purged);
     Response r;
     r.status = 200;
     return r;

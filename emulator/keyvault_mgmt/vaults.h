@@ -19,6 +19,7 @@
 // The vault is the same object the keys data plane serves (find_vault_by_name).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -49,6 +50,9 @@ class VaultProvider {
   // Moves a vault that is being removed (DELETE, or its resource group's deletion) to the
   // deleted vaults when soft delete is on; the caller removes it from the store.
   void retain_deleted(const arm::TrackedResource& vault);
+  // Called with the name of each vault that is gone for good (purged, or past its retention),
+  // so what lives outside the store (its keys) goes too. Set before serving.
+  void set_on_purged(std::function<void(const std::string& name)> f) { on_purged_ = std::move(f); }
 
  private:
   void purge_expired();  // retention on the virtual clock
@@ -59,6 +63,7 @@ class VaultProvider {
   const Clock& clock_;
   mutable std::mutex mu_;  // deleted_ and the check-then-act of create/delete/recover
   std::map<std::string, DeletedVault> deleted_;  // by lower-case name
+  std::function<void(const std::string&)> on_purged_;
 };
 
 bool is_valid_vault_name(const std::string& name);

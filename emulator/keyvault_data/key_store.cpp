@@ -1,0 +1,1001 @@
+#include "keyvault_data/key_store.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/base64.h"
+#include "common/openssl_util.h"
+
+namespace cmk::keyvault_data {
+
+using nlohmann::json;
+
+struct KeyStore::Version {
+  std::string id;
+  std::shared_ptr<const KeyMaterial> material;
+  std::string kty;
+  std::vector<std::string> key_ops;
+  json public_jwk = json::object();
+  KeyAttributes attributes;
+  json tags = json::object();
+  std::optional<json> release_policy;
+};
+
+struct KeyStore::StoredKey {
+  std::string name;
+  std::vector<Version> versions;  // in creation order; back() is the latest
+  std::optional<RotationPolicy> policy;
+};
+
+struct KeyStore::DeletedKey {
+  StoredKey key;
+  int64_t deleted_date = 0;
+  int64_t scheduled_purge_date = 0;
+};
+
+struct KeyStore::VaultKeys {
+  std::mutex mu;
+  std::map<std::string, StoredKey> live;      // by lower-case name
+  std::map<std::string, DeletedKey> deleted;  // by lower-case name
+};
+
+struct KeyStore::Resolved {
+  std::string name;
+  std::shared_ptr<const KeyMaterial> material;
+  std::string version;
+  std::optional<KeyView> view;
+};
+
+namespace {
+
+constexpr int64_t kDay = 24 * 3600;
+constexpr const char* kBackupMagic = "CMKB";
+constexpr const char* kBackupAad = "cmk-emulator key backup v1";
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool iequal(const std::string& a, const std::string& b) { return lower(a) == lower(b); }
+
+KeyError not_found(const std::string& name, const std::string& version = {}) {
+  return {KeyErrorKind::KeyNotFound,
+          "A key with (name/id) " + name + (version.empty() ? "" : "/" + version) +
+              " was not found in this key vault. If you recently deleted this key you may be "
+              "able to recover it using the correct recovery command. For help resolving this "
+              "issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"};
+}
+
+KeyError deleted_not_found(const std::string& name) {
+  return {KeyErrorKind::KeyNotFound,
+          "A deleted key with (name/id) " + name + " was not found in this key vault."};
+}
+
+KeyError deleted_but_recoverable(const std::string& name) {
+  return {KeyErrorKind::DeletedButRecoverable,
+          "Key " + name +
+              " is currently in a deleted but recoverable state, and its name cannot be reused; "
+              "in this state, the key can only be recovered or purged."};
+}
+
+struct KtyInfo {
+  KeyFamily family;
+  bool hsm;
+  std::string canonical;
+};
+
+std::optional<KtyInfo> parse_kty(const std::string& kty) {
+  const std::string l = lower(kty);
+  if (l == "rsa") return KtyInfo{KeyFamily::Rsa, false, "RSA"};
+  if (l == "rsa-hsm") return KtyInfo{KeyFamily::Rsa, true, "RSA-HSM"};
+  if (l == "ec") return KtyInfo{KeyFamily::Ec, false, "EC"};
+  if (l == "ec-hsm") return KtyInfo{KeyFamily::Ec, true, "EC-HSM"};
+  if (l == "oct") return KtyInfo{KeyFamily::Oct, false, "oct"};
+  if (l == "oct-hsm") return KtyInfo{KeyFamily::Oct, true, "oct-HSM"};
+  return std::nullopt;
+}
+
+const std::vector<std::string>& ops_for(KeyFamily f) {
+  static const std::vector<std::string> rsa = {"encrypt", "decrypt", "sign",
+                                               "verify",  "wrapKey", "unwrapKey"};
+  static const std::vector<std::string> ec = {"sign", "verify"};
+  static const std::vector<std::string> oct = {"encrypt", "decrypt", "wrapKey", "unwrapKey"};
+  return f == KeyFamily::Rsa ? rsa : f == KeyFamily::Ec ? ec : oct;
+}
+
+std::string quoted_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "\"" : ", \"") + i + "\"";
+  return out;
+}
+
+// key_ops checked against the family and put in Key Vault's casing ("wrapkey" -> "wrapKey").
+KeyResult<std::vector<std::string>> normalize_ops(KeyFamily f,
+                                                  const std::optional<std::vector<std::string>>& in) {
+  const auto& allowed = ops_for(f);
+  if (!in) return allowed;
+  std::vector<std::string> out, bad;
+  for (const auto& op : *in) {
+    auto it = std::find_if(allowed.begin(), allowed.end(),
+                           [&](const std::string& a) { return iequal(a, op); });
+    if (it == allowed.end())
+      bad.push_back(op);
+    else if (std::find(out.begin(), out.end(), *it) == out.end())
+      out.push_back(*it);
+  }
+  if (!bad.empty())
+    return bad_parameter("Unsupported key operation(s): " + quoted_list(bad) +
+                         ". Supported values are " + quoted_list(allowed) + ".");
+  return out;
+}
+
+std::optional<KeyError> check_tags(const std::optional<json>& tags) {
+  if (!tags) return std::nullopt;
+  if (!tags->is_object()) return bad_parameter("The property 'tags' must be an object of strings.");
+  if (tags->size() > 15) return bad_parameter("A key can have at most 15 tags.");
+  for (auto it = tags->begin(); it != tags->end(); ++it) {
+    if (!it->is_string())
+      return bad_parameter("The tag '" + it.key() + "' must have a string value.");
+    if (it.key().size() > 512 || it->get<std::string>().size() > 512)
+      return bad_parameter("Tag names and values are at most 512 characters.");
+  }
+  return std::nullopt;
+}
+
+void apply(KeyAttributes& a, const AttributesInput& in) {
+  if (in.enabled) a.enabled = *in.enabled;
+  if (in.nbf) a.nbf = *in.nbf;
+  if (in.exp) a.exp = *in.exp;
+  if (in.exportable) a.exportable = *in.exportable;
+}
+
+std::optional<KeyError> check_release(const KeyAttributes& a, const std::optional<json>& policy) {
+  if (policy && !policy->is_object())
+    return bad_parameter("The property 'release_policy' must be an object.");
+  if (a.exportable && !policy)
+    return bad_parameter("An exportable key needs a release policy ('release_policy').");
+  return std::nullopt;
+}
+
+std::optional<KeyError> check_name(const std::string& name) {
+  if (is_valid_key_name(name)) return std::nullopt;
+  return bad_parameter("The key name '" + name +
+                       "' is invalid: a key name is 1-127 characters of letters, digits and "
+                       "dashes.");
+}
+
+int64_t rsa_exponent(const json& jwk) {
+  auto e = base64url_decode(jwk.value("e", "AQAB"));
+  if (!e || e->empty() || e->size() > 4) return 65537;
+  int64_t v = 0;
+  for (unsigned char c : *e) v = (v << 8) | c;
+  return v;
+}
+
+}  // namespace
+
+std::string recovery_level(const VaultSettings& v) {
+  if (!v.soft_delete) return "Purgeable";
+  std::string level = v.retention_days >= 90 ? "Recoverable" : "CustomizedRecoverable";
+  if (!v.purge_protection) level += "+Purgeable";
+  return level;
+}
+
+int recoverable_days(const VaultSettings& v) { return v.soft_delete ? v.retention_days : 0; }
+
+bool is_valid_key_name(const std::string& name) {
+  if (name.empty() || name.size() > 127) return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-';
+  });
+}
+
+const char* operation_name(CipherOperation op) {
+  switch (op) {
+    case CipherOperation::Encrypt:
+      return "encrypt";
+    case CipherOperation::Decrypt:
+      return "decrypt";
+    case CipherOperation::WrapKey:
+      return "wrapKey";
+    case CipherOperation::UnwrapKey:
+      return "unwrapKey";
+  }
+  return "encrypt";
+}
+
+RotationPolicy default_rotation_policy() {
+  RotationPolicy p;
+  p.lifetime_actions.push_back({"Notify", std::nullopt, std::string("P30D")});
+  return p;
+}
+
+std::optional<int64_t> parse_iso8601_duration(const std::string& text) {
+  if (text.size() < 3 || (text[0] != 'P' && text[0] != 'p')) return std::nullopt;
+  int64_t total = 0;
+  bool time = false, any = false;
+  size_t i = 1;
+  while (i < text.size()) {
+    const char c = static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
+    if (c == 'T') {
+      if (time) return std::nullopt;
+      time = true;
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
+    if (j == i || j - i > 9 || j == text.size()) return std::nullopt;
+    const int64_t n = std::stoll(text.substr(i, j - i));
+    const char unit = static_cast<char>(std::toupper(static_cast<unsigned char>(text[j])));
+    int64_t seconds = 0;
+    if (!time) {
+      seconds = unit == 'Y' ? 365 * kDay : unit == 'M' ? 30 * kDay : unit == 'W' ? 7 * kDay
+                : unit == 'D' ? kDay : 0;
+    } else {
+      seconds = unit == 'H' ? 3600 : unit == 'M' ? 60 : unit == 'S' ? 1 : 0;
+    }
+    if (seconds == 0) return std::nullopt;
+    total += n * seconds;
+    any = true;
+    i = j + 1;
+  }
+  if (!any) return std::nullopt;
+  return total;
+}
+
+KeyStore::KeyStore(const Clock& clock, IdGenerator& ids, RsaKeyPool& pool)
+    : clock_(clock), ids_(ids), pool_(pool) {
+  auto key = KeyMaterial::generate_oct(256);
+  if (key) backup_key_ = std::make_shared<const KeyMaterial>(std::move(key.value()));
+}
+
+int64_t KeyStore::now() const { return to_unix_seconds(clock_.now()); }
+
+std::shared_ptr<KeyStore::VaultKeys> KeyStore::vault(const VaultSettings& v) {
+  std::lock_guard lock(mu_);
+  auto& slot = vaults_[lower(v.name)];
+  if (!slot) slot = std::make_shared<VaultKeys>();
+  return slot;
+}
+
+void KeyStore::drop_vault(const std::string& vault_name) {
+  std::lock_guard lock(mu_);
+  vaults_.erase(lower(vault_name));
+}
+
+namespace {
+
+KeyView view_of(const KeyStore::StoredKey& key, const KeyStore::Version& ver,
+                const VaultSettings& v) {
+  KeyView view;
+  view.name = key.name;
+  view.version = ver.id;
+  view.kty = ver.kty;
+  view.key_ops = ver.key_ops;
+  view.public_jwk = ver.public_jwk;
+  view.attributes = ver.attributes;
+  view.tags = ver.tags;
+  view.release_policy = ver.release_policy;
+  view.recovery_level = recovery_level(v);
+  view.recoverable_days = recoverable_days(v);
+  return view;
+}
+
+KeyView deleted_view(const KeyStore::DeletedKey& d, const VaultSettings& v) {
+  KeyView view = view_of(d.key, d.key.versions.back(), v);
+  view.deleted_date = d.deleted_date;
+  view.scheduled_purge_date = d.scheduled_purge_date;
+  return view;
+}
+
+void sweep(KeyStore::VaultKeys& vk, int64_t now) {
+  std::erase_if(vk.deleted, [&](const auto& kv) { return kv.second.scheduled_purge_date <= now; });
+}
+
+// Items after `marker` in an ordered map, at most `max`.
+template <typename Map, typename Fn>
+KeyPage page_of(Map& map, const std::string& marker, size_t max, Fn&& to_view) {
+  KeyPage page;
+  auto it = marker.empty() ? map.begin() : map.upper_bound(lower(marker));
+  for (; it != map.end() && page.items.size() < max; ++it) page.items.push_back(to_view(it->second));
+  if (it != map.end() && !page.items.empty()) page.next_marker = lower(page.items.back().name);
+  return page;
+}
+}  // namespace
+
+KeyResult<KeyMaterial> KeyStore::make_material(const VaultSettings& v, const std::string& kty,
+                                               std::optional<int> size,
+                                               std::optional<std::string> crv,
+                                               std::optional<unsigned long> exponent) {
+  auto info = parse_kty(kty);
+  if (!info)
+    return bad_parameter("The key type '" + kty +
+                         "' is not supported. Supported types are RSA, RSA-HSM, EC, EC-HSM, oct, "
+                         "oct-HSM.");
+  if ((info->hsm || info->family == KeyFamily::Oct) && !v.premium)
+    return bad_parameter("The key type '" + info->canonical +
+                         "' needs a premium vault; vault '" + v.name + "' is standard.");
+  switch (info->family) {
+    case KeyFamily::Rsa:
+      if (crv) return bad_parameter("The property 'crv' applies to EC keys only.");
+      return pool_.take(size.value_or(2048), exponent.value_or(65537));
+    case KeyFamily::Ec: {
+      std::string name = crv.value_or("");
+      if (!crv && size) {
+        name = *size == 256 ? "P-256" : *size == 384 ? "P-384" : *size == 521 ? "P-521" : "";
+        if (name.empty())
+          return bad_parameter("Unsupported key size (" + std::to_string(*size) +
+                               "). Supported sizes are [256, 384, 521].");
+      }
+      if (name.empty()) name = "P-256";
+      auto curve = parse_curve(name);
+      if (!curve)
+        return bad_parameter("The curve '" + name +
+                             "' is not supported. Supported curves are P-256, P-384, P-521, P-256K.");
+      return KeyMaterial::generate_ec(*curve);
+    }
+    case KeyFamily::Oct:
+      if (crv) return bad_parameter("The property 'crv' applies to EC keys only.");
+      return KeyMaterial::generate_oct(size.value_or(256));
+  }
+  return bad_parameter("The key type '" + kty + "' is not supported.");
+}
+
+KeyResult<KeyView> KeyStore::add_version(const VaultSettings& v, const std::string& name,
+                                         Version version) {
+  auto vk = vault(v);
+  std::lock_guard lock(vk->mu);
+  const std::string key = lower(name);
+  sweep(*vk, now());
+  if (vk->deleted.count(key)) return deleted_but_recoverable(vk->deleted[key].key.name);
+  auto& stored = vk->live[key];
+  if (stored.name.empty()) stored.name = name;
+  stored.versions.push_back(std::move(version));
+  return view_of(stored, stored.versions.back(), v);
+}
+
+KeyResult<KeyView> KeyStore::create(const VaultSettings& v, const std::string& name,
+                                    const CreateKeyRequest& r) {
+  if (auto e = check_name(name)) return *e;
+  auto info = parse_kty(r.kty);
+  if (!info)
+    return bad_parameter("The key type '" + r.kty +
+                         "' is not supported. Supported types are RSA, RSA-HSM, EC, EC-HSM, oct, "
+                         "oct-HSM.");
+  auto ops = normalize_ops(info->family, r.key_ops);
+  if (!ops) return ops.error();
+  if (auto e = check_tags(r.tags)) return *e;
+  const int64_t t = now();
+  Version ver;
+  ver.attributes.created = ver.attributes.updated = t;
+  apply(ver.attributes, r.attributes);
+  if (auto e = check_release(ver.attributes, r.release_policy)) return *e;
+  {
+    // Refuse a soft-deleted name before spending a key generation on it.
+    auto vk = vault(v);
+    std::lock_guard lock(vk->mu);
+    sweep(*vk, t);
+    auto d = vk->deleted.find(lower(name));
+    if (d != vk->deleted.end()) return deleted_but_recoverable(d->second.key.name);
+  }
+  auto material = make_material(v, r.kty, r.key_size, r.crv, r.public_exponent);
+  if (!material) return material.error();
+  ver.id = ids_.hex32();
+  ver.kty = info->canonical;
+  ver.key_ops = std::move(ops.value());
+  ver.public_jwk = material->public_jwk();
+  ver.material = std::make_shared<const KeyMaterial>(std::move(material.value()));
+  if (r.tags) ver.tags = *r.tags;
+  ver.release_policy = r.release_policy;
+  return add_version(v, name, std::move(ver));
+}
+
+KeyResult<KeyView> KeyStore::import(const VaultSettings& v, const std::string& name,
+                                    const ImportKeyRequest& r) {
+  if (auto e = check_name(name)) return *e;
+  if (!r.jwk.is_object()) return bad_parameter("The property 'key' must be a JSON Web Key object.");
+  auto info = parse_kty(r.jwk.value("kty", ""));
+  if (!info)
+    return bad_parameter("The key type '" + r.jwk.value("kty", "") +
+                         "' is not supported. Supported types are RSA, RSA-HSM, EC, EC-HSM, oct, "
+                         "oct-HSM.");
+  const bool hsm = info->hsm || r.hsm;
+  if ((hsm || info->family == KeyFamily::Oct) && !v.premium)
+    return bad_parameter("The key type '" + info->canonical + (hsm && !info->hsm ? "-HSM" : "") +
+                         "' needs a premium vault; vault '" + v.name + "' is standard.");
+  std::optional<std::vector<std::string>> requested_ops;
+  if (auto it = r.jwk.find("key_ops"); it != r.jwk.end() && !it->is_null()) {
+    if (!it->is_array()) return bad_parameter("The JWK member 'key_ops' must be an array of strings.");
+    requested_ops.emplace();
+    for (const auto& op : *it) {
+      if (!op.is_string()) return bad_parameter("The JWK member 'key_ops' must be an array of strings.");
+      requested_ops->push_back(op.get<std::string>());
+    }
+  }
+  auto ops = normalize_ops(info->family, requested_ops);
+  if (!ops) return ops.error();
+  if (auto e = check_tags(r.tags)) return *e;
+  const int64_t t = now();
+  Version ver;
+  ver.attributes.created = ver.attributes.updated = t;
+  apply(ver.attributes, r.attributes);
+  if (auto e = check_release(ver.attributes, r.release_policy)) return *e;
+  auto material = KeyMaterial::from_jwk(r.jwk);
+  if (!material) return material.error();
+  ver.id = ids_.hex32();
+  ver.kty = info->family == KeyFamily::Rsa ? (hsm ? "RSA-HSM" : "RSA")
+            : info->family == KeyFamily::Ec ? (hsm ? "EC-HSM" : "EC")
+                                            : (hsm ? "oct-HSM" : "oct");
+  ver.key_ops = std::move(ops.value());
+  ver.public_jwk = material->public_jwk();
+  ver.material = std::make_shared<const KeyMaterial>(std::move(material.value()));
+  if (r.tags) ver.tags = *r.tags;
+  ver.release_policy = r.release_policy;
+  return add_version(v, name, std::move(ver));
+}
+
+KeyResult<KeyStore::Resolved> KeyStore::resolve(const VaultSettings& v, const std::string& name,
+                                                const std::string& version, const char* op,
+                                                const char* key_op, bool needs_window,
+                                                bool want_view) {
+  auto vk = vault(v);
+  std::lock_guard lock(vk->mu);
+  auto it = vk->live.find(lower(name));
+  if (it == vk->live.end()) return not_found(name, version);
+  const int64_t t = now();
+  settle_rotation(it->second, t);
+  const StoredKey& key = it->second;
+  const Version* ver = &key.versions.back();
+  if (!version.empty()) {
+    const std::string want = lower(version);
+    auto found = std::find_if(key.versions.begin(), key.versions.end(),
+                              [&](const Version& x) { return x.id == want; });
+    if (found == key.versions.end()) return not_found(name, version);
+    ver = &*found;
+  }
+  if (!ver->attributes.enabled)
+    return KeyError{KeyErrorKind::KeyDisabled,
+                    std::string("Operation ") + op + " is not allowed on a disabled key."};
+  if (key_op != nullptr &&
+      std::find(ver->key_ops.begin(), ver->key_ops.end(), key_op) == ver->key_ops.end())
+    return KeyError{KeyErrorKind::KeyOperationForbidden,
+                    std::string("Operation ") + op + " is not permitted on this key."};
+  if (needs_window) {
+    if (ver->attributes.nbf && t < *ver->attributes.nbf)
+      return KeyError{KeyErrorKind::KeyNotYetValid,
+                      std::string("Operation ") + op + " is not allowed on a key that is not yet valid."};
+    if (ver->attributes.exp && t >= *ver->attributes.exp)
+      return KeyError{KeyErrorKind::KeyExpired,
+                      std::string("Operation ") + op + " is not allowed on an expired key."};
+  }
+  Resolved r{key.name, ver->material, ver->id, std::nullopt};
+  if (want_view) r.view = view_of(key, *ver, v);
+  return r;
+}
+
+KeyResult<KeyView> KeyStore::get(const VaultSettings& v, const std::string& name,
+                                 const std::string& version) {
+  auto r = resolve(v, name, version, "get", nullptr, false, true);
+  if (!r) return r.error();
+  return std::move(*r->view);
+}
+
+KeyResult<KeyView> KeyStore::update(const VaultSettings& v, const std::string& name,
+                                    const std::string& version, const UpdateKeyRequest& r) {
+  if (auto e = check_tags(r.tags)) return *e;
+  auto vk = vault(v);
+  std::lock_guard lock(vk->mu);
+  auto it = vk->live.find(lower(name));
+  if (it == vk->live.end()) return not_found(name, version);
+  const int64_t t = now();
+  settle_rotation(it->second, t);
+  StoredKey& key = it->second;
+  Version* ver = &key.versions.back();
+  if (!version.empty()) {
+    auto found = std::find_if(key.versions.begin(), key.versions.end(),
+                              [&](const Version& x) { return x.id == lower(version); });
+    if (found == key.versions.end()) return not_found(name, version);
+    ver = &*found;
+  }
+  Version next = *ver;
+  if (r.key_ops) {
+    auto ops = normalize_ops(next.material->family(), r.key_ops);
+    if (!ops) return ops.error();
+    next.key_ops = std::move(ops.value());
+  }
+  apply(next.attributes, r.attributes);
+  if (r.tags) next.tags = *r.tags;
+  if (r.release_policy) next.release_policy = r.release_policy;
+  if (auto e = check_release(next.attributes, next.release_policy)) return *e;
+  next.attributes.updated = t;
+  *ver = std::move(next);
+  return view_of(key, *ver, v);
+}
+
+KeyPage KeyStore::list_keys(const VaultSettings& v, const std::string& marker, size_t max) {
+  auto vk = vault(v);
+  std::lock_guard lock(vk->mu);
+  const int64_t t = now();
+  return page_of(vk->live, marker, max, [&](StoredKey& k) {
+    settle_rotation(k, t);
+    KeyView view = view_of(k, k.versions.back(), v);
+    view.version.clear();  // list items name the key, not a version
+    return view;
+  });
+}
+
+KeyResult<KeyPage> KeyStore::list_versions(const VaultSettings& v, const std::string& name,
+                                           const std::string& marker, size_t max) {
+  auto vk = vault(v);
+  std::lock_guard lock(vk->mu);
+  auto it = vk->live.find(lower(name));
+  if (it == vk->live.end()) return not_found(name);
+  settle_rotation(it->second, now());
+  const auto& versions = it->second.versions;
+  size_t start = 0;
+  if (!marker.empty()) {
+    auto m = std::find_if(versions.begin(), versions.end(),
+                          [&](const Version& x) { return x.id == marker; });
+    start = m == versions.end() ? versions.size() : static_cast<size_t>(m - versions.begin()) + 1;
+  }
+  KeyPage page;
+  size_t i = start;
+  for (; i < versions.size() && page.items.size() < max; ++i)
+    page.items.push_back(view_of(it->second, versions[i], v));
+  if (i < versions.size() && !page.items.empty()) page.next_marker = page.items.back().version;
+  return page;
+}
+
+KeyResult<KeyView> KeyStore::remove(const VaultSettings& v, const std::string& name) {
+  auto vk = vault(v);
+  std::lock_guard lock(vk->mu);
+  const int64_t t = now();
+  sweep(*vk, t);
+  auto it = vk->live.find(lower(name));
+  if (it == vk->live.end()) return not_found(name);
+  settle_rotation(it->second, t);
+  DeletedKey d;
+  d.key = std::move(it->second);
+  vk->live.erase(it);
+  d.deleted_date = t;
+  d.scheduled_purge_date = t + static_cast<int64_t>(recoverable_days(v)) * kDay;
+  if (!v.soft_delete) return view_of(d.key, d.key.versions.back(), v);
+  KeyView view = deleted_view(d, v);
+  vk->deleted[lower(name)] = std::move(d);
+  return view;
+}
+
+KeyResult<KeyView> KeyStore::get_deleted(const VaultSettings& v, const std::string& name) {
+  auto vk = vault(v);
+  std::lock_guard lock(vk->mu);
+  sweep(*vk, now());
+  auto it = vk->deleted.find(lower(name));
+  if (it == vk->deleted.end()) return deleted_not_found(name);
+  return deleted_view(it->second, v);
+}
+
+KeyPage KeyStore::list_deleted(const VaultSettings& v, const std::string& marker, size_t max) {
+  auto vk = vault(v);
+  std::lock_guard lock(vk->mu);
+  sweep(*vk, now());
+  return page_of(vk->deleted, marker, max, [&](DeletedKey& d) {
+    KeyView view = deleted_view(d, v);
+    view.version.clear();
+    return view;
+  });
+}
+
+KeyResult<KeyView> KeyStore::recover(const VaultSettings& v, const std::string& name) {
+  auto vk = vault(v);
+  std::lock_guard lock(vk->mu);
+  sweep(*vk, now());
+  auto it = vk->deleted.find(lower(name));
+  if (it == vk->deleted.end()) return deleted_not_found(name);
+  StoredKey key = std::move(it->second.key);
+  vk->deleted.erase(it);
+  auto& slot = vk->live[lower(name)];
+  slot = std::move(key);
+  return view_of(slot, slot.versions.back(), v);
+}
+
+KeyResult<Done> KeyStore::purge(const VaultSettings& v, const std::string& name) {
+  auto vk = vault(v);
+  std::lock_guard lock(vk->mu);
+  sweep(*vk, now());
+  auto it = vk->deleted.find(lower(name));
+  if (it == vk->deleted.end()) return deleted_not_found(name);
+  if (v.purge_protection)
+    return KeyError{KeyErrorKind::PurgeProtected,
+                    "Operation \"purge\" is not allowed because purge protection is enabled for "
+                    "this vault. Key Vault service will automatically purge it after the "
+                    "retention period has passed."};
+  vk->deleted.erase(it);
+  return Done{};
+}
+
+// --- rotation -----------------------------------------------------------------------------
+
+KeyResult<KeyMaterial> KeyStore::regenerate(const Version& like) {
+  const KeyMaterial& m = *like.material;
+  switch (m.family()) {
+    case KeyFamily::Rsa:
+      return pool_.take(m.size_bits(), static_cast<unsigned long>(rsa_exponent(like.public_jwk)));
+    case KeyFamily::Ec:
+      return KeyMaterial::generate_ec(*m.curve());
+    case KeyFamily::Oct:
+      return KeyMaterial::generate_oct(m.size_bits());
+  }
+  return bad_parameter("The key cannot be rotated.");
+}
+
+KeyStore::Version KeyStore::next_version(const StoredKey& key, KeyMaterial material, int64_t created) {
+  const Version& latest = key.versions.back();
+  Version ver;
+  ver.id = ids_.hex32();
+  ver.kty = latest.kty;
+  ver.key_ops = latest.key_ops;
+  ver.tags = latest.tags;
+  ver.release_policy = latest.release_policy;
+  ver.attributes.exportable = latest.attributes.exportable;
+  ver.attributes.created = ver.attributes.updated = created;
+  if (key.policy && key.policy->expiry_time)
+    if (auto d = parse_iso8601_duration(*key.policy->expiry_time)) ver.attributes.exp = created + *d;
+  ver.public_jwk = material.public_jwk();
+  ver.material = std::make_shared<const KeyMaterial>(std::move(material));
+  return ver;
+}
+
+void KeyStore::settle_rotation(StoredKey& key, int64_t t) {
+  if (!key.policy) return;
+  std::optional<int64_t> after_create, before_expiry;
+  for (const auto& a : key.policy->lifetime_actions) {
+    if (a.type != "Rotate") continue;
+    if (a.time_after_create) after_create = parse_iso8601_duration(*a.time_after_create);
+    if (a.time_before_expiry) before_expiry = parse_iso8601_duration(*a.time_before_expiry);
+  }
+  if (!after_create && !before_expiry) return;
+  // Bounded: a policy is at least 7 days, so even years of virtual time stay small.
+  for (int i = 0; i < 10000; ++i) {
+    const Version& latest = key.versions.back();
+    std::optional<int64_t> due;
+    if (after_create) due = latest.attributes.created + *after_create;
+    if (before_expiry && latest.attributes.exp) {
+      const int64_t d = *latest.attributes.exp - *before_expiry;
+      due = due ? std::min(*due, d) : d;
+    }
+    if (!due || *due > t) return;
+    auto material = regenerate(latest);
+    if (!material) return;
+    key.versions.push_back(next_version(key, std::move(material.value()), *due));
+  }
+}
+
+KeyResult<KeyView> KeyStore::rotate(const VaultSettings& v, const std::string& name) {
+  std::optional<Version> like;
+  {
+    auto vk = vault(v);
+    std::lock_guard lock(vk->mu);
+    auto it = vk->live.find(lower(name));
+    if (it == vk->live.end()) return not_found(name);
+    settle_rotation(it->second, now());
+    like = it->second.versions.back();
+  }
+  auto material = regenerate(*like);  // outside the lock: RSA generation may take a while
+  if (!material) return material.error();
+  auto vk = vault(v);
+  std::lock_guard lock(vk->mu);
+  auto it = vk->live.find(lower(name));
+  if (it == vk->live.end()) return not_found(name);
+  it->second.versions.push_back(next_version(it->second, std::move(material.value()), now()));
+  return view_of(it->second, it->second.versions.back(), v);
+}
+
+KeyResult<RotationPolicy> KeyStore::get_rotation_policy(const VaultSettings& v,
+                                                        const std::string& name) {
+  auto vk = vault(v);
+  std::lock_guard lock(vk->mu);
+  auto it = vk->live.find(lower(name));
+  if (it == vk->live.end()) return not_found(name);
+  settle_rotation(it->second, now());
+  return it->second.policy ? *it->second.policy : default_rotation_policy();
+}
+
+KeyResult<RotationPolicy> KeyStore::set_rotation_policy(const VaultSettings& v,
+                                                        const std::string& name,
+                                                        const RotationPolicy& in) {
+  RotationPolicy p;
+  std::optional<int64_t> expiry;
+  if (in.expiry_time) {
+    expiry = parse_iso8601_duration(*in.expiry_time);
+    if (!expiry)
+      return bad_parameter("The expiryTime '" + *in.expiry_time +
+                           "' is not an ISO 8601 duration (for example P90D or P1Y).");
+    if (*expiry < 28 * kDay) return bad_parameter("The expiryTime must be at least 28 days (P28D).");
+    p.expiry_time = in.expiry_time;
+  }
+  bool rotate_seen = false, notify_seen = false;
+  for (const auto& a : in.lifetime_actions) {
+    LifetimeAction out;
+    if (iequal(a.type, "rotate"))
+      out.type = "Rotate";
+    else if (iequal(a.type, "notify"))
+      out.type = "Notify";
+    else
+      return bad_parameter("The lifetime action type '" + a.type + "' is not one of Rotate, Notify.");
+    bool& seen = out.type == "Rotate" ? rotate_seen : notify_seen;
+    if (seen) return bad_parameter("A rotation policy has at most one '" + out.type + "' action.");
+    seen = true;
+    if (a.time_after_create.has_value() == a.time_before_expiry.has_value())
+      return bad_parameter("Each lifetime action needs exactly one trigger: timeAfterCreate or "
+                           "timeBeforeExpiry.");
+    const std::string text = a.time_after_create ? *a.time_after_create : *a.time_before_expiry;
+    auto d = parse_iso8601_duration(text);
+    if (!d)
+      return bad_parameter("The trigger '" + text +
+                           "' is not an ISO 8601 duration (for example P30D).");
+    if (*d < 7 * kDay) return bad_parameter("A lifetime action's trigger must be at least 7 days (P7D).");
+    if (out.type == "Notify" && a.time_after_create)
+      return bad_parameter("A 'Notify' action takes timeBeforeExpiry only.");
+    if (a.time_before_expiry && expiry && *d >= *expiry)
+      return bad_parameter("timeBeforeExpiry must be shorter than the policy's expiryTime.");
+    out.time_after_create = a.time_after_create;
+    out.time_before_expiry = a.time_before_expiry;
+    p.lifetime_actions.push_back(std::move(out));
+  }
+  // No actions means "back to the default actions" (the SDKs document it so).
+  if (p.lifetime_actions.empty()) p.lifetime_actions = default_rotation_policy().lifetime_actions;
+
+  auto vk = vault(v);
+  std::lock_guard lock(vk->mu);
+  auto it = vk->live.find(lower(name));
+  if (it == vk->live.end()) return not_found(name);
+  const int64_t t = now();
+  settle_rotation(it->second, t);
+  p.created = it->second.policy && it->second.policy->created ? it->second.policy->created : t;
+  p.updated = t;
+  it->second.policy = p;
+  return p;
+}
+
+// --- cryptography ---------------------------------------------------------------------------
+
+KeyResult<CipherResult> KeyStore::cipher(const VaultSettings& v, const std::string& name,
+                                         const std::string& version, CipherOperation op,
+                                         const std::string& alg_name, const CipherInput& in) {
+  const char* op_name = operation_name(op);
+  auto alg = parse_encryption_algorithm(alg_name);
+  if (!alg)
+    return bad_parameter("The algorithm '" + alg_name + "' is not a supported " +
+                         (op == CipherOperation::WrapKey || op == CipherOperation::UnwrapKey
+                              ? "key wrap"
+                              : "encryption") +
+                         " algorithm.");
+  const bool wrap = op == CipherOperation::WrapKey || op == CipherOperation::UnwrapKey;
+  using K = EncryptionAlgorithm::Kind;
+  const bool fits = alg->is_rsa() || (wrap ? alg->kind == K::AesKw : alg->kind != K::AesKw);
+  if (!fits)
+    return bad_parameter("The algorithm '" + alg_name + "' cannot be used for " + op_name + ".");
+  const bool forward = op == CipherOperation::Encrypt || op == CipherOperation::WrapKey;
+  auto r = resolve(v, name, version, op_name, op_name, forward, false);
+  if (!r) return r.error();
+  CipherResult out;
+  out.name = r->name;
+  out.version = r->version;
+  if (forward) {
+    auto res = r->material->encrypt(*alg, in);
+    if (!res) return res.error();
+    out.output = std::move(res.value());
+  } else {
+    auto res = r->material->decrypt(*alg, in);
+    if (!res) return res.error();
+    out.output.value = std::move(res.value());
+  }
+  return out;
+}
+
+KeyResult<SignResult> KeyStore::sign(const VaultSettings& v, const std::string& name,
+                                     const std::string& version, const std::string& alg_name,
+                                     const std::string& digest) {
+  auto alg = parse_signature_algorithm(alg_name);
+  if (!alg) return bad_parameter("The algorithm '" + alg_name + "' is not a supported signature algorithm.");
+  auto r = resolve(v, name, version, "sign", "sign", true, false);
+  if (!r) return r.error();
+  auto sig = r->material->sign(*alg, digest);
+  if (!sig) return sig.error();
+  return SignResult{r->name, r->version, std::move(sig.value())};
+}
+
+KeyResult<VerifyResult> KeyStore::verify(const VaultSettings& v, const std::string& name,
+                                         const std::string& version, const std::string& alg_name,
+                                         const std::string& digest, const std::string& signature) {
+  auto alg = parse_signature_algorithm(alg_name);
+  if (!alg) return bad_parameter("The algorithm '" + alg_name + "' is not a supported signature algorithm.");
+  auto r = resolve(v, name, version, "verify", "verify", false, false);
+  if (!r) return r.error();
+  auto ok = r->material->verify(*alg, digest, signature);
+  if (!ok) return ok.error();
+  return VerifyResult{r->name, r->version, *ok};
+}
+
+KeyResult<std::string> KeyStore::random_bytes(int count) {
+  if (count < 1 || count > 128) return bad_parameter("The count must be between 1 and 128.");
+  std::string out(static_cast<size_t>(count), '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), count) != 1)
+    return KeyError{KeyErrorKind::Internal, "The random generator failed."};
+  return out;
+}
+
+// --- backup and restore ---------------------------------------------------------------------
+
+namespace {
+json attributes_json(const KeyAttributes& a) {
+  json j = {{"enabled", a.enabled}, {"created", a.created}, {"updated", a.updated},
+            {"exportable", a.exportable}};
+  if (a.nbf) j["nbf"] = *a.nbf;
+  if (a.exp) j["exp"] = *a.exp;
+  return j;
+}
+
+KeyAttributes attributes_from(const json& j) {
+  KeyAttributes a;
+  a.enabled = j.value("enabled", true);
+  a.created = j.value("created", int64_t{0});
+  a.updated = j.value("updated", int64_t{0});
+  a.exportable = j.value("exportable", false);
+  if (j.contains("nbf")) a.nbf = j["nbf"].get<int64_t>();
+  if (j.contains("exp")) a.exp = j["exp"].get<int64_t>();
+  return a;
+}
+
+json policy_json(const RotationPolicy& p) {
+  json actions = json::array();
+  for (const auto& a : p.lifetime_actions) {
+    json j = {{"type", a.type}};
+    if (a.time_after_create) j["timeAfterCreate"] = *a.time_after_create;
+    if (a.time_before_expiry) j["timeBeforeExpiry"] = *a.time_before_expiry;
+    actions.push_back(j);
+  }
+  json j = {{"actions", actions}};
+  if (p.expiry_time) j["expiryTime"] = *p.expiry_time;
+  if (p.created) j["created"] = *p.created;
+  if (p.updated) j["updated"] = *p.updated;
+  return j;
+}
+
+RotationPolicy policy_from(const json& j) {
+  RotationPolicy p;
+  for (const auto& a : j.at("actions")) {
+    LifetimeAction la;
+    la.type = a.at("type").get<std::string>();
+    if (a.contains("timeAfterCreate")) la.time_after_create = a["timeAfterCreate"].get<std::string>();
+    if (a.contains("timeBeforeExpiry")) la.time_before_expiry = a["timeBeforeExpiry"].get<std::string>();
+    p.lifetime_actions.push_back(std::move(la));
+  }
+  if (j.contains("expiryTime")) p.expiry_time = j["expiryTime"].get<std::string>();
+  if (j.contains("created")) p.created = j["created"].get<int64_t>();
+  if (j.contains("updated")) p.updated = j["updated"].get<int64_t>();
+  return p;
+}
+
+// Overwrites every "material" string in the backup document before it is freed.
+void wipe_materials(json& doc) {
+  if (!doc.is_object() || !doc.contains("versions") || !doc["versions"].is_array()) return;
+  for (auto& v : doc["versions"])
+    if (v.is_object() && v.contains("material") && v["material"].is_string())
+      wipe(v["material"].get_ref<std::string&>());
+}
+
+struct WipeJson {
+  json& doc;
+  ~WipeJson() { wipe_materials(doc); }
+};
+struct WipeString {
+  std::string& s;
+  ~WipeString() { wipe(s); }
+};
+}  // namespace
+
+KeyResult<std::string> KeyStore::backup(const VaultSettings& v, const std::string& name) {
+  if (!backup_key_) return KeyError{KeyErrorKind::Internal, "The backup key is missing."};
+  json doc;
+  WipeJson wipe_doc{doc};
+  {
+    auto vk = vault(v);
+    std::lock_guard lock(vk->mu);
+    auto it = vk->live.find(lower(name));
+    if (it == vk->live.end()) return not_found(name);
+    settle_rotation(it->second, now());
+    const StoredKey& key = it->second;
+    doc = {{"format", 1}, {"name", key.name}, {"versions", json::array()}};
+    if (key.policy) doc["policy"] = policy_json(*key.policy);
+    for (const auto& ver : key.versions) {
+      std::string material;
+      WipeString wipe_material{material};
+      ver.material->export_private(material);
+      json j = {{"id", ver.id},
+                {"kty", ver.kty},
+                {"family", family_name(ver.material->family())},
+                {"key_ops", ver.key_ops},
+                {"attributes", attributes_json(ver.attributes)},
+                {"tags", ver.tags},
+                {"material", base64url_encode(material)}};
+      if (ver.release_policy) j["release_policy"] = *ver.release_policy;
+      doc["versions"].push_back(std::move(j));
+    }
+  }
+  std::string plain = doc.dump();
+  WipeString wipe_plain{plain};
+  EncryptionAlgorithm gcm{EncryptionAlgorithm::Kind::AesGcm, 256, "A256GCM"};
+  auto sealed = backup_key_->encrypt(gcm, {plain, std::nullopt, std::string(kBackupAad), std::nullopt});
+  if (!sealed) return sealed.error();
+  return std::string(kBackupMagic) + *sealed->iv + *sealed->tag + sealed->value;
+}
+
+KeyResult<KeyView> KeyStore::restore(const VaultSettings& v, const std::string& blob) {
+  const KeyError unreadable = bad_parameter("The backup blob cannot be read: it was not made by "
+                                            "this emulator instance, or it was altered.");
+  if (!backup_key_) return KeyError{KeyErrorKind::Internal, "The backup key is missing."};
+  const size_t head = 4 + 12 + 16;
+  if (blob.size() <= head || blob.compare(0, 4, kBackupMagic) != 0) return unreadable;
+  EncryptionAlgorithm gcm{EncryptionAlgorithm::Kind::AesGcm, 256, "A256GCM"};
+  CipherInput in{blob.substr(head), blob.substr(4, 12), std::string(kBackupAad), blob.substr(16, 16)};
+  auto plain = backup_key_->decrypt(gcm, in);
+  if (!plain) return unreadable;
+  WipeString wipe_plain{plain.value()};
+  json doc = json::parse(*plain, nullptr, false);
+  WipeJson wipe_doc{doc};
+  StoredKey key;
+  try {
+    if (!doc.is_object() || doc.value("format", 0) != 1) return unreadable;
+    key.name = doc.at("name").get<std::string>();
+    if (doc.contains("policy")) key.policy = policy_from(doc["policy"]);
+    for (const auto& j : doc.at("versions")) {
+      const std::string family_text = j.at("family").get<std::string>();
+      const KeyFamily family = family_text == "EC" ? KeyFamily::Ec
+                               : family_text == "oct" ? KeyFamily::Oct
+                                                      : KeyFamily::Rsa;
+      auto raw = base64url_decode(j.at("material").get<std::string>());
+      if (!raw) return unreadable;
+      WipeString wipe_raw{raw.value()};
+      auto material = KeyMaterial::restore_private(family, *raw);
+      if (!material) return unreadable;
+      Version ver;
+      ver.id = j.at("id").get<std::string>();
+      ver.kty = j.at("kty").get<std::string>();
+      ver.key_ops = j.at("key_ops").get<std::vector<std::string>>();
+      ver.attributes = attributes_from(j.at("attributes"));
+      ver.tags = j.at("tags");
+      if (j.contains("release_policy")) ver.release_policy = j["release_policy"];
+      ver.public_jwk = material->public_jwk();
+      ver.material = std::make_shared<const KeyMaterial>(std::move(material.value()));
+      key.versions.push_back(std::move(ver));
+    }
+  } catch (const json::exception&) {
+    return unreadable;
+  }
+  if (key.versions.empty() || !is_valid_key_name(key.name)) return unreadable;
+  auto info = parse_kty(key.versions.back().kty);
+  if (info && (info->hsm || info->family == KeyFamily::Oct) && !v.premium)
+    return bad_parameter("The key type '" + info->canonical + "' needs a premium vault; vault '" +
+                         v.name + "' is standard.");
+
+  auto vk = vault(v);
+  std::lock_guard lock(vk->mu);
+  sweep(*vk, now());
+  const std::string k = lower(key.name);
+  if (vk->deleted.count(k)) return deleted_but_recoverable(vk->deleted[k].key.name);
+  if (vk->live.count(k))
+    return KeyError{KeyErrorKind::Conflict,
+                    "There was a conflict restoring the key '" + key.name +
+                        "': a key with that name already exists in this vault. Delete and purge "
+                        "it, or restore into another vault."};
+  auto& slot = vk->live[k];
+  slot = std::move(key);
+  return view_of(slot, slot.versions.back(), v);
+}
+
+}  // namespace cmk::keyvault_data

@@ -1,0 +1,263 @@
+// The keys of every vault: versions, attributes, soft delete, rotation, backup, and the
+// cryptographic operations with the rules Key Vault applies (api-surface §3.3-§3.8; PRODUCT §2).
+// No HTTP here: the adapter (keys_api) parses requests into these calls and renders the views.
+//
+// Contract:
+// - Vaults are addressed by name with the settings the caller read from the ARM vault
+//   (VaultSettings); a vault's keys live until drop_vault() (the vault was purged).
+// - Key names: 1-127 letters, digits and '-', compared case-insensitively; the first casing
+//   used is kept. Versions: 32 lower-case hex characters; "" means the latest (newest) version.
+// - Every create/import/rotate/restore adds versions; attributes, key_ops and tags belong to a
+//   version. Times are Unix seconds read from the injected (virtual) clock.
+// - kty: RSA, RSA-HSM (2048/3072/4096, default 2048, exponent 65537 unless given), EC, EC-HSM
+//   (P-256 default, P-384, P-521, P-256K), oct, oct-HSM (128/192/256, default 256). -HSM types
+//   and oct keys need a premium vault (in Azure, oct needs a Managed HSM). key_ops must be valid
+//   for the type (RSA: encrypt, decrypt, sign, verify, wrapKey, unwrapKey; EC: sign, verify;
+//   oct: encrypt, decrypt, wrapKey, unwrapKey); the default is all of them.
+// - Rules for use (encrypt, decrypt, wrapKey, unwrapKey, sign, verify, and get): a disabled
+//   version is refused (KeyDisabled, "Operation <op> is not allowed on a disabled key."); an
+//   operation outside key_ops is refused (KeyOperationForbidden); outside nbf/exp, encrypt,
+//   wrapKey and sign are refused (KeyNotYetValid / KeyExpired) while decrypt, unwrapKey and
+//   verify still work, so data protected earlier stays readable. wrapKey/unwrapKey take
+//   RSA-OAEP, RSA-OAEP-256, RSA1_5 and A*KW; encrypt/decrypt take the RSA ones, A*GCM, A*CBC and
+//   A*CBCPAD. The result names the version actually used.
+// - Delete moves the whole key (all versions) to the deleted keys with deletedDate = now and
+//   scheduledPurgeDate = now + the vault's retention; its name cannot be reused
+//   (DeletedButRecoverable) until it is recovered or purged. Purge is refused under purge
+//   protection (PurgeProtected). When the clock passes scheduledPurgeDate the deleted key is
+//   gone. A vault without soft delete purges at once.
+// - recoveryLevel / recoverableDays follow the vault: soft delete with purge protection is
+//   "Recoverable" (90 days) or "CustomizedRecoverable" (7-89 days); without purge protection the
+//   same with "+Purgeable"; no soft delete is "Purgeable" with 0 days.
+// - Rotation: rotate() adds a version with new material of the same type and size, the same
+//   key_ops and tags, exp = now + the policy's expiryTime when it has one. A policy with a
+//   "Rotate" lifetime action rotates by itself when the clock passes its trigger (timeAfterCreate
+//   after the newest version's creation, or timeBeforeExpiry before its exp); the new version's
+//   created time is the trigger time. Rotation is settled lazily whenever the key is read, so
+//   advancing the virtual clock is enough. The default policy (never set) is "Notify 30 days
+//   before expiry".
+// - Backup is an opaque blob (AES-256-GCM under a key of this store) holding every version with
+//   its private material; restore() re-creates the key in any vault of this store, refusing a
+//   name that exists (Conflict) or is soft-deleted (DeletedButRecoverable).
+// - Lists are ordered (keys by lower-case name, versions by creation) and paged by an opaque
+//   marker: items after `marker`, at most `max`, and the marker for the next page when there is
+//   one.
+// - Thread-safe. Cryptography runs outside the store's locks. Nothing here logs, and no view
+//   carries private key material.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/ids.h"
+#include "keyvault_data/key_material.h"
+#include "keyvault_data/rsa_key_pool.h"
+#include "state/clock.h"
+
+namespace cmk::keyvault_data {
+
+struct VaultSettings {
+  std::string name;  // the vault's name; compared case-insensitively
+  bool soft_delete = true;
+  int retention_days = 90;
+  bool purge_protection = false;
+  bool premium = false;
+};
+std::string recovery_level(const VaultSettings& v);
+int recoverable_days(const VaultSettings& v);
+
+struct KeyAttributes {
+  bool enabled = true;
+  std::optional<int64_t> nbf;
+  std::optional<int64_t> exp;
+  int64_t created = 0;
+  int64_t updated = 0;
+  bool exportable = false;
+};
+
+// Attributes as a request gives them: absent members keep their value (default on create).
+struct AttributesInput {
+  std::optional<bool> enabled;
+  std::optional<int64_t> nbf;
+  std::optional<int64_t> exp;
+  std::optional<bool> exportable;
+};
+
+struct CreateKeyRequest {
+  CreateKeyRequest() = default;
+  CreateKeyRequest(std::string key_type) : kty(std::move(key_type)) {}  // NOLINT: implicit
+  std::string kty;
+  std::optional<int> key_size;
+  std::optional<unsigned long> public_exponent;
+  std::optional<std::string> crv;
+  std::optional<std::vector<std::string>> key_ops;
+  AttributesInput attributes;
+  std::optional<nlohmann::json> tags;  // object of strings
+  std::optional<nlohmann::json> release_policy;
+};
+
+struct ImportKeyRequest {
+  nlohmann::json jwk;  // with private members; its key_ops are used when present
+  bool hsm = false;    // import as an -HSM type
+  AttributesInput attributes;
+  std::optional<nlohmann::json> tags;
+  std::optional<nlohmann::json> release_policy;
+};
+
+struct UpdateKeyRequest {
+  std::optional<std::vector<std::string>> key_ops;
+  AttributesInput attributes;
+  std::optional<nlohmann::json> tags;
+  std::optional<nlohmann::json> release_policy;
+};
+
+// One key version as the API shows it (public parts only).
+struct KeyView {
+  std::string name;
+  std::string version;
+  std::string kty;
+  std::vector<std::string> key_ops;
+  nlohmann::json public_jwk = nlohmann::json::object();
+  KeyAttributes attributes;
+  nlohmann::json tags = nlohmann::json::object();
+  std::optional<nlohmann::json> release_policy;
+  std::string recovery_level;
+  int recoverable_days = 0;
+  // Deleted keys only.
+  std::optional<int64_t> deleted_date;
+  std::optional<int64_t> scheduled_purge_date;
+};
+
+struct KeyPage {
+  std::vector<KeyView> items;
+  std::optional<std::string> next_marker;
+};
+
+struct LifetimeAction {
+  std::string type;  // "Rotate" or "Notify" (as stored: canonical casing)
+  std::optional<std::string> time_after_create;   // ISO-8601 duration
+  std::optional<std::string> time_before_expiry;  // ISO-8601 duration
+};
+
+struct RotationPolicy {
+  std::vector<LifetimeAction> lifetime_actions;
+  std::optional<std::string> expiry_time;  // ISO-8601 duration for new versions' exp
+  std::optional<int64_t> created;          // absent for the default policy
+  std::optional<int64_t> updated;
+};
+RotationPolicy default_rotation_policy();
+// "P90D", "P1Y2M", "PT36H", "P2W" -> seconds (Y = 365 days, M = 30 days); nullopt if malformed.
+std::optional<int64_t> parse_iso8601_duration(const std::string& text);
+
+enum class CipherOperation { Encrypt, Decrypt, WrapKey, UnwrapKey };
+const char* operation_name(CipherOperation op);  // "encrypt", "decrypt", "wrapKey", "unwrapKey"
+
+struct CipherResult {
+  std::string name;     // the key's name as first created
+  std::string version;  // the version that did the work
+  CipherOutput output;
+};
+struct SignResult {
+  std::string name;
+  std::string version;
+  std::string signature;
+};
+struct VerifyResult {
+  std::string name;
+  std::string version;
+  bool valid = false;
+};
+
+bool is_valid_key_name(const std::string& name);
+
+class KeyStore {
+ public:
+  // `clock`, `ids` and `pool` must outlive the store.
+  KeyStore(const Clock& clock, IdGenerator& ids, RsaKeyPool& pool);
+
+  KeyResult<KeyView> create(const VaultSettings& v, const std::string& name,
+                            const CreateKeyRequest& r);
+  KeyResult<KeyView> import(const VaultSettings& v, const std::string& name,
+                            const ImportKeyRequest& r);
+  KeyResult<KeyView> get(const VaultSettings& v, const std::string& name,
+                         const std::string& version);
+  KeyResult<KeyView> update(const VaultSettings& v, const std::string& name,
+                            const std::string& version, const UpdateKeyRequest& r);
+  KeyPage list_keys(const VaultSettings& v, const std::string& marker, size_t max);
+  KeyResult<KeyPage> list_versions(const VaultSettings& v, const std::string& name,
+                                   const std::string& marker, size_t max);
+
+  KeyResult<KeyView> remove(const VaultSettings& v, const std::string& name);
+  KeyResult<KeyView> get_deleted(const VaultSettings& v, const std::string& name);
+  KeyPage list_deleted(const VaultSettings& v, const std::string& marker, size_t max);
+  KeyResult<KeyView> recover(const VaultSettings& v, const std::string& name);
+  KeyResult<Done> purge(const VaultSettings& v, const std::string& name);
+
+  KeyResult<std::string> backup(const VaultSettings& v, const std::string& name);
+  KeyResult<KeyView> restore(const VaultSettings& v, const std::string& blob);
+
+  KeyResult<KeyView> rotate(const VaultSettings& v, const std::string& name);
+  KeyResult<RotationPolicy> get_rotation_policy(const VaultSettings& v, const std::string& name);
+  KeyResult<RotationPolicy> set_rotation_policy(const VaultSettings& v, const std::string& name,
+                                                const RotationPolicy& policy);
+
+  KeyResult<CipherResult> cipher(const VaultSettings& v, const std::string& name,
+                                 const std::string& version, CipherOperation op,
+                                 const std::string& alg, const CipherInput& in);
+  KeyResult<SignResult> sign(const VaultSettings& v, const std::string& name,
+                             const std::string& version, const std::string& alg,
+                             const std::string& digest);
+  KeyResult<VerifyResult> verify(const VaultSettings& v, const std::string& name,
+                                 const std::string& version, const std::string& alg,
+                                 const std::string& digest, const std::string& signature);
+
+  // 1..128 random bytes.
+  static KeyResult<std::string> random_bytes(int count);
+
+  // The vault is gone for good: its keys, live and deleted, go too.
+  void drop_vault(const std::string& vault_name);
+
+  struct Version;
+  struct StoredKey;
+  struct DeletedKey;
+  struct VaultKeys;
+
+ private:
+  std::shared_ptr<VaultKeys> vault(const VaultSettings& v);
+  int64_t now() const;
+  KeyResult<KeyMaterial> make_material(const VaultSettings& v, const std::string& kty,
+                                       std::optional<int> size, std::optional<std::string> crv,
+                                       std::optional<unsigned long> exponent);
+  KeyResult<KeyView> add_version(const VaultSettings& v, const std::string& name, Version version);
+  // New material of the same type and size as `like` (rotation).
+  KeyResult<KeyMaterial> regenerate(const Version& like);
+  // Rotates `key` as its policy demands up to `now` (auto-rotation); called under the vault lock.
+  void settle_rotation(StoredKey& key, int64_t now);
+  Version next_version(const StoredKey& key, KeyMaterial material, int64_t created);
+  // The version to use for an operation, with the rules for use checked. `op` names the
+  // operation in messages ("get", "encrypt", ...); `needs_window` applies nbf/exp.
+  struct Resolved;
+  KeyResult<Resolved> resolve(const VaultSettings& v, const std::string& name,
+                              const std::string& version, const char* op, const char* key_op,
+                              bool needs_window, bool want_view);
+
+  const Clock& clock_;
+  IdGenerator& ids_;
+  RsaKeyPool& pool_;
+  std::shared_ptr<const KeyMaterial> backup_key_;  // AES-256 key that seals backup blobs
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<VaultKeys>> vaults_;  // by lower-case vault name
+
+ public:
+  KeyStore(const KeyStore&) = delete;
+  KeyStore& operator=(const KeyStore&) = delete;
+};
+
+}  // namespace cmk::keyvault_data

@@ -1,0 +1,57 @@
+// Who may do what with a vault's keys (PRODUCT §4, api-surface §2.2, §3.3, §3.7).
+//
+// Contract:
+// - Access-policy vaults (enableRbacAuthorization false): a caller is allowed a key permission
+//   when an entry of properties.accessPolicies has the caller's tenantId and objectId (compared
+//   case-insensitively), an applicationId that is absent or equal to the caller's app id, and
+//   the permission, or "all", in permissions.keys. "all" grants every key permission except
+//   "purge", as it historically did. Permission names compare case-insensitively.
+// - RBAC vaults: decided by `rbac` (role assignments) when given; without it nobody is allowed.
+// - A refusal carries Key Vault's 403 words: innererror AccessDenied with
+//   "The user, group or application 'appid=...;oid=...;numgroups=0;iss=...' does not have keys
+//   <permission> permission on key vault '<vault>;location=<region>'. ..." for access policies,
+//   ForbiddenByRbac with "Caller is not authorized to perform action on resource. ..." for RBAC.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace cmk::keyvault_data {
+
+struct Caller {
+  std::string tenant_id;
+  std::string object_id;
+  std::string app_id;
+  std::string issuer;
+};
+
+struct VaultRef {
+  std::string name;
+  std::string location;
+  std::string resource_id;  // ARM id of the vault, or of the key addressed (".../vaults/v/keys/k"):
+                            // the RBAC scope, and the resource named in messages
+  const nlohmann::json* properties = nullptr;  // the vault's ARM properties
+};
+
+struct AccessDenial {
+  std::string inner_code;  // AccessDenied or ForbiddenByRbac
+  std::string message;
+};
+
+// The RBAC data action of a key permission ("wrapKey" -> "Microsoft.KeyVault/vaults/keys/wrap/action").
+std::string key_data_action(const std::string& permission);
+
+// Decides an RBAC request: true when a role assignment grants `data_action` to the caller at the
+// vault's scope (or above).
+using RbacCheck =
+    std::function<bool(const Caller& caller, const std::string& scope, const std::string& data_action)>;
+
+// nullopt when allowed.
+std::optional<AccessDenial> check_key_permission(const VaultRef& vault, const Caller& caller,
+                                                 const std::string& permission,
+                                                 const RbacCheck& rbac = {});
+
+}  // namespace cmk::keyvault_data

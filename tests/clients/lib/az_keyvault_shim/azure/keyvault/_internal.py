@@ -1,0 +1,6 @@
+"""A track-1 module az's vendored Key Vault authentication imports: az's own copy."""
+import sys
+
+from azure.cli.command_modules.keyvault.vendored_sdks.azure_keyvault_t1 import _internal as _vendored
+
+sys.modules[__name__] = _vendored
