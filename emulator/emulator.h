@@ -135,7 +135,8 @@ class Emulator {
   arm::OperationEngine operations_{clock_, ids_};
   arm::ResourceStore resources_{clock_, ids_};
   std::unique_ptr<keyvault_mgmt::VaultProvider> vaults_;
-  keyvault_data::RsaKeyPool key_pool_{keyvault_data::RsaKeyPoolOptions{options_.rsa_key_pool_size, {2048, 3072}}};
+  keyvault_data::RsaKeyPool key_pool_{
+      keyvault_data::RsaKeyPoolOptions{options_.rsa_key_pool_size, {2048, 3072}}};
   keyvault_data::KeyStore keys_{clock_, ids_, key_pool_};
   authorization::RoleAssignmentStore role_assignments_{clock_};
   entra::Directory directory_;
