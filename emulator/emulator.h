@@ -38,6 +38,7 @@
 #include "keyvault_data/key_store.h"
 #include "keyvault_data/rsa_key_pool.h"
 #include "keyvault_mgmt/vaults.h"
+#include "kusto/cluster_keys.h"
 #include "msi/msi_api.h"
 #include "state/clock.h"
 
@@ -72,6 +73,8 @@ struct EmulatorOptions {
   // Key Vault keys: RSA keys kept ready per pooled size (2048, 3072; 0 = generate every key on
   // request; the pool fills from the first data-plane request on).
   size_t rsa_key_pool_size = 4;
+  // Customer-managed keys: how often (virtual time) a CMK cluster re-checks its key.
+  std::chrono::seconds key_refresh{60};
 };
 
 class Emulator {
@@ -100,6 +103,7 @@ class Emulator {
   arm::OperationEngine& operations() { return operations_; }
   arm::ResourceStore& resources() { return resources_; }
   keyvault_mgmt::VaultProvider& vaults() { return *vaults_; }
+  kusto::ClusterKeys& cluster_keys() { return *cluster_keys_; }
   keyvault_data::KeyStore& keys() { return keys_; }
   authorization::RoleAssignmentStore& role_assignments() { return role_assignments_; }
   keyvault_data::RsaKeyPool& key_pool() { return key_pool_; }
@@ -135,6 +139,7 @@ class Emulator {
   arm::OperationEngine operations_{clock_, ids_};
   arm::ResourceStore resources_{clock_, ids_};
   std::unique_ptr<keyvault_mgmt::VaultProvider> vaults_;
+  std::unique_ptr<kusto::ClusterKeys> cluster_keys_;
   keyvault_data::RsaKeyPool key_pool_{
       keyvault_data::RsaKeyPoolOptions{options_.rsa_key_pool_size, {2048, 3072}}};
   keyvault_data::KeyStore keys_{clock_, ids_, key_pool_};

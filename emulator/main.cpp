@@ -66,6 +66,12 @@ int main(int argc, char** argv) {
         auto set = cmk::arm::parse_lro_policy_flag(spec);
         return set ? std::string() : set.status().message();
       });
+  int64_t key_refresh = opts.key_refresh.count();
+  app.add_option("--key-refresh", key_refresh,
+                 "Seconds of virtual time between a CMK cluster's checks of its key (rotation "
+                 "followed, suspension and resumption)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{366} * 86400));
   int64_t token_lifetime = opts.token_lifetime.count();
   app.add_option("--token-lifetime", token_lifetime, "Access-token lifetime in seconds")
       ->capture_default_str()
@@ -99,6 +105,7 @@ int main(int argc, char** argv) {
 
   opts.log_level = *cmk::parse_log_level(log_level);
   opts.token_lifetime = std::chrono::seconds(token_lifetime);
+  opts.key_refresh = std::chrono::seconds(key_refresh);
   for (const auto& f : fixtures) opts.fixtures.emplace_back(f);
 
   // Block the stop signals in every thread; the main thread waits for them below.

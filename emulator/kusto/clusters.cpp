@@ -80,6 +80,9 @@ Response not_found(const std::string& rg, const std::string& name) {
                              "https://aka.ms/ARMResourceNotFoundFix");
 }
 
+// The start of stateReason while a cluster is suspended for its key; resumption clears only that.
+constexpr const char* kKeySuspension = "Suspended: the customer-managed key cannot be used. ";
+
 Response bad(std::string_view code, const std::string& message) {
   return http::arm_error(400, code, message);
 }
@@ -404,7 +407,61 @@ struct Provider {
 
   std::optional<arm::TrackedResource> settled(const arm::ResourceId& id) const {
     ctx.arm.operations->settle_resource(id.key());
+    refresh_key(id);
     return ctx.arm.resources->get(id);
+  }
+
+  // Completion of a create or ServiceConfigurationAlter: the customer-managed key, when set, is
+  // checked and used through Key Vault (cluster_keys.h); a failure fails the operation, leaves
+  // provisioningState Failed and puts the previous keyVaultProperties back.
+  arm::Completion configured(arm::ResourceId id, std::string state, json previous_key) const {
+    auto* resources = ctx.arm.resources;
+    ClusterKeys* keys = ctx.keys;
+    return [resources, keys, id, state, previous_key]() -> std::optional<arm::OperationError> {
+      std::optional<arm::OperationError> failure;
+      if (keys)
+        if (auto stored = resources->get(id)) failure = keys->activate(*stored);
+      resources->update(id, "", [&](arm::TrackedResource& r) {
+        json& props = r.body["properties"];
+        props["provisioningState"] = failure ? "Failed" : "Succeeded";
+        props["state"] = state;
+        if (failure) {
+          if (previous_key.is_null())
+            props.erase("keyVaultProperties");
+          else
+            props["keyVaultProperties"] = previous_key;
+        }
+        return true;
+      });
+      return failure;
+    };
+  }
+
+  // Key refresh on the virtual clock (cluster_keys.h): suspends a cluster whose key cannot be
+  // used (state Unavailable, stateReason) and resumes it once the key works again.
+  void refresh_key(const arm::ResourceId& id) const {
+    if (!ctx.keys) return;
+    auto cluster = ctx.arm.resources->get(id);
+    if (!cluster) return;
+    auto health = ctx.keys->refresh_if_due(*cluster);
+    if (!health) return;
+    ctx.arm.resources->update(id, "", [&](arm::TrackedResource& r) {
+      json& props = r.body["properties"];
+      const std::string state = props.value("state", "Running");
+      const bool suspended_by_key =
+          state == "Unavailable" && props.value("stateReason", "").rfind(kKeySuspension, 0) == 0;
+      if (!health->usable && state == "Running") {
+        props["state"] = "Unavailable";
+        props["stateReason"] = kKeySuspension + health->reason;
+        return true;
+      }
+      if (health->usable && suspended_by_key) {
+        props["state"] = "Running";
+        props.erase("stateReason");
+        return true;
+      }
+      return false;
+    });
   }
 
   bool busy(const arm::TrackedResource& r) const {
@@ -490,6 +547,20 @@ struct Provider {
     }
     if (auto in = body.find("properties"); in != body.end() && !in->is_null())
       if (auto e = merge_properties(*in, props, patch, existing.has_value())) return *e;
+    // Customer-managed key: what can be checked without the vault fails the request now.
+    auto kv = read_key_vault_properties(props);
+    if (!kv) return bad(kv.error().code, kv.error().message);
+    if (kv.value()) {
+      const json identity_after = identity_given ? plan.identity : b.value("identity", json());
+      if (auto e = check_key_identity(*kv.value(), identity_after)) return bad(e->code, e->message);
+      if (existing && is_leader_or_follower(*ctx.arm.resources, *ctx.arm.subscriptions, r.id))
+        return bad(kCmkLeaderFollowerCode,
+                   "Customer-managed keys are not supported on leader or follower clusters: "
+                   "detach the follower databases first.");
+    }
+    const json previous_key = existing ? existing->body.value("properties", json::object())
+                                             .value("keyVaultProperties", json())
+                                       : json();
 
     // Accepted: from here on nothing fails, so side effects may begin.
     if (identity_given) {
@@ -512,27 +583,12 @@ struct Provider {
     std::string op;
     if (created) {
       op = ctx.arm.operations->start(r.id.key(), kCreateKind, r.location, policy("write"),
-                                     finish(r.id, "Running"));
+                                     configured(r.id, "Running", previous_key));
     } else {
       // A stopped cluster that is reconfigured stays stopped.
       const std::string settle_to = previous_state == "Stopped" ? "Stopped" : "Running";
-      auto* resources = ctx.arm.resources;
-      arm::ResourceId rid = r.id;
-      op = ctx.arm.operations->start(
-          r.id.key(), kAlterKind, r.location, policy("write"),
-          [resources, rid, settle_to]() -> std::optional<arm::OperationError> {
-            // CMK HOOK (issue 6): this is where ServiceConfigurationAlter validates
-            // properties.keyVaultProperties -- the identity (userIdentity or the system one) can
-            // reach the vault, the key exists, is enabled, RSA, wrap/unwrap permitted, soft
-            // delete + purge protection on the vault -- and returns an OperationError
-            // ({"code":"Failed",...}, api-surface §1.9/§6.1) that fails the operation.
-            resources->update(rid, "", [&](arm::TrackedResource& c) {
-              c.body["properties"]["provisioningState"] = "Succeeded";
-              c.body["properties"]["state"] = settle_to;
-              return true;
-            });
-            return std::nullopt;
-          });
+      op = ctx.arm.operations->start(r.id.key(), kAlterKind, r.location, policy("write"),
+                                     configured(r.id, settle_to, previous_key));
     }
     auto now = ctx.arm.resources->get(r.id);
     Response res = cluster_response(created ? 201 : 200, now ? *now : r);
@@ -546,6 +602,7 @@ struct Provider {
       return *e;
     const arm::ResourceId id = cluster_id(p.get("sub"), p.get("rg"), p.get("name"));
     ctx.arm.operations->settle_resource(id.key());
+    refresh_key(id);
     auto rendered = ctx.arm.resources->get_rendered(id);  // the hot path: no JSON work per GET
     if (!rendered) return not_found(p.get("rg"), p.get("name"));
     Response res;
@@ -630,8 +687,10 @@ struct Provider {
                             : arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, sub, rg))
       return *e;
     // Listing shows progress too: settle the clusters with a running operation, then read.
-    for (const auto& r : ctx.arm.resources->list(sub, rg, kClusterType))
+    for (const auto& r : ctx.arm.resources->list(sub, rg, kClusterType)) {
       if (ctx.arm.operations->has_running(r.id.key())) ctx.arm.operations->settle_resource(r.id.key());
+      refresh_key(r.id);
+    }
     std::vector<json> items;
     for (const auto& r : ctx.arm.resources->list(sub, rg, kClusterType)) items.push_back(r.to_json());
     return arm::arm_json(200, arm::list_page(req, items));

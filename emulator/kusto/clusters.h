@@ -65,6 +65,7 @@
 #include <nlohmann/json.hpp>
 
 #include "arm/arm_api.h"
+#include "kusto/cluster_keys.h"
 #include "arm/resource_store.h"
 #include "common/ids.h"
 
@@ -73,6 +74,8 @@ namespace cmk::kusto {
 struct KustoProviderContext {
   arm::ArmContext arm;  // needs directory, subscriptions, groups, operations, lro_policies, resources
   IdGenerator* ids = nullptr;
+  // Customer-managed keys (kusto/cluster_keys.h); null: keyVaultProperties are only stored.
+  ClusterKeys* keys = nullptr;
 };
 
 // Canonical casing of the type in bodies and ids (the service answers `Clusters`).

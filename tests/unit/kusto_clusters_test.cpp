@@ -282,6 +282,7 @@ TEST_CASE("kusto clusters: PATCH merges and keeps create-only settings - the SDK
   json body = cluster_body();
   body["properties"] = {{"enableDoubleEncryption", true}, {"enableStreamingIngest", true},
                         {"enablePurge", true}, {"state", "Stopped"}, {"uri", "https://elsewhere"}};
+  body["identity"] = {{"type", "SystemAssigned"}};  // the identity the key will be used with
   REQUIRE(k.call("PUT", kCluster + kV, body).status == 201);
   auto c = k.get_json(kCluster + kV);
   CHECK(c["properties"]["enableDoubleEncryption"] == true);
@@ -334,6 +335,7 @@ TEST_CASE("kusto clusters: PUT replaces, accepts the whole resource back (az res
   json body = cluster_body();
   body["tags"] = {{"env", "test"}};
   body["properties"] = {{"enableDoubleEncryption", true}, {"enableStreamingIngest", true}};
+  body["identity"] = {{"type", "SystemAssigned"}};
   REQUIRE(k.call("PUT", kCluster + kV, body).status == 201);
   json whole = k.get_json(kCluster + kV);
   whole["properties"]["keyVaultProperties"] = {{"keyName", "cmk1"}, {"keyVaultUri", "https://kv1.vault.azure.net"}};

@@ -565,7 +565,8 @@ TEST_CASE("kusto attached databases: validation of attachments", "[kusto]") {
 TEST_CASE("kusto attached databases: customer-managed keys on either side refuse the attachment", "[kusto]") {
   Kusto k;
   k.leader_and_follower();
-  const json cmk = {{"properties", {{"keyVaultProperties", {{"keyName", "k1"}, {"keyVaultUri", "https://kv1.vault.azure.net/"}}}}}};
+  const json cmk = {{"identity", {{"type", "SystemAssigned"}}},
+                    {"properties", {{"keyVaultProperties", {{"keyName", "k1"}, {"keyVaultUri", "https://kv1.vault.azure.net/"}}}}}};
   REQUIRE(k.call("PATCH", kLeader + kV, cmk).status == 200);
   auto r = k.attach("att1", follow("db1"));
   CHECK(r.status == 400);
@@ -581,6 +582,12 @@ TEST_CASE("kusto attached databases: customer-managed keys on either side refuse
               .status == 200);
   CHECK(k.attach("att1", follow("db1")).status == 201);
   CHECK_FALSE(k.is_leader_or_follower(kRg + "/providers/Microsoft.Kusto/clusters/nope1"));
+  // The other direction: once attached, neither side may take a customer-managed key.
+  for (const std::string& side : {kLeader, kFollower}) {
+    auto patched = k.call("PATCH", side + kV, cmk);
+    CHECK(patched.status == 400);
+    CHECK(parse(patched)["error"]["code"] == kusto::kCmkLeaderFollowerCode);
+  }
 }
 
 TEST_CASE("kusto attached databases: stop and delete rules of leaders and followers", "[kusto]") {
