@@ -63,6 +63,19 @@ Emulator::Emulator(EmulatorOptions options)
 Emulator::~Emulator() { stop(); }
 
 void Emulator::register_routes() {
+  // A CMK cluster reaches Key Vault the way clients do: through this emulator's endpoints, with
+  // a token its managed identity gets from the token service.
+  kusto::KeyVaultLink link;
+  link.send = [this](Request& r) { return handle(r); };
+  link.vault_token = [this](const entra::ManagedIdentity& mi) -> Result<std::string> {
+    if (!token_service_) return Status::error("the token service is not running");
+    auto issued = token_service_->issue_managed_identity_token(mi, "https://vault.azure.net");
+    if (!issued) return Status::error(issued.error().description);
+    return issued.value().access_token;
+  };
+  link.find_vault = [this](const std::string& name) { return vaults_->find_vault_by_name(name); };
+  cluster_keys_ = std::make_unique<kusto::ClusterKeys>(std::move(link), directory_, clock_,
+                                                       options_.key_refresh);
   admin::AdminContext ctx;
   ctx.clock = &clock_;
   ctx.ca_pem = [this] { return tls_.ca_cert_pem; };
@@ -84,6 +97,7 @@ void Emulator::register_routes() {
   ctx.directory = &directory_;
   ctx.msi = &msi_settings_;
   ctx.lro_policies = &lro_policies_;
+  ctx.cluster_keys = cluster_keys_.get();
   admin::register_admin_routes(router(Surface::Admin), std::move(ctx));
 
   auto service = [this]() -> const entra::TokenService* { return token_service_.get(); };
@@ -119,19 +133,6 @@ void Emulator::register_routes() {
     return role_assignments_.allows(caller.object_id, scope, action);
   };
   keyvault_data::register_keys_routes(router(Surface::KeyVault), std::move(keys_ctx));
-  // A CMK cluster reaches Key Vault the way clients do: through this emulator's endpoints, with
-  // a token its managed identity gets from the token service.
-  kusto::KeyVaultLink link;
-  link.send = [this](Request& r) { return handle(r); };
-  link.vault_token = [this](const entra::ManagedIdentity& mi) -> Result<std::string> {
-    if (!token_service_) return Status::error("the token service is not running");
-    auto issued = token_service_->issue_managed_identity_token(mi, "https://vault.azure.net");
-    if (!issued) return Status::error(issued.error().description);
-    return issued.value().access_token;
-  };
-  link.find_vault = [this](const std::string& name) { return vaults_->find_vault_by_name(name); };
-  cluster_keys_ = std::make_unique<kusto::ClusterKeys>(std::move(link), directory_, clock_,
-                                                       options_.key_refresh);
   kusto::register_kusto_routes(router(Surface::Arm), {arm_ctx, &ids_, cluster_keys_.get()});
   authorization::register_authorization_routes(router(Surface::Arm), arm_ctx, role_assignments_);
 }

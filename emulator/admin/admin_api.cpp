@@ -186,6 +186,35 @@ void register_admin_routes(http::Router& router, AdminContext ctx) {
     return json_ok(ctx.lro_policies->to_json());
   });
 
+  // Customer-managed keys of Kusto clusters (kusto/cluster_keys.h): the key each cluster uses
+  // (its version, which keyVaultProperties does not show when keyVersion is empty), and the
+  // refresh interval, for all clusters or one.
+  router.add("GET", "/_emulator/kusto/keys", [ctx](Request&, const RouteParams&) {
+    return json_ok({{"value", ctx.cluster_keys->to_json()}});
+  });
+  router.add("PUT", "/_emulator/kusto/keys/refresh", [ctx](Request& req, const RouteParams&) {
+    Response error;
+    auto body = object_body(req, error);
+    if (!body) return error;
+    auto seconds = body->find("seconds");
+    if (seconds == body->end() || !seconds->is_number_integer() || *seconds < 1 ||
+        *seconds > int64_t{366} * 86400)
+      return http::admin_error(400, "InvalidRequestContent",
+                               "'seconds' must be an integer from 1 to 31622400.");
+    const std::chrono::seconds interval(seconds->get<int64_t>());
+    if (auto cluster = body->find("cluster"); cluster != body->end() && !cluster->is_null()) {
+      auto id = cluster->is_string() ? arm::ResourceId::parse(cluster->get<std::string>())
+                                     : std::nullopt;
+      if (!id)
+        return http::admin_error(400, "InvalidRequestContent",
+                                 "'cluster' must be a cluster's resource id.");
+      ctx.cluster_keys->set_refresh_interval(id->key(), interval);
+      return json_ok({{"cluster", id->str()}, {"seconds", interval.count()}});
+    }
+    ctx.cluster_keys->set_refresh_interval(interval);
+    return json_ok({{"seconds", interval.count()}});
+  });
+
   router.add("GET", "/_emulator/proxy/refusals", [ctx](Request&, const RouteParams&) {
     json list = json::array();
     for (const auto& r : ctx.front_door->refusals())

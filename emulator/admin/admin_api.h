@@ -11,6 +11,7 @@
 
 #include "arm/operations.h"
 #include "entra/directory.h"
+#include "kusto/cluster_keys.h"
 #include "entra/token_service.h"
 #include "http/front_door.h"
 #include "msi/msi_api.h"
@@ -29,6 +30,7 @@ struct AdminContext {
   const entra::Directory* directory = nullptr;
   msi::MsiSettings* msi = nullptr;
   arm::LroPolicyTable* lro_policies = nullptr;
+  kusto::ClusterKeys* cluster_keys = nullptr;
 };
 
 void register_admin_routes(http::Router& router, AdminContext ctx);

@@ -272,6 +272,7 @@ std::optional<OperationError> ClusterKeys::activate(const arm::TrackedResource& 
   if (!used) return used.error();
   std::lock_guard lock(mu_);
   Tracked& t = tracked_[cluster.id.key()];
+  t.cluster_id = cluster.id.str();
   t.key = used.value();
   t.usable = true;
   auto it = intervals_.find(cluster.id.key());
@@ -321,6 +322,22 @@ std::optional<KeyInUse> ClusterKeys::key_in_use(const std::string& cluster_key) 
   auto it = tracked_.find(cluster_key);
   if (it == tracked_.end()) return std::nullopt;
   return it->second.key;
+}
+
+json ClusterKeys::to_json() const {
+  std::lock_guard lock(mu_);
+  json out = json::array();
+  for (const auto& [key, t] : tracked_) {
+    auto interval = intervals_.find(key);
+    out.push_back({{"cluster", t.cluster_id},
+                   {"kid", t.key.kid},
+                   {"usable", t.usable},
+                   {"checkedAt", to_iso8601(t.key.checked_at)},
+                   {"nextCheck", to_iso8601(t.next_check)},
+                   {"refreshSeconds",
+                    (interval != intervals_.end() ? interval->second : default_interval_).count()}});
+  }
+  return out;
 }
 
 void ClusterKeys::set_refresh_interval(std::chrono::seconds interval) {

@@ -106,6 +106,9 @@ class ClusterKeys {
   std::optional<Health> refresh_if_due(const arm::TrackedResource& cluster);
 
   std::optional<KeyInUse> key_in_use(const std::string& cluster_key) const;
+  // Every cluster with a key in use, for GET /_emulator/kusto/keys:
+  // [{"cluster", "kid", "usable", "checkedAt", "nextCheck", "refreshSeconds"}].
+  nlohmann::json to_json() const;
   // Refresh interval for one cluster (admin API) or all (the default for those without one).
   void set_refresh_interval(std::chrono::seconds interval);
   void set_refresh_interval(const std::string& cluster_key, std::chrono::seconds interval);
@@ -116,6 +119,7 @@ class ClusterKeys {
 
  private:
   struct Tracked {
+    std::string cluster_id;  // as the cluster spells it
     KeyInUse key;
     TimePoint next_check{};
     bool usable = true;

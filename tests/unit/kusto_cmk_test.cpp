@@ -359,3 +359,36 @@ TEST_CASE("cmk: the cluster suspends when its key cannot be used and resumes by 
   CHECK(gone.first == "Unavailable");
   CHECK_THAT(gone.second, Contains("KeyVaultNotFound"));
 }
+
+TEST_CASE("cmk: the admin API shows the key in use and sets refresh intervals", "[kusto][cmk]") {
+  Cmk c;
+  c.vault("kvadm8");
+  const std::string v1 = c.key("kvadm8", "cmk");
+  auto [uami, principal] = c.identity("id8");
+  c.grant("kvadm8", principal);
+  c.cluster("kcadm8", uami);
+  REQUIRE(c.patch("kcadm8", Cmk::kv_props("kvadm8", "cmk", "", uami)).second["status"] == "Succeeded");
+
+  auto keys = json::parse(c.arm->Get("/_emulator/kusto/keys")->body)["value"];
+  REQUIRE(keys.size() == 1);
+  CHECK(http::iequals(keys[0]["cluster"].get<std::string>(), Cmk::cluster_path("kcadm8")));
+  CHECK_THAT(keys[0]["kid"].get<std::string>(), Contains("/keys/cmk/" + v1));
+  CHECK(keys[0]["usable"] == true);
+  CHECK(keys[0]["refreshSeconds"] == 60);
+
+  auto bad = c.arm->Put("/_emulator/kusto/keys/refresh", R"({"seconds": 0})", "application/json");
+  CHECK(bad->status == 400);
+  auto one = c.arm->Put("/_emulator/kusto/keys/refresh",
+                        json{{"cluster", Cmk::cluster_path("kcadm8")}, {"seconds", 10}}.dump(),
+                        "application/json");
+  REQUIRE(one->status == 200);
+  // The interval applies from the next check on: after the current one (60 s), every 10 s.
+  c.advance(61);
+  c.show("kcadm8");
+  auto [status, rotated] = c.kv_call("kvadm8", "POST", "/keys/cmk/rotate");
+  REQUIRE(status == 200);
+  c.advance(11);
+  c.show("kcadm8");
+  CHECK(c.kid_in_use("kcadm8") == rotated["key"]["kid"]);
+  CHECK(json::parse(c.arm->Get("/_emulator/kusto/keys")->body)["value"][0]["refreshSeconds"] == 10);
+}
