@@ -72,6 +72,9 @@ struct EmulatorOptions {
   // Key Vault keys: RSA keys kept ready per pooled size (2048, 3072; 0 = generate every key on
   // request; the pool fills from the first data-plane request on).
   size_t rsa_key_pool_size = 4;
+  // Endpoint mode at https://localhost:<port>/keys/...: the vault those requests speak to
+  // ("" = the only live vault; README "Endpoint mode for Key Vault").
+  std::string localhost_vault;
 };
 
 class Emulator {
