@@ -126,6 +126,8 @@ void Emulator::register_routes() {
   keys_ctx.store = &keys_;
   keys_ctx.pool = &key_pool_;
   keys_ctx.find_vault = [this](const std::string& name) { return vaults_->find_vault_by_name(name); };
+  keys_ctx.list_vaults = [this] { return vaults_->all_vaults(); };
+  keys_ctx.localhost_vault = options_.localhost_vault;
   keys_ctx.token_service = service;
   keys_ctx.strict_api_versions = options_.strict_api_versions;
   keys_ctx.rbac = [this](const keyvault_data::Caller& caller, const std::string& scope,

@@ -75,6 +75,9 @@ struct EmulatorOptions {
   size_t rsa_key_pool_size = 4;
   // Customer-managed keys: how often (virtual time) a CMK cluster re-checks its key.
   std::chrono::seconds key_refresh{60};
+  // Endpoint mode at https://localhost:<port>/keys/...: the vault those requests speak to
+  // ("" = the only live vault; README "Endpoint mode for Key Vault").
+  std::string localhost_vault;
 };
 
 class Emulator {

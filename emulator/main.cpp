@@ -90,6 +90,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 64));
 
+  app.add_option("--localhost-vault", opts.localhost_vault,
+                 "Vault that Key Vault requests to https://localhost:<port>/keys/... speak to "
+                 "(default: the only vault, if exactly one exists)");
+
   CLI::App* env = app.add_subcommand(
       "env", "Print the shell exports that point clients at the emulator (proxy mode)");
   add_common(*env);

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/host_routing.h"
 #include "state/clock.h"
 
 namespace cmk::http {
@@ -34,12 +35,20 @@ Response arm_unauthorized(std::string_view code, std::string_view message,
   return r;
 }
 
+std::string keyvault_challenge_resource(const Request& req) {
+  // A loopback host (https://localhost:<port>) has no parent domain to name, and no resource
+  // can pass the SDKs' check there (they run with it disabled): Key Vault's own resource, which
+  // every data-plane token may carry.
+  if (vault_name_of(req.host).empty()) return "https://vault.azure.net";
+  const size_t dot = req.host.find('.');
+  std::string resource = "https://" + req.host.substr(dot + 1);
+  if (req.port != 443 && req.port != 0) resource += ":" + std::to_string(req.port);
+  return resource;
+}
+
 Response keyvault_challenge(const Request& req, std::string_view tenant_id,
                             std::string_view message) {
-  const size_t dot = req.host.find('.');
-  std::string resource =
-      "https://" + (dot == std::string::npos ? req.host : req.host.substr(dot + 1));
-  if (req.port != 443 && req.port != 0) resource += ":" + std::to_string(req.port);
+  std::string resource = keyvault_challenge_resource(req);
   Response r = keyvault_error(401, "Unauthorized", message);
   r.set_header("WWW-Authenticate", "Bearer authorization=\"https://login.microsoftonline.com/" +
                                        std::string(tenant_id) + "\", resource=\"" + resource +

@@ -35,6 +35,9 @@ Response keyvault_error(int status, std::string_view code, std::string_view mess
 // SDKs check that the vault host ends with "." + the resource's host (Python: with the port).
 // A token that fails validation gets the same challenge with the reason as the message (Key
 // Vault answers every 401 with it, which is what makes clients fetch a new token).
+// On a loopback host without a vault name (https://localhost:<port>/keys/..., where clients run
+// with challenge resource verification disabled) the resource is https://vault.azure.net.
+std::string keyvault_challenge_resource(const Request& req);
 Response keyvault_challenge(const Request& req, std::string_view tenant_id,
                             std::string_view message =
                                 "AKV10000: Request is missing a Bearer or PoP token.");

@@ -30,7 +30,23 @@ bool is_login_path(const std::vector<std::string>& segs) {
   return iequals(second, "oauth2") || iequals(second, "v2.0") || iequals(second, "discovery") ||
          iequals(second, ".well-known") || iequals(second, "federationmetadata");
 }
+// A loopback address or name as such (localhost, 127.x.y.z, ::1), not a *.localhost vault host.
+bool is_bare_loopback_host(std::string_view host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.substr(0, 4) == "127.";
+}
 }  // namespace
+
+bool is_keyvault_data_path(const std::vector<std::string>& segs) {
+  // The collections of Key Vault's data plane. None is an ARM path (those start with
+  // /subscriptions, /providers, /tenants, /metadata, ...) nor an Entra one.
+  static constexpr std::array<std::string_view, 8> kCollections = {
+      "keys",         "deletedkeys",         "rng",         "secrets",
+      "deletedsecrets", "certificates", "deletedcertificates", "storage"};
+  if (segs.empty()) return false;
+  for (auto c : kCollections)
+    if (iequals(segs[0], c)) return true;
+  return false;
+}
 
 std::string vault_name_of(std::string_view host) {
   for (auto suffix : kVaultSuffixes) {
@@ -70,6 +86,14 @@ void classify(Request& req) {
   if (!vault.empty()) {
     req.surface = Surface::KeyVault;
     req.vault_name = std::move(vault);
+    return;
+  }
+  // Endpoint mode at https://localhost:<port>: the listener serves ARM there, and Key Vault's
+  // data-plane paths reach the vault data plane beside it. No host names the vault, so
+  // vault_name stays empty and the keys API chooses one (--localhost-vault, or the only vault).
+  // Checked before the Entra paths: a key may be called "discovery" or "oauth2".
+  if (is_bare_loopback_host(req.host) && is_keyvault_data_path(req.segments)) {
+    req.surface = Surface::KeyVault;
     return;
   }
   if (is_login_host(req.host) || is_login_path(req.segments)) {

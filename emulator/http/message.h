@@ -50,7 +50,9 @@ struct Request {
   std::string body;
   Listener listener = Listener::Https;
   Surface surface = Surface::Arm;
-  std::string vault_name;  // set for Surface::KeyVault: the first label of the vault host
+  // Set for Surface::KeyVault on vault hosts: the first label of the host. Empty for Key Vault
+  // paths on a loopback host (https://localhost:<port>/keys/...), where the keys API chooses.
+  std::string vault_name;
 
   std::chrono::steady_clock::time_point received_at = std::chrono::steady_clock::now();
 

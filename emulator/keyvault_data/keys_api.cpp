@@ -8,6 +8,7 @@
 #include "common/base64.h"
 #include "common/openssl_util.h"
 #include "http/error_bodies.h"
+#include "http/host_routing.h"
 #include "keyvault_data/key_json.h"
 
 namespace cmk::keyvault_data {
@@ -175,10 +176,12 @@ std::string marker_of(const std::string& token) {
 
 // The audiences a token for this vault host may carry: Key Vault's own, and the resource the
 // challenge advertised for the host the client used.
+// On a loopback host that resource is Key Vault's own: a token for https://localhost:<port> is
+// an ARM token there and stays one.
 std::vector<std::string> accepted_audiences(const Request& req) {
   std::vector<std::string> out = {"https://vault.azure.net", "https://vault.azure.net/"};
-  const size_t dot = req.host.find('.');
-  const std::string parent = dot == std::string::npos ? req.host : req.host.substr(dot + 1);
+  if (http::vault_name_of(req.host).empty()) return out;
+  const std::string parent = req.host.substr(req.host.find('.') + 1);
   std::vector<std::string> bases = {"https://" + parent};
   if (req.port != 443 && req.port != 0) bases.push_back("https://" + parent + ":" + std::to_string(req.port));
   for (const auto& b : bases) {
@@ -205,13 +208,13 @@ class KeysApi {
 
   Response handle(Request& req) {
     if (ctx_.pool) std::call_once(warm_, [this] { ctx_.pool->warm(); });
-    auto vault = ctx_.find_vault(req.vault_name);
-    if (!vault)
-      return http::keyvault_error(
-          404, "VaultNotFound",
-          "The vault '" + req.vault_name + "' does not exist in cmk-emulator. Create it through "
-          "ARM (PUT .../providers/Microsoft.KeyVault/vaults/" + req.vault_name +
-          "); in Azure its host name would not resolve.");
+    std::optional<arm::TrackedResource> vault;
+    if (req.vault_name.empty()) {
+      if (auto refused = choose_localhost_vault(req, vault)) return std::move(*refused);
+    } else {
+      vault = ctx_.find_vault(req.vault_name);
+      if (!vault) return vault_not_found(req.vault_name, "in Azure its host name would not resolve.");
+    }
     const json& props = vault->body["properties"];
     const std::string tenant = props.value("tenantId", "");
 
@@ -224,6 +227,49 @@ class KeysApi {
   }
 
  private:
+  static Response vault_not_found(const std::string& name, const std::string& why) {
+    return http::keyvault_error(404, "VaultNotFound",
+                                "The vault '" + name + "' does not exist in cmk-emulator. Create "
+                                "it through ARM (PUT .../providers/Microsoft.KeyVault/vaults/" +
+                                    name + "); " + why);
+  }
+
+  // The vault a request on a loopback host (no vault in the host name) speaks to: the one
+  // --localhost-vault names, else the only live vault. Anything else is refused with the ways to
+  // choose, because guessing among several vaults would act on the wrong keys.
+  // Sets `vault`, or returns the refusal.
+  std::optional<Response> choose_localhost_vault(const Request& req,
+                                                 std::optional<arm::TrackedResource>& vault) {
+    const std::string port = req.port == 443 || req.port == 0 ? "" : ":" + std::to_string(req.port);
+    const std::string how = "address the vault as https://<vault>.vault.localhost" + port +
+                            " (with an /etc/hosts line for that name) or start cmk-emulator with "
+                            "--localhost-vault <vault>.";
+    if (!ctx_.localhost_vault.empty()) {
+      vault = ctx_.find_vault(ctx_.localhost_vault);
+      if (!vault) return vault_not_found(ctx_.localhost_vault, "--localhost-vault names it.");
+      return std::nullopt;
+    }
+    std::vector<arm::TrackedResource> all = ctx_.list_vaults ? ctx_.list_vaults() : std::vector<arm::TrackedResource>{};
+    if (all.size() == 1) {
+      vault = std::move(all.front());
+      return std::nullopt;
+    }
+    if (all.empty())
+      return http::keyvault_error(
+          404, "VaultNotFound",
+          "No vault exists in cmk-emulator, so " + req.authority +
+              " serves none. Create one through ARM (PUT "
+              ".../providers/Microsoft.KeyVault/vaults/<vault>), then " + how);
+    std::vector<std::string> names;
+    for (const auto& v : all) names.push_back(v.id.name());
+    std::sort(names.begin(), names.end());
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    return http::keyvault_error(400, "BadParameter",
+                                std::to_string(all.size()) + " vaults exist (" + list + "), so " +
+                                    req.authority + " cannot tell which one is meant: " + how);
+  }
+
   // Sets `caller` from a valid bearer token for this vault, or returns the 401 to answer.
   std::optional<Response> authenticate(const Request& req, const std::string& tenant, Caller& caller) {
     auto header = req.header("Authorization");

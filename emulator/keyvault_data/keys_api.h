@@ -5,14 +5,17 @@
 // Per request, in this order:
 // 1. The vault named by the host (<vault>.vault.azure.net / <vault>.vault.localhost) must be a
 //    live Microsoft.KeyVault vault of the ARM surface, else 404 VaultNotFound (emulator-chosen:
-//    in Azure the host would not resolve).
+//    in Azure the host would not resolve). On a loopback host (https://localhost:<port>/keys/...,
+//    no vault in the name) the vault is localhost_vault when set (404 VaultNotFound if it does
+//    not exist), else the only live vault; no vault -> 404 VaultNotFound, several -> 400
+//    BadParameter naming them, both saying how to choose.
 // 2. No "Authorization: Bearer <token>" -> 401 AKV10000 with the challenge
 //    (http::keyvault_challenge), before the body is read: clients send their first request
 //    without body to provoke it. A token that fails validation -> 401 with the challenge and
 //    Key Vault's reason (AKV10022 audience, AKV10032 issuer/tenant, AKV10046 signature,
 //    "[TokenExpired] ..."). Accepted audiences: https://vault.azure.net and the challenge's
-//    resource for the host used (https://vault.localhost[:port]), each with or without a
-//    trailing '/'. The token's tenant must be the vault's tenantId.
+//    resource for the host used (https://vault.localhost[:port]; on a loopback host the
+//    challenge names https://vault.azure.net), each with or without a trailing '/'. The token's tenant must be the vault's tenantId.
 // 3. api-version is required (400 BadParameter); any value is accepted unless
 //    strict_api_versions, then only known ones ("The specified version (X) is not recognized.").
 // 4. The route: paths compare case-insensitively (wrapKey = wrapkey), the version segment may be
@@ -26,6 +29,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "arm/resource_store.h"
 #include "entra/token_service.h"
@@ -41,6 +45,10 @@ struct KeysApiContext {
   RsaKeyPool* pool = nullptr;  // warmed on the first data-plane request
   // The live vault of that name (any subscription), or nullopt.
   std::function<std::optional<arm::TrackedResource>(const std::string& name)> find_vault;
+  // Every live vault: on a loopback host without a vault name the only one is served.
+  std::function<std::vector<arm::TrackedResource>()> list_vaults;
+  // The vault requests on a loopback host speak to (--localhost-vault); "" = the only vault.
+  std::string localhost_vault;
   // The emulator's token service; null before it started (then 503).
   std::function<const entra::TokenService*()> token_service;
   RbacCheck rbac;  // decides RBAC vaults; empty = nobody is allowed there

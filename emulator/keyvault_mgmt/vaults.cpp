@@ -152,6 +152,13 @@ std::optional<arm::TrackedResource> VaultProvider::find_vault_by_name(
   return std::nullopt;
 }
 
+std::vector<arm::TrackedResource> VaultProvider::all_vaults() const {
+  std::vector<arm::TrackedResource> out;
+  for (const auto& sub : arm_.subscriptions->all())
+    for (auto& r : resources_.list(sub.id, {}, kVaultType)) out.push_back(std::move(r));
+  return out;
+}
+
 std::optional<DeletedVault> VaultProvider::find_deleted(const std::string& name) {
   std::lock_guard lock(mu_);
   purge_expired();

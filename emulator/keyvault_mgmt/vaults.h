@@ -24,6 +24,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "arm/arm_api.h"
 #include "arm/resource_store.h"
@@ -46,6 +47,8 @@ class VaultProvider {
 
   // The live vault of that name in any subscription (names are global).
   std::optional<arm::TrackedResource> find_vault_by_name(const std::string& name) const;
+  // Every live vault, all subscriptions.
+  std::vector<arm::TrackedResource> all_vaults() const;
   std::optional<DeletedVault> find_deleted(const std::string& name);
   // Moves a vault that is being removed (DELETE, or its resource group's deletion) to the
   // deleted vaults when soft delete is on; the caller removes it from the store.

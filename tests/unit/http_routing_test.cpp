@@ -78,6 +78,29 @@ TEST_CASE("hosts route to their surfaces", "[http]") {
                 .surface == Surface::Login);
     REQUIRE(request("GET", "/t1/discovery/v2.0/keys", "localhost").surface == Surface::Login);
   }
+  SECTION("on loopback hosts, Key Vault data-plane paths reach the vault data plane, unnamed") {
+    for (const char* host : {"localhost:8443", "127.0.0.1:8443", "[::1]:8443", "localhost"}) {
+      INFO(host);
+      for (const char* path : {"/keys/k1/create", "/Keys", "/deletedkeys/k1/recover", "/rng",
+                               "/secrets/s1", "/deletedsecrets", "/certificates/c1",
+                               "/keys/discovery/oauth2"}) {
+        INFO(path);
+        auto r = request("POST", path, host);
+        REQUIRE(r.surface == Surface::KeyVault);
+        REQUIRE(r.vault_name.empty());
+      }
+    }
+    // Everything else there stays ARM (or Entra).
+    REQUIRE(request("GET", "/subscriptions/s/providers/Microsoft.KeyVault/vaults/keys", "localhost:8443")
+                .surface == Surface::Arm);
+    REQUIRE(request("GET", "/t1/oauth2/v2.0/token", "localhost:8443").surface == Surface::Login);
+    // Not on other hosts: the management host is ARM only, the HTTP listener MSI only.
+    REQUIRE(request("GET", "/keys", "management.azure.com").surface == Surface::Arm);
+    REQUIRE(request("GET", "/keys", "127.0.0.1:8080", Listener::Http).surface == Surface::Msi);
+    REQUIRE(is_keyvault_data_path({"DeletedKeys", "k"}));
+    REQUIRE_FALSE(is_keyvault_data_path({"subscriptions"}));
+    REQUIRE_FALSE(is_keyvault_data_path({}));
+  }
   SECTION("/_emulator/ is the admin API on every host and both listeners") {
     REQUIRE(request("GET", "/_emulator/health", "kv1.vault.azure.net").surface == Surface::Admin);
     REQUIRE(request("GET", "/_emulator/health", "login.windows.net").surface == Surface::Admin);

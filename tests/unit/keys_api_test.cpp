@@ -26,10 +26,11 @@ struct Kv {
   std::string token;
   const char* v = "?api-version=7.4";
 
-  explicit Kv(bool strict_versions = false) {
+  explicit Kv(bool strict_versions = false, const std::string& localhost_vault = {}) {
     EmulatorOptions o = test::test_options();
     o.rsa_key_pool_size = 0;  // keys are made on request: no background work in tests
     o.strict_api_versions = strict_versions;
+    o.localhost_vault = localhost_vault;
     emu = test::start_emulator(o);
     arm = test::https_client(*emu);
     arm_auth = {{"Authorization", "Bearer " + test::app_token(*emu)}};
@@ -55,6 +56,16 @@ struct Kv {
   // Proxy mode: the real host name through the front door.
   std::unique_ptr<httplib::SSLClient> vault(const std::string& name = "kv1") {
     return test::proxied_client(*emu, name + ".vault.azure.net");
+  }
+  // Endpoint mode without a vault host name: https://localhost:<port>.
+  std::string localhost() const { return "localhost:" + std::to_string(emu->https_port()); }
+  httplib::Result on_localhost(const std::string& method, const std::string& path,
+                               const std::string& body_text = {}, const std::string& t = {}) {
+    httplib::Headers h{{"Host", localhost()}};
+    if (t != "-") h.emplace("Authorization", "Bearer " + (t.empty() ? token : t));
+    auto cli = test::https_client(*emu);
+    if (method == "POST") return cli->Post(path + v, h, body_text, "application/json");
+    return cli->Get(path + v, h);
   }
   httplib::Headers auth(const std::string& t = {}) { return {{"Authorization", "Bearer " + (t.empty() ? token : t)}}; }
   httplib::Result post(const std::string& path, const json& body, const std::string& vault_name = "kv1") {
@@ -490,4 +501,81 @@ TEST_CASE("keys api: a purged vault takes its keys with it", "[keys]") {
   auto after = kv.get("/keys/k", "kvtmp");
   REQUIRE(after->status == 404);
   REQUIRE(body(after)["error"]["code"] == "KeyNotFound");
+}
+
+TEST_CASE("keys api: https://localhost serves the only vault, challenge for vault.azure.net", "[keys]") {
+  Kv kv;
+  // The challenge: no parent domain to name, so Key Vault's own resource (clients disable the
+  // resource check there).
+  auto challenge = kv.on_localhost("POST", "/keys/cmk1/create", "", "-");
+  REQUIRE(challenge->status == 401);
+  REQUIRE(challenge->get_header_value("WWW-Authenticate") ==
+          std::string("Bearer authorization=\"https://login.microsoftonline.com/") + test::kTenant +
+              "\", resource=\"https://vault.azure.net\"");
+  // kids carry the host the request came in on, so clients built on them stay on localhost.
+  auto created = kv.on_localhost("POST", "/keys/cmk1/create", R"({"kty":"RSA","key_size":2048})");
+  REQUIRE(created->status == 200);
+  const json bundle = body(created);
+  REQUIRE_THAT(bundle["key"]["kid"].get<std::string>(),
+               Catch::StartsWith("https://" + kv.localhost() + "/keys/cmk1/"));
+  // The same key as kv1's host name shows.
+  REQUIRE(body(kv.get("/keys/cmk1"))["key"]["n"] == bundle["key"]["n"]);
+  auto wrapped = kv.on_localhost("POST", "/keys/cmk1/" + version_of(bundle) + "/wrapKey",
+                                 json{{"alg", "RSA-OAEP"}, {"value", "AAEC"}}.dump());
+  REQUIRE(wrapped->status == 200);
+  REQUIRE_THAT(body(wrapped)["kid"].get<std::string>(), Catch::StartsWith("https://" + kv.localhost() + "/keys/"));
+  // 127.0.0.1 as the client's host works the same way.
+  auto by_ip = test::https_client(*kv.emu)->Get("/keys?api-version=7.4", kv.auth());
+  REQUIRE(by_ip->status == 200);
+  REQUIRE_THAT(body(by_ip)["value"][0]["kid"].get<std::string>(),
+               Catch::StartsWith("https://127.0.0.1:" + std::to_string(kv.emu->https_port()) + "/keys/cmk1"));
+
+  // An ARM token stays an ARM token there, even one for https://localhost:<port> itself.
+  auto arm_token = kv.on_localhost("GET", "/keys", "", test::app_token(*kv.emu, "https://" + kv.localhost()));
+  REQUIRE(arm_token->status == 401);
+  REQUIRE_THAT(body(arm_token)["error"]["message"].get<std::string>(), Catch::StartsWith("AKV10022"));
+  // ARM is still ARM on localhost, and other Key Vault collections answer in Key Vault's shape.
+  auto arm = kv.arm->Get(std::string("/subscriptions/") + test::kSubscription + "?api-version=2022-12-01", kv.arm_auth);
+  REQUIRE(arm->status == 200);
+  auto secrets = kv.on_localhost("GET", "/secrets/s1");
+  REQUIRE(secrets->status == 404);
+  REQUIRE(body(secrets)["error"]["code"] == "NotFound");
+}
+
+TEST_CASE("keys api: https://localhost with no vault, several vaults, --localhost-vault", "[keys]") {
+  SECTION("several vaults and no --localhost-vault: 400 naming them and how to choose") {
+    Kv kv;
+    kv.make_vault("kv2");
+    auto r = kv.on_localhost("GET", "/keys", "", "-");  // before the challenge: no vault, no tenant
+    REQUIRE(r->status == 400);
+    REQUIRE(body(r)["error"]["code"] == "BadParameter");
+    const std::string message = body(r)["error"]["message"];
+    INFO(message);
+    REQUIRE_THAT(message, Catch::StartsWith("2 vaults exist (kv1, kv2)"));
+    REQUIRE_THAT(message, Catch::Contains("https://<vault>.vault.localhost:" + std::to_string(kv.emu->https_port())));
+    REQUIRE_THAT(message, Catch::Contains("--localhost-vault <vault>"));
+  }
+  SECTION("no live vault: 404 VaultNotFound") {
+    Kv kv;
+    REQUIRE(kv.arm->Delete(kv.vault_id("kv1") + "?api-version=2022-07-01", kv.arm_auth)->status == 200);
+    auto r = kv.on_localhost("GET", "/keys");
+    REQUIRE(r->status == 404);
+    REQUIRE(body(r)["error"]["code"] == "VaultNotFound");
+    REQUIRE_THAT(body(r)["error"]["message"].get<std::string>(), Catch::Contains("--localhost-vault"));
+  }
+  SECTION("--localhost-vault picks one of several") {
+    Kv kv(false, "kv2");
+    kv.make_vault("kv2");
+    kv.make_vault("kv3");
+    REQUIRE(kv.on_localhost("POST", "/keys/only-in-kv2/create", R"({"kty":"EC"})")->status == 200);
+    REQUIRE(kv.get("/keys/only-in-kv2", "kv2")->status == 200);
+    REQUIRE(kv.get("/keys/only-in-kv2", "kv1")->status == 404);
+  }
+  SECTION("--localhost-vault naming no vault: 404 VaultNotFound") {
+    Kv kv(false, "nosuch");
+    auto r = kv.on_localhost("GET", "/keys");
+    REQUIRE(r->status == 404);
+    REQUIRE(body(r)["error"]["code"] == "VaultNotFound");
+    REQUIRE_THAT(body(r)["error"]["message"].get<std::string>(), Catch::Contains("'nosuch'"));
+  }
 }

@@ -1,5 +1,6 @@
 // Helpers for the Node scenarios (run by run_client_test.sh, which has exported the proxy-mode
 // environment and the CMK_* variables).
+import dns from "node:dns";
 import { readFileSync } from "node:fs";
 
 export const env = process.env;
@@ -60,4 +61,37 @@ export async function checkManagedIdentityToken(token, aud) {
     aud, tid: TENANT, iss: V1_ISSUER, idtyp: "app",
     oid: mi.principalId, appid: mi.clientId, xms_mirid: mi.resourceId,
   });
+}
+
+// Makes `hostname` resolve to 127.0.0.1 in this process only. It stands in for the /etc/hosts line
+// a user adds for endpoint mode (`127.0.0.1 kv1.vault.localhost`, README), which a test cannot add
+// hermetically: Debian resolves no *.vault.localhost name by itself. node:net looks up through
+// dns.lookup at connect time, so wrapping it before the first connection does what a `--import`
+// preload would; every other name resolves as usual and nothing else in the client changes.
+export function resolveToLoopback(hostname) {
+  const wanted = hostname.toLowerCase();
+  const real = dns.lookup;
+  dns.lookup = function lookup(host, options, callback) {
+    const name = typeof host === "string" && host.toLowerCase() === wanted ? "127.0.0.1" : host;
+    return real.call(this, name, options, callback);
+  };
+}
+
+// Endpoint mode: `hostname` is reached directly, as NO_PROXY already makes localhost and 127.0.0.1.
+// HTTPS_PROXY stays set, so a stray request for a real Azure host still lands on the emulator's
+// front door and shows up (onlyLoopbackRequests, the runner's refusal check). Call it before the
+// first client is made: @azure/core-rest-pipeline reads NO_PROXY once.
+export function bypassProxyFor(hostname) {
+  for (const v of ["NO_PROXY", "no_proxy"]) env[v] = [env[v], hostname].filter(Boolean).join(",");
+}
+
+// Endpoint mode must not touch the real Azure host names (the proxy would serve them, so the
+// refusal check alone would not notice): every request in the access log went to localhost,
+// 127.0.0.1 or one of `allowedHosts`.
+export function onlyLoopbackRequests(...allowedHosts) {
+  const hosts = new Set(["localhost", "127.0.0.1", ...allowedHosts.map((h) => h.toLowerCase())]);
+  const log = readFileSync(env.CMK_EMULATOR_LOG, "utf8");
+  const seen = new Set([...log.matchAll(/ (?:GET|POST|PUT|PATCH|DELETE|HEAD) https?:\/\/([^/: ]+)/g)].map((m) => m[1]));
+  const others = [...seen].filter((h) => !hosts.has(h));
+  expect(others.length === 0, `endpoint mode reached other hosts: ${others.join(" ")}`);
 }

@@ -74,3 +74,36 @@ def check_managed_identity_token(token, aud):
     mi = host_identity()
     return check_claims(token, aud=aud, tid=TENANT, iss=V1_ISSUER, idtyp="app", oid=mi["principalId"],
                         appid=mi["clientId"], xms_mirid=mi["resourceId"])
+
+
+def resolve_to_loopback(hostname):
+    """Makes `hostname` resolve to 127.0.0.1 in this process only. It stands in for the /etc/hosts
+    line a user adds for endpoint mode (`127.0.0.1 kv1.vault.localhost`, README), which a test
+    cannot add hermetically: Debian resolves no *.vault.localhost name by itself. Every other name
+    resolves as usual, and nothing else in the client changes."""
+    import socket
+    real = socket.getaddrinfo
+    wanted = hostname.lower()
+
+    def getaddrinfo(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        return real("127.0.0.1" if isinstance(name, str) and name.lower() == wanted else host, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+
+
+def bypass_proxy_for(hostname):
+    """Endpoint mode: `hostname` is reached directly, as NO_PROXY already makes localhost and
+    127.0.0.1. HTTPS_PROXY stays set, so a stray request for a real Azure host still lands on the
+    emulator's front door and shows up (only_loopback_requests, the runner's refusal check)."""
+    for var in ("NO_PROXY", "no_proxy"):
+        os.environ[var] = ",".join(filter(None, [os.environ.get(var, ""), hostname]))
+
+
+def only_loopback_requests(*allowed_hosts):
+    """Endpoint mode must not touch the real Azure host names (the proxy would serve them, so the
+    refusal check alone would not notice): every request in the access log went to localhost,
+    127.0.0.1 or one of `allowed_hosts`."""
+    hosts = {"localhost", "127.0.0.1", *[h.lower() for h in allowed_hosts]}
+    seen = set(re.findall(r" (?:GET|POST|PUT|PATCH|DELETE|HEAD) https?://([^/: ]+)", access_log()))
+    expect(seen <= hosts, f"endpoint mode reached other hosts: {sorted(seen - hosts)}")
