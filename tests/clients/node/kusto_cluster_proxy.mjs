@@ -1,8 +1,9 @@
 // Node @azure/arm-kusto in proxy mode with default settings: a resource group (plain ARM PUT
 // through @azure/core-rest-pipeline, as in arm_msi_proxy.mjs) and a user-assigned identity
 // (@azure/arm-msi), then KustoManagementClient clusters.beginCreateOrUpdateAndWait (a Running
-// cluster with the identity filled in), get, beginUpdateAndWait with a key vault reference
-// (core-lro takes the Location URL's body as the result) and beginDeleteAndWait.
+// cluster with the identity filled in), get, beginUpdateAndWait of enablePurge (core-lro takes
+// the Location URL's body as the result) and beginDeleteAndWait. Key vault references need a real
+// vault and key since CMK landed: cmk_seed_workflow_proxy.mjs drives them.
 import { ClientSecretCredential } from "@azure/identity";
 import { KustoManagementClient } from "@azure/arm-kusto";
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
@@ -41,13 +42,9 @@ expect(uami?.principalId === ident.principalId && uami?.clientId === ident.clien
 const got = await kusto.clusters.get(RG, NAME);
 expect(got.id === created.id && got.enableDoubleEncryption === true, `get: ${JSON.stringify(got)}`);
 
-const vaultUri = "https://kv1.vault.azure.net/";
-const updated = await kusto.clusters.beginUpdateAndWait(RG, NAME, {
-  keyVaultProperties: { keyName: "cmk1", keyVersion: "", keyVaultUri: vaultUri, userIdentity: ident.id },
-}, { ifMatch: "*", ...fast });
+const updated = await kusto.clusters.beginUpdateAndWait(RG, NAME, { enablePurge: true }, { ifMatch: "*", ...fast });
 expect(updated.provisioningState === "Succeeded", `after update: ${updated.provisioningState}/${updated.state}`);
-expect(updated.keyVaultProperties?.keyName === "cmk1" && updated.keyVaultProperties?.keyVaultUri === vaultUri,
-  `keyVaultProperties: ${JSON.stringify(updated.keyVaultProperties)}`);
+expect(updated.enablePurge === true, `enablePurge: ${updated.enablePurge}`);
 expect(updated.enableDoubleEncryption === true, "enableDoubleEncryption was reset by the update");
 expectRequest("PATCH", `https://management.azure.com/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Kusto/clusters/${NAME}`, 200);
 

@@ -1,9 +1,10 @@
 """Python SDK (Debian python3-azure, azure-mgmt-kusto 3.1.0b1, api-version 2022-11-11) in proxy
 mode with default settings: a resource group and a user-assigned identity, then
 KustoManagementClient begin_create_or_update (polls the LRO to a Running cluster with the
-identity filled in), get, begin_update with a key vault reference (the SDK also sends its nine
-model defaults, which must not reset create-time or earlier settings) and begin_delete (404
-afterwards)."""
+identity filled in), get, begin_update of enablePurge (the SDK also sends its nine model
+defaults, which must not reset create-time or earlier settings) and begin_delete (404
+afterwards). Key vault references need a real vault and key since CMK landed: they are driven by
+cmk_seed_workflow_proxy.py."""
 import os
 import sys
 
@@ -14,7 +15,7 @@ from azure.core.exceptions import ResourceNotFoundError  # noqa: E402
 from azure.identity import ClientSecretCredential  # noqa: E402
 from azure.mgmt.kusto import KustoManagementClient  # noqa: E402
 from azure.mgmt.kusto.models import (  # noqa: E402
-    AzureSku, Cluster, ClusterUpdate, Identity, KeyVaultProperties)
+    AzureSku, Cluster, ClusterUpdate, Identity)
 from azure.mgmt.msi import ManagedServiceIdentityClient  # noqa: E402
 from azure.mgmt.resource import ResourceManagementClient  # noqa: E402
 
@@ -47,15 +48,11 @@ expect_request("PUT", f"https://management.azure.com/subscriptions/{SUB}/resourc
 got = kusto.clusters.get(RG, NAME)
 expect(got.id == created.id and got.enable_double_encryption, f"get: {got}")
 
-vault_uri = "https://kv1.vault.azure.net/"
-updated = kusto.clusters.begin_update(RG, NAME, ClusterUpdate(key_vault_properties=KeyVaultProperties(
-    key_name="cmk1", key_version="", key_vault_uri=vault_uri, user_identity=ident.id)),
-    if_match="*", polling_interval=0).result()
+updated = kusto.clusters.begin_update(RG, NAME, ClusterUpdate(enable_purge=True),
+                                      if_match="*", polling_interval=0).result()
 expect(updated.provisioning_state == "Succeeded" and updated.state == "Running",
        f"after update: {updated.provisioning_state}/{updated.state}")
-kvp = updated.key_vault_properties
-expect(kvp and kvp.key_name == "cmk1" and kvp.key_vault_uri == vault_uri and kvp.user_identity == ident.id,
-       f"keyVaultProperties: {kvp}")
+expect(updated.enable_purge is True, f"enablePurge: {updated.enable_purge}")
 # The SDK sent enableDoubleEncryption=false and enableStreamingIngest=false as model defaults.
 expect(updated.enable_double_encryption is True, "the SDK's default enableDoubleEncryption=false clobbered it")
 expect(updated.enable_streaming_ingest is True, "the SDK's default enableStreamingIngest=false clobbered it")
