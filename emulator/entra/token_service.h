@@ -85,33 +85,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/outcome.h"
 #include "entra/directory.h"
 #include "entra/jwt.h"
 #include "entra/signing_key.h"
 #include "state/clock.h"
 
 namespace cmk::entra {
-
-// A value or an error, for errors that carry more than a message.
-template <typename T, typename E>
-class Outcome {
- public:
-  Outcome(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
-  Outcome(E error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
-
-  bool is_ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return is_ok(); }
-  T& value() { return std::get<0>(v_); }
-  const T& value() const { return std::get<0>(v_); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  const E& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, E> v_;
-};
 
 // An error as the token endpoint reports it. The HTTP adapter renders it as
 // {error, error_description: description + "\r\nTrace ID: ...\r\nCorrelation ID: ...\r\n

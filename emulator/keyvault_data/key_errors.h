@@ -21,6 +21,8 @@
 #include <utility>
 #include <variant>
 
+#include "common/outcome.h"
+
 namespace cmk::keyvault_data {
 
 enum class KeyErrorKind {
@@ -47,24 +49,7 @@ inline KeyError bad_parameter(std::string message) {
 
 // A value or a KeyError.
 template <typename T>
-class KeyResult {
- public:
-  KeyResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}     // NOLINT: implicit
-  KeyResult(KeyError error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
-
-  bool is_ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return is_ok(); }
-  T& value() { return std::get<0>(v_); }
-  const T& value() const { return std::get<0>(v_); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  const KeyError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, KeyError> v_;
-};
+using KeyResult = Outcome<T, KeyError>;
 
 // For operations that return nothing but may fail.
 struct Done {};

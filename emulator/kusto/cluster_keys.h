@@ -49,8 +49,6 @@
 
 namespace cmk::kusto {
 
-using entra::Outcome;
-
 struct KeyVaultProperties {
   std::string vault_uri;      // as given
   std::string vault_host;     // "kv1.vault.azure.net"
