@@ -241,7 +241,10 @@ Outcome<KeyInUse, OperationError> ClusterKeys::use_key(const arm::TrackedResourc
   if (!attributes.value("enabled", true))
     return error("KeyDisabled", "The " + where + " is disabled: enable it.");
   const std::string kid = string_field(key, "kid");
-  const std::string versioned = kid.substr(kid.find("/keys/"));  // /keys/<name>/<version>
+  const size_t keys_at = kid.find("/keys/");
+  if (keys_at == std::string::npos)
+    return error("KeyVaultError", "Key Vault answered the " + where + " without a key id.");
+  const std::string versioned = kid.substr(keys_at);  // /keys/<name>/<version>
 
   std::string dek(32, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(dek.data()), static_cast<int>(dek.size())) != 1)
