@@ -392,3 +392,41 @@ TEST_CASE("cmk: the admin API shows the key in use and sets refresh intervals", 
   CHECK(c.kid_in_use("kcadm8") == rotated["key"]["kid"]);
   CHECK(json::parse(c.arm->Get("/_emulator/kusto/keys")->body)["value"][0]["refreshSeconds"] == 10);
 }
+
+TEST_CASE("cmk: an RBAC-mode vault decides by role assignments; RSA-4096 is refused", "[kusto][cmk]") {
+  Cmk c;
+  const std::string vault_id = kRg + "/providers/Microsoft.KeyVault/vaults/kvrbac9";
+  auto [vs, vb] = c.arm_call("PUT", vault_id + kKvArmV,
+                             {{"location", "westeurope"},
+                              {"properties", {{"tenantId", test::kTenant},
+                                              {"sku", {{"family", "A"}, {"name", "standard"}}},
+                                              {"enableRbacAuthorization", true},
+                                              {"enablePurgeProtection", true}}}});
+  INFO(vb.dump());
+  REQUIRE(vs == 201);
+  auto assign = [&](const std::string& name, const char* role, const std::string& principal) {
+    auto [status, body] = c.arm_call(
+        "PUT", vault_id + "/providers/Microsoft.Authorization/roleAssignments/" + name + "?api-version=2022-04-01",
+        {{"properties", {{"roleDefinitionId", kSub + "/providers/Microsoft.Authorization/roleDefinitions/" + role},
+                         {"principalId", principal},
+                         {"principalType", "ServicePrincipal"}}}});
+    INFO(body.dump());
+    REQUIRE(status == 201);
+  };
+  assign("a0000000-0000-0000-0000-000000000091", "14b46e9e-c2b7-41b4-b07b-48a6ebf60603", test::kSpObjectId);  // Crypto Officer
+  c.key("kvrbac9", "cmk");
+  c.key("kvrbac9", "big", {{"kty", "RSA"}, {"key_size", 4096}});
+  auto [uami, principal] = c.identity("id9");
+  c.cluster("kcrbac9", uami);
+
+  auto denied = c.patch("kcrbac9", Cmk::kv_props("kvrbac9", "cmk", "", uami)).second;
+  CHECK(denied["status"] == "Failed");
+  CHECK(denied["error"]["code"] == "KeyVaultAccessDenied");
+  CHECK_THAT(denied["error"]["message"].get<std::string>(), Contains("Crypto Service Encryption User"));
+  assign("a0000000-0000-0000-0000-000000000092", "e147488a-f6f5-4113-8e2d-b22465e65bf6", principal);
+  CHECK(c.patch("kcrbac9", Cmk::kv_props("kvrbac9", "cmk", "", uami)).second["status"] == "Succeeded");
+
+  auto big = c.patch("kcrbac9", Cmk::kv_props("kvrbac9", "big", "", uami)).second;
+  CHECK(big["error"]["code"] == "UnsupportedKeyType");
+  CHECK_THAT(big["error"]["message"].get<std::string>(), Contains("4096 bits"));
+}
