@@ -146,9 +146,9 @@ VaultProvider::VaultProvider(arm::ArmContext arm, arm::ResourceStore& resources,
 
 std::optional<arm::TrackedResource> VaultProvider::find_vault_by_name(
     const std::string& name) const {
-  for (const auto& sub : arm_.subscriptions->all())
-    for (auto& r : resources_.list(sub.id, {}, kVaultType))
-      if (iequals(r.id.name(), name)) return r;
+  // Indexed by the store: every Key Vault data-plane request looks its vault up by name.
+  for (const auto& id : resources_.find_named(kVaultType, name))
+    if (auto r = resources_.get(id)) return r;
   return std::nullopt;
 }
 
