@@ -1,6 +1,7 @@
 #include "emulator.h"
 
 #include "admin/admin_api.h"
+#include "common/files.h"
 #include "arm/api_versions.h"
 #include "arm/arm_api.h"
 #include "authorization/authorization_api.h"
@@ -9,6 +10,8 @@
 #include "msi/user_assigned_identities.h"
 #include "entra/bearer_auth.h"
 #include "entra/login_api.h"
+#include "faults/fault_filter.h"
+#include "journal/journal_filter.h"
 #include "http/error_bodies.h"
 #include "state/fixture.h"
 
@@ -47,9 +50,14 @@ Emulator::Emulator(EmulatorOptions options)
       listeners_(log_, [this](Request& req) { return handle(req); }) {
   pipeline_.add(std::make_shared<http::RequestIdFilter>());
   pipeline_.add(std::make_shared<http::AccessLogFilter>(log_));
-  // After the id and log filters, so a 401 carries request ids and is logged.
+  pipeline_.add(std::make_shared<journal::JournalFilter>(journal_, clock_, options_.journal_bodies));
+  // After the id, log and journal filters, so a 401 carries request ids, is logged and journaled.
   pipeline_.add(std::make_shared<entra::BearerAuthFilter>(
       [this]() -> const entra::TokenService* { return token_service_.get(); }));
+  // After authentication, so rules can match the caller.
+  pipeline_.add(std::make_shared<faults::FaultFilter>(faults_));
+  operations_.set_fault_source([] { return faults::FaultFilter::take_pending_lro_fault(); });
+  operations_.set_on_faulted([this](const arm::Operation& op) { arm::mark_faulted(resources_, op); });
   if (options_.strict_api_versions)
     pipeline_.add(std::make_shared<arm::StrictApiVersionFilter>([this](const std::string& id) {
       return location_of(id);
@@ -98,6 +106,9 @@ void Emulator::register_routes() {
   ctx.msi = &msi_settings_;
   ctx.lro_policies = &lro_policies_;
   ctx.cluster_keys = cluster_keys_.get();
+  ctx.journal = &journal_;
+  ctx.faults = &faults_;
+  ctx.operations = &operations_;
   admin::register_admin_routes(router(Surface::Admin), std::move(ctx));
 
   auto service = [this]() -> const entra::TokenService* { return token_service_.get(); };
@@ -176,6 +187,23 @@ Status Emulator::start() {
     auto set = arm::parse_lro_policy_flag(spec);
     if (!set) return set.status();
     lro_policies_.apply(set.value());
+  }
+  // Fault rules: the fixtures' sections in order, then --faults files.
+  for (const auto& f : fixtures) {
+    if (!f.faults) continue;
+    auto rules = faults::parse_rules(*f.faults, clock_.now(), "$.faults", faults_.size() + 1);
+    if (!rules) return Status::error(f.source + ": " + rules.status().message());
+    faults_.append(std::move(rules.value()));
+  }
+  for (const auto& path : options_.fault_files) {
+    auto text = read_file(path, 16 << 20);
+    if (!text) return Status::error(path.string() + ": " + text.status().message());
+    if (!text.value()) return Status::error(path.string() + ": no such file");
+    const nlohmann::json doc = nlohmann::json::parse(*text.value(), nullptr, false);
+    if (doc.is_discarded()) return Status::error(path.string() + ": not valid JSON");
+    auto rules = faults::parse_rules(doc, clock_.now(), "$", faults_.size() + 1);
+    if (!rules) return Status::error(path.string() + ": " + rules.status().message());
+    faults_.append(std::move(rules.value()));
   }
 
   http::ListenerOptions lo;

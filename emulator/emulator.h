@@ -31,10 +31,12 @@
 #include "common/status.h"
 #include "entra/directory.h"
 #include "entra/token_service.h"
+#include "faults/fault_rules.h"
 #include "http/certificates.h"
 #include "http/pipeline.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "journal/journal.h"
 #include "keyvault_data/key_store.h"
 #include "keyvault_data/rsa_key_pool.h"
 #include "keyvault_mgmt/vaults.h"
@@ -78,6 +80,13 @@ struct EmulatorOptions {
   // Endpoint mode at https://localhost:<port>/keys/...: the vault those requests speak to
   // ("" = the only live vault; README "Endpoint mode for Key Vault").
   std::string localhost_vault;
+  // Request journal (GET /_emulator/requests): records kept (0 = none), and whether (redacted)
+  // bodies are kept too.
+  size_t journal_size = 10000;
+  bool journal_bodies = false;
+  // Fault rule files (faults/fault_rules.h JSON: a rule or an array), loaded after the
+  // fixtures' "faults" sections.
+  std::vector<std::filesystem::path> fault_files;
 };
 
 class Emulator {
@@ -105,6 +114,8 @@ class Emulator {
   arm::LroPolicyTable& lro_policies() { return lro_policies_; }
   arm::OperationEngine& operations() { return operations_; }
   arm::ResourceStore& resources() { return resources_; }
+  journal::Journal& journal() { return journal_; }
+  faults::FaultSet& faults() { return faults_; }
   keyvault_mgmt::VaultProvider& vaults() { return *vaults_; }
   kusto::ClusterKeys& cluster_keys() { return *cluster_keys_; }
   keyvault_data::KeyStore& keys() { return keys_; }
@@ -141,6 +152,8 @@ class Emulator {
   arm::LroPolicyTable lro_policies_;
   arm::OperationEngine operations_{clock_, ids_};
   arm::ResourceStore resources_{clock_, ids_};
+  journal::Journal journal_{options_.journal_size};
+  faults::FaultSet faults_{clock_};
   std::unique_ptr<keyvault_mgmt::VaultProvider> vaults_;
   std::unique_ptr<kusto::ClusterKeys> cluster_keys_;
   keyvault_data::RsaKeyPool key_pool_{

@@ -94,6 +94,19 @@ int main(int argc, char** argv) {
                  "Vault that Key Vault requests to https://localhost:<port>/keys/... speak to "
                  "(default: the only vault, if exactly one exists)");
 
+  std::vector<std::string> fault_files;
+  app.add_option("--faults", fault_files,
+                 "Fault rules to load at start (JSON: a rule or an array; README \"Fault "
+                 "injection\"); repeatable, applied after the fixtures' faults")
+      ->check(CLI::ExistingFile);
+  app.add_option("--journal-size", opts.journal_size,
+                 "Requests the journal keeps (GET /_emulator/requests); 0 keeps none")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{10'000'000}));
+  app.add_flag("--journal-bodies", opts.journal_bodies,
+               "Keep request and response bodies in the journal too (secrets, tokens and key "
+               "material redacted)");
+
   CLI::App* env = app.add_subcommand(
       "env", "Print the shell exports that point clients at the emulator (proxy mode)");
   add_common(*env);
@@ -111,6 +124,7 @@ int main(int argc, char** argv) {
   opts.token_lifetime = std::chrono::seconds(token_lifetime);
   opts.key_refresh = std::chrono::seconds(key_refresh);
   for (const auto& f : fixtures) opts.fixtures.emplace_back(f);
+  for (const auto& f : fault_files) opts.fault_files.emplace_back(f);
 
   // Block the stop signals in every thread; the main thread waits for them below.
   sigset_t stop_signals;

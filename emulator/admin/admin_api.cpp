@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "admin/admin_json.h"
 #include "http/error_bodies.h"
 
 namespace cmk::admin {
@@ -13,29 +14,12 @@ using nlohmann::json;
 
 namespace {
 
-Response json_ok(const json& body, int status = 200) {
-  Response r;
-  r.set_json(status, body.dump());
-  return r;
-}
-
 json clock_json(const VirtualClock& clock) {
   const TimePoint now = clock.now();
   return {{"now", to_iso8601(now)},
           {"unix", to_unix_seconds(now)},
           {"offset_s", std::chrono::duration<double>(clock.offset()).count()},
           {"frozen", clock.frozen()}};
-}
-
-// Parses a JSON request body that must be an object; nullopt + error response otherwise.
-std::optional<json> object_body(const Request& req, Response& error) {
-  try {
-    json body = req.body.empty() ? json::object() : json::parse(req.body);
-    if (body.is_object()) return body;
-  } catch (const json::parse_error&) {
-  }
-  error = http::admin_error(400, "InvalidRequestContent", "The request body must be a JSON object.");
-  return std::nullopt;
 }
 
 json msi_json(const AdminContext& ctx) {
@@ -60,10 +44,10 @@ json msi_json(const AdminContext& ctx) {
 
 void register_admin_routes(http::Router& router, AdminContext ctx) {
   router.add("GET", "/_emulator/health", [ctx](Request&, const RouteParams&) {
-    const double up = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                    *ctx.started_at)
-                          .count();
-    return json_ok({{"status", "ok"}, {"version", CMK_VERSION}, {"uptime_s", std::floor(up * 1000) / 1000}});
+    const double up =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - *ctx.started_at).count();
+    return json_ok(
+        {{"status", "ok"}, {"version", CMK_VERSION}, {"uptime_s", std::floor(up * 1000) / 1000}});
   });
 
   router.add("GET", "/_emulator/info", [ctx](Request&, const RouteParams&) {
@@ -80,9 +64,8 @@ void register_admin_routes(http::Router& router, AdminContext ctx) {
     return r;
   });
 
-  router.add("GET", "/_emulator/clock", [ctx](Request&, const RouteParams&) {
-    return json_ok(clock_json(*ctx.clock));
-  });
+  router.add("GET", "/_emulator/clock",
+             [ctx](Request&, const RouteParams&) { return json_ok(clock_json(*ctx.clock)); });
 
   // {"seconds": N} (also "minutes", "hours", "days"; they add up). Time never runs backwards.
   router.add("POST", "/_emulator/clock/advance", [ctx](Request& req, const RouteParams&) {
@@ -103,12 +86,14 @@ void register_admin_routes(http::Router& router, AdminContext ctx) {
       any = true;
     }
     if (!any)
-      return http::admin_error(400, "InvalidRequestContent",
-                               "Give how far to advance: {\"seconds\": N} (or minutes/hours/days).");
+      return http::admin_error(
+          400, "InvalidRequestContent",
+          "Give how far to advance: {\"seconds\": N} (or minutes/hours/days).");
     if (!(seconds >= 0) || seconds > 1e11)
       return http::admin_error(400, "InvalidRequestContent",
                                "The virtual clock only moves forward, by at most 1e11 seconds.");
-    ctx.clock->advance(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds)));
+    ctx.clock->advance(
+        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds)));
     return json_ok(clock_json(*ctx.clock));
   });
 
@@ -155,9 +140,10 @@ void register_admin_routes(http::Router& router, AdminContext ctx) {
     };
     std::optional<std::string> identity, header;
     if (!read("identity", identity) || !read("identity_header", header))
-      return http::admin_error(400, "InvalidRequestContent",
-                               "Expected {\"identity\": \"<client id, principal id or resource "
-                               "id>\" | null} and optionally {\"identity_header\": \"...\" | null}.");
+      return http::admin_error(
+          400, "InvalidRequestContent",
+          "Expected {\"identity\": \"<client id, principal id or resource "
+          "id>\" | null} and optionally {\"identity_header\": \"...\" | null}.");
     if (!identity && !header)
       return http::admin_error(400, "InvalidRequestContent",
                                "Give \"identity\" (and/or \"identity_header\").");
@@ -169,9 +155,8 @@ void register_admin_routes(http::Router& router, AdminContext ctx) {
   // Long-running operation policies (arm/operations.h LroPolicySet): GET shows the table, PUT
   // replaces it whole (a rule left out is gone), DELETE restores the default (1 s, no rules).
   // They apply to operations started afterwards.
-  router.add("GET", "/_emulator/lro-policy", [ctx](Request&, const RouteParams&) {
-    return json_ok(ctx.lro_policies->to_json());
-  });
+  router.add("GET", "/_emulator/lro-policy",
+             [ctx](Request&, const RouteParams&) { return json_ok(ctx.lro_policies->to_json()); });
   router.add("PUT", "/_emulator/lro-policy", [ctx](Request& req, const RouteParams&) {
     Response error;
     auto body = object_body(req, error);
@@ -203,8 +188,8 @@ void register_admin_routes(http::Router& router, AdminContext ctx) {
                                "'seconds' must be an integer from 1 to 31622400.");
     const std::chrono::seconds interval(seconds->get<int64_t>());
     if (auto cluster = body->find("cluster"); cluster != body->end() && !cluster->is_null()) {
-      auto id = cluster->is_string() ? arm::ResourceId::parse(cluster->get<std::string>())
-                                     : std::nullopt;
+      auto id =
+          cluster->is_string() ? arm::ResourceId::parse(cluster->get<std::string>()) : std::nullopt;
       if (!id)
         return http::admin_error(400, "InvalidRequestContent",
                                  "'cluster' must be a cluster's resource id.");
@@ -221,6 +206,9 @@ void register_admin_routes(http::Router& router, AdminContext ctx) {
       list.push_back({{"target", r.host}, {"unix", r.unix_time}});
     return json_ok({{"count", ctx.front_door->refusal_count()}, {"value", list}});
   });
+
+  if (ctx.journal) register_journal_routes(router, *ctx.journal, *ctx.clock);
+  if (ctx.faults) register_fault_routes(router, *ctx.faults, *ctx.operations, *ctx.clock);
 }
 
 }  // namespace cmk::admin

@@ -1,6 +1,7 @@
 // The admin API under /_emulator/ (PRODUCT §5), served on both listeners: health, info,
 // the CA, the virtual clock, the proxy's refusals, token revocation, the managed-identity
-// endpoints' host identity and the long-running operation policies. JSON in and out; errors in the admin shape.
+// endpoints' host identity, the long-running operation policies, the request journal and
+// fault injection. JSON in and out; errors in the admin shape.
 #pragma once
 
 #include <chrono>
@@ -11,11 +12,13 @@
 
 #include "arm/operations.h"
 #include "entra/directory.h"
-#include "kusto/cluster_keys.h"
 #include "entra/token_service.h"
+#include "faults/fault_rules.h"
 #include "http/front_door.h"
-#include "msi/msi_api.h"
 #include "http/router.h"
+#include "journal/journal.h"
+#include "kusto/cluster_keys.h"
+#include "msi/msi_api.h"
 #include "state/clock.h"
 
 namespace cmk::admin {
@@ -31,8 +34,17 @@ struct AdminContext {
   msi::MsiSettings* msi = nullptr;
   arm::LroPolicyTable* lro_policies = nullptr;
   kusto::ClusterKeys* cluster_keys = nullptr;
+  journal::Journal* journal = nullptr;
+  faults::FaultSet* faults = nullptr;
+  arm::OperationEngine* operations = nullptr;  // held operations (fault injection)
 };
 
 void register_admin_routes(http::Router& router, AdminContext ctx);
+
+// /_emulator/requests: the request journal (journal_admin.cpp).
+void register_journal_routes(http::Router& router, journal::Journal& journal, const Clock& clock);
+// /_emulator/faults and /_emulator/operations (faults_admin.cpp).
+void register_fault_routes(http::Router& router, faults::FaultSet& faults,
+                           arm::OperationEngine& operations, const Clock& clock);
 
 }  // namespace cmk::admin

@@ -1,22 +1,31 @@
 #include "arm/operations.h"
 
+#include <algorithm>
 #include <cmath>
 
+#include "arm/resource_id.h"
+#include "arm/resource_store.h"
 #include "http/message.h"
 
 namespace cmk::arm {
 
 const char* operation_status_name(OperationStatus s) {
   switch (s) {
-    case OperationStatus::Running: return "Running";
-    case OperationStatus::Succeeded: return "Succeeded";
-    case OperationStatus::Failed: return "Failed";
-    case OperationStatus::Canceled: return "Canceled";
+    case OperationStatus::Running:
+      return "Running";
+    case OperationStatus::Succeeded:
+      return "Succeeded";
+    case OperationStatus::Failed:
+      return "Failed";
+    case OperationStatus::Canceled:
+      return "Canceled";
   }
   return "Running";
 }
 
-bool is_terminal(OperationStatus s) { return s != OperationStatus::Running; }
+bool is_terminal(OperationStatus s) {
+  return s != OperationStatus::Running;
+}
 
 Result<LroPolicy> LroPolicy::from_json(const nlohmann::json& j) {
   if (!j.is_object()) return Status::error("a policy must be a JSON object");
@@ -35,10 +44,12 @@ Result<LroPolicy> LroPolicy::from_json(const nlohmann::json& j) {
     p.polls = n->get<int>();
   } else if (m == "duration") {
     auto s = j.find("seconds");
-    if (s == j.end() || !s->is_number() || !(s->get<double>() >= 0) || s->get<double>() > 86400 * 366)
+    if (s == j.end() || !s->is_number() || !(s->get<double>() >= 0) ||
+        s->get<double>() > 86400 * 366)
       return Status::error("'seconds' must be a number from 0 to 31622400");
     p.mode = Mode::AfterDuration;
-    p.duration = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s->get<double>()));
+    p.duration =
+        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s->get<double>()));
   } else {
     return Status::error("'mode' must be one of immediate, polls, duration (got '" + m + "')");
   }
@@ -47,8 +58,10 @@ Result<LroPolicy> LroPolicy::from_json(const nlohmann::json& j) {
 
 nlohmann::json LroPolicy::to_json() const {
   switch (mode) {
-    case Mode::Immediate: return {{"mode", "immediate"}};
-    case Mode::AfterPolls: return {{"mode", "polls"}, {"polls", polls}};
+    case Mode::Immediate:
+      return {{"mode", "immediate"}};
+    case Mode::AfterPolls:
+      return {{"mode", "polls"}, {"polls", polls}};
     case Mode::AfterDuration:
       return {{"mode", "duration"}, {"seconds", std::chrono::duration<double>(duration).count()}};
   }
@@ -68,8 +81,8 @@ void LroPolicyTable::set_default(LroPolicy p) {
 LroPolicy LroPolicyTable::get(const std::string& type, const std::string& op) const {
   std::lock_guard lock(mu_);
   const std::string t = http::to_lower(type), o = http::to_lower(op);
-  for (const auto& key : {std::pair{t, o}, std::pair{t, std::string("*")},
-                          std::pair{std::string("*"), o}}) {
+  for (const auto& key :
+       {std::pair{t, o}, std::pair{t, std::string("*")}, std::pair{std::string("*"), o}}) {
     if (auto it = rules_.find(key); it != rules_.end()) return it->second;
   }
   return default_;
@@ -101,8 +114,8 @@ nlohmann::json LroPolicyTable::to_json() const {
   std::lock_guard lock(mu_);
   nlohmann::json rules = nlohmann::json::array();
   for (const auto& [key, policy] : rules_)
-    rules.push_back({{"resourceType", key.first}, {"operation", key.second},
-                     {"policy", policy.to_json()}});
+    rules.push_back(
+        {{"resourceType", key.first}, {"operation", key.second}, {"policy", policy.to_json()}});
   return {{"default", default_.to_json()}, {"rules", rules}};
 }
 
@@ -199,43 +212,74 @@ OperationEngine::OperationEngine(const Clock& clock, IdGenerator& ids, size_t ma
     : clock_(clock), ids_(ids), max_records_(max_records) {}
 
 bool OperationEngine::due(const Entry& e) const {
-  if (e.completing || is_terminal(e.op.status)) return false;
+  if (e.completing || is_terminal(e.op.status) || e.op.held) return false;
+  if (e.op.fault && e.op.fault->outcome == LroFault::Outcome::Delay &&
+      clock_.now() < e.op.started_at + e.op.fault->delay)
+    return false;
   switch (e.policy.mode) {
-    case LroPolicy::Mode::Immediate: return true;
-    case LroPolicy::Mode::AfterPolls: return e.op.polls >= e.policy.polls;
-    case LroPolicy::Mode::AfterDuration: return clock_.now() >= e.op.started_at + e.policy.duration;
+    case LroPolicy::Mode::Immediate:
+      return true;
+    case LroPolicy::Mode::AfterPolls:
+      return e.op.polls >= e.policy.polls;
+    case LroPolicy::Mode::AfterDuration:
+      return clock_.now() >= e.op.started_at + e.policy.duration;
   }
   return true;
 }
 
 void OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
                                    const std::vector<std::string>& ids) {
-  std::vector<std::pair<std::string, Completion>> work;
+  struct Work {
+    std::string id;
+    Completion completion;
+    std::optional<LroFault> fault;
+  };
+  std::vector<Work> work;
   for (const auto& id : ids) {
     auto it = ops_.find(id);
     if (it == ops_.end() || !due(it->second)) continue;
     it->second.completing = true;  // claimed: concurrent readers keep seeing Running
-    work.emplace_back(id, it->second.completion);
+    work.push_back({id, it->second.completion, it->second.op.fault});
   }
   if (work.empty()) return;
   lock.unlock();
-  std::vector<std::pair<std::string, std::optional<OperationError>>> results;
-  for (auto& [id, completion] : work) {
+  struct Outcome {
+    std::string id;
+    OperationStatus status;
+    std::optional<OperationError> error;
+  };
+  std::vector<Outcome> results;
+  for (auto& w : work) {
+    using F = LroFault::Outcome;
+    if (w.fault && (w.fault->outcome == F::Fail || w.fault->outcome == F::Cancel)) {
+      // Injected: the work is not done.
+      if (w.fault->outcome == F::Fail)
+        results.push_back({w.id, OperationStatus::Failed, w.fault->error});
+      else
+        results.push_back({w.id, OperationStatus::Canceled,
+                           OperationError{"OperationCanceled", "The operation was canceled."}});
+      continue;
+    }
     std::optional<OperationError> error;
     try {
-      if (completion) error = completion();
+      if (w.completion) error = w.completion();
     } catch (const std::exception& e) {
       error = OperationError{"InternalServerError", e.what()};
     }
-    results.emplace_back(id, std::move(error));
+    results.push_back(
+        {w.id, error ? OperationStatus::Failed : OperationStatus::Succeeded, std::move(error)});
   }
+  std::vector<Operation> faulted;
   lock.lock();
-  for (auto& [id, error] : results) {
+  for (auto& [id, status, error] : results) {
     auto it = ops_.find(id);
     if (it == ops_.end()) continue;
     Operation& op = it->second.op;
-    op.status = error ? OperationStatus::Failed : OperationStatus::Succeeded;
+    op.status = status;
     op.error = std::move(error);
+    if (op.fault && (op.fault->outcome == LroFault::Outcome::Fail ||
+                     op.fault->outcome == LroFault::Outcome::Cancel))
+      faulted.push_back(op);
     op.ended_at = clock_.now();
     it->second.completing = false;
     it->second.completion = nullptr;  // release what the provider captured
@@ -246,6 +290,11 @@ void OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
     }
   }
   trim();
+  if (!faulted.empty() && on_faulted_) {
+    lock.unlock();
+    for (const auto& op : faulted) on_faulted_(op);
+    lock.lock();
+  }
 }
 
 void OperationEngine::trim() {
@@ -255,8 +304,10 @@ void OperationEngine::trim() {
   }
 }
 
-std::string OperationEngine::start(std::string resource_key, std::string kind,
-                                   std::string location, LroPolicy policy, Completion completion) {
+std::string OperationEngine::start(std::string resource_key, std::string kind, std::string location,
+                                   LroPolicy policy, Completion completion) {
+  // Asked before the lock: the source belongs to the fault filter and takes none of ours.
+  std::optional<LroFault> fault = fault_source_ ? fault_source_() : std::nullopt;
   std::unique_lock lock(mu_);
   Entry e;
   e.op.id = ids_.guid();
@@ -266,6 +317,8 @@ std::string OperationEngine::start(std::string resource_key, std::string kind,
   e.op.started_at = clock_.now();
   e.policy = policy;
   e.completion = std::move(completion);
+  e.op.fault = std::move(fault);
+  e.op.held = e.op.fault && e.op.fault->outcome == LroFault::Outcome::Hold;
   const std::string id = e.op.id;
   running_[e.op.resource_key].push_back(id);
   ops_.emplace(id, std::move(e));
@@ -302,6 +355,65 @@ std::optional<Operation> OperationEngine::get(const std::string& id) const {
   auto it = ops_.find(http::to_lower(id));
   if (it == ops_.end()) return std::nullopt;
   return it->second.op;
+}
+
+void OperationEngine::set_fault_source(std::function<std::optional<LroFault>()> source) {
+  fault_source_ = std::move(source);
+}
+
+void OperationEngine::set_on_faulted(std::function<void(const Operation&)> on_faulted) {
+  on_faulted_ = std::move(on_faulted);
+}
+
+bool OperationEngine::release(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = ops_.find(http::to_lower(id));
+  if (it == ops_.end() || !it->second.op.held) return false;
+  it->second.op.held = false;
+  return true;
+}
+
+size_t OperationEngine::release_all() {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (auto& [id, e] : ops_)
+    if (e.op.held) {
+      e.op.held = false;
+      ++n;
+    }
+  return n;
+}
+
+std::vector<Operation> OperationEngine::running() const {
+  std::lock_guard lock(mu_);
+  std::vector<Operation> out;
+  for (const auto& [key, ids] : running_)
+    for (const auto& id : ids)
+      if (auto it = ops_.find(id); it != ops_.end()) out.push_back(it->second.op);
+  std::sort(out.begin(), out.end(),
+            [](const Operation& a, const Operation& b) { return a.started_at < b.started_at; });
+  return out;
+}
+
+void mark_faulted(ResourceStore& resources, const Operation& op) {
+  auto id = ResourceId::parse(op.resource_key);
+  if (!id) return;
+  const char* provisioning = op.status == OperationStatus::Canceled ? "Canceled" : "Failed";
+  resources.update(*id, "", [&](TrackedResource& r) {
+    if (!r.body.contains("properties") || !r.body["properties"].is_object()) return false;
+    nlohmann::json& props = r.body["properties"];
+    props["provisioningState"] = provisioning;
+    if (props.contains("state") && props["state"].is_string()) {
+      const std::string state = props["state"];
+      if (state == "Creating")
+        props["state"] = "Unavailable";
+      else if (state == "Updating" || state == "Deleting" || state == "Stopping")
+        props["state"] = "Running";
+      else if (state == "Starting")
+        props["state"] = "Stopped";
+    }
+    return true;
+  });
 }
 
 }  // namespace cmk::arm

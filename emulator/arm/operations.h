@@ -97,6 +97,17 @@ class LroPolicyTable {
 
 using Completion = std::function<std::optional<OperationError>()>;
 
+// A fault injected into one operation (faults/, issue 7), decided when the operation starts:
+// Fail and Cancel end it without running its completion (the work was not done; the resource
+// is marked by the engine's fault hook), Hold keeps it running until released, Delay adds
+// virtual time before it may finish.
+struct LroFault {
+  enum class Outcome { Fail, Cancel, Hold, Delay };
+  Outcome outcome = Outcome::Fail;
+  OperationError error;  // Fail
+  Duration delay{};      // Delay
+};
+
 struct Operation {
   std::string id;            // GUID: the {opId} of operationResults/{opId}
   std::string resource_key;  // lower-case ARM id of the resource it changes
@@ -107,7 +118,15 @@ struct Operation {
   OperationStatus status = OperationStatus::Running;
   std::optional<OperationError> error;
   int polls = 0;
+  std::optional<LroFault> fault;  // injected at start
+  bool held = false;              // a Hold fault not yet released
 };
+
+class ResourceStore;
+// What an injected Fail or Cancel leaves on the resource (OperationEngine::set_on_faulted): the
+// resource's provisioningState becomes Failed or Canceled, and a transitional `state`
+// (Creating, Updating, ...) returns to where it came from. The work itself was not done.
+void mark_faulted(ResourceStore& resources, const Operation& op);
 
 class OperationEngine {
  public:
@@ -126,6 +145,19 @@ class OperationEngine {
   // Reads without side effects.
   std::optional<Operation> get(const std::string& id) const;
 
+  // Fault injection. `source` is asked once per start() for a fault to attach to the new
+  // operation (the fault filter answers for the request being served). `on_faulted` runs, without
+  // the engine's lock, after an injected Fail or Cancel ended an operation, so the owner can
+  // mark the resource. Both set before the listeners start.
+  void set_fault_source(std::function<std::optional<LroFault>()> source);
+  void set_on_faulted(std::function<void(const Operation&)> on_faulted);
+  // Lets a held operation finish (at its next read, under its policy); false when unknown or
+  // not held. release_all() returns how many it released.
+  bool release(const std::string& id);
+  size_t release_all();
+  // Operations not yet finished, oldest first.
+  std::vector<Operation> running() const;
+
  private:
   struct Entry {
     Operation op;
@@ -141,6 +173,8 @@ class OperationEngine {
   const Clock& clock_;
   IdGenerator& ids_;
   const size_t max_records_;
+  std::function<std::optional<LroFault>()> fault_source_;
+  std::function<void(const Operation&)> on_faulted_;
   mutable std::mutex mu_;
   std::map<std::string, Entry> ops_;
   // Non-terminal operations by resource key: GET of a resource settles only its own, in O(log n).

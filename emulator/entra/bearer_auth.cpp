@@ -43,6 +43,18 @@ Response refused(const TokenError& e) {
       "The access token is missing or invalid.");
 }
 
+http::Principal principal_of(const TokenClaims& claims) {
+  http::Principal p;
+  p.tenant_id = claims.tid;
+  p.object_id = claims.oid;
+  p.app_id = claims.appid;
+  p.xms_mirid = claims.xms_mirid;
+  p.idtyp = claims.idtyp;
+  p.audience = claims.aud;
+  p.issuer = claims.iss;
+  return p;
+}
+
 std::string trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t");
   if (b == std::string::npos) return {};
@@ -54,6 +66,12 @@ std::string trim(const std::string& s) {
 
 std::optional<Response> BearerAuthFilter::before(Request& req) {
   req.principal.reset();
+  if (req.surface == http::Surface::KeyVault) {
+    // The keys API answers for Key Vault tokens itself (its challenge, its messages); here the
+    // caller is only identified, for fault rules and the journal. Nothing is refused.
+    identify(req);
+    return std::nullopt;
+  }
   if (!arm_request_needs_token(req)) return std::nullopt;
 
   auto header = req.header("Authorization");
@@ -74,22 +92,25 @@ std::optional<Response> BearerAuthFilter::before(Request& req) {
   auto claims = service->validate(token, arm_audiences(), std::nullopt);
   if (!claims) return refused(claims.error());
   if (!service->directory().find_tenant(claims->tid))
-    return refused(TokenError{
-        TokenErrorKind::WrongTenant,
-        "The access token is from the wrong issuer '" + claims->iss +
-            "'. It must match a tenant of this emulator (see its fixtures); tenant '" +
-            claims->tid + "' is not one."});
+    return refused(
+        TokenError{TokenErrorKind::WrongTenant,
+                   "The access token is from the wrong issuer '" + claims->iss +
+                       "'. It must match a tenant of this emulator (see its fixtures); tenant '" +
+                       claims->tid + "' is not one."});
 
-  http::Principal p;
-  p.tenant_id = claims->tid;
-  p.object_id = claims->oid;
-  p.app_id = claims->appid;
-  p.xms_mirid = claims->xms_mirid;
-  p.idtyp = claims->idtyp;
-  p.audience = claims->aud;
-  p.issuer = claims->iss;
-  req.principal = std::move(p);
+  req.principal = principal_of(*claims);
   return std::nullopt;
+}
+
+void BearerAuthFilter::identify(Request& req) const {
+  auto header = req.header("Authorization");
+  if (!header) return;
+  const std::string value = trim(*header);
+  if (value.size() < 8 || !http::iequals(value.substr(0, 7), "bearer ")) return;
+  const TokenService* service = service_();
+  if (service == nullptr) return;
+  if (auto claims = service->validate(trim(value.substr(7)), {}, std::nullopt))
+    req.principal = principal_of(*claims);
 }
 
 }  // namespace cmk::entra

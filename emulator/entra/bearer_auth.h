@@ -6,6 +6,8 @@
 // Contract:
 // - Surface::Arm only (Key Vault's challenge comes with its data plane, issue 5). Exempt, as on
 //   the real ARM: GET /metadata/endpoints (cloud discovery happens before login).
+// - Surface::KeyVault: nothing is refused here; a valid token only sets req.principal, so fault
+//   rules and the journal know the caller before the keys API runs its own checks.
 // - Audiences: entra::arm_audiences(). Tenant: any tenant of the directory (a token issued for
 //   an unknown GUID tenant in non-strict mode is refused); the ARM surface narrows this to the
 //   subscription's tenant once it knows the subscription.
@@ -39,6 +41,7 @@ class BearerAuthFilter : public http::Filter {
   std::optional<http::Response> before(http::Request& req) override;
 
  private:
+  void identify(http::Request& req) const;
   std::function<const TokenService*()> service_;
 };
 

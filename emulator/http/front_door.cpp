@@ -79,7 +79,13 @@ void relay(int a, int b) {
       ssize_t r = ::recv(from, buf, sizeof buf, 0);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
-        if (r < 0) return;  // reset: give up on both directions
+        if (r < 0) {
+          // Reset: pass it on (the caller's close() then sends RST, not FIN), so a client sees
+          // the reset a fault rule asked the listener for.
+          linger hard{1, 0};
+          setsockopt(to, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+          return;
+        }
         ::shutdown(to, SHUT_WR);
         (i == 0 ? a_open : b_open) = false;
         continue;

@@ -16,6 +16,11 @@ struct CaseInsensitiveLess {
 };
 using Headers = std::multimap<std::string, std::string, CaseInsensitiveLess>;
 
+// The header the emulator's own requests carry (a CMK cluster reaching Key Vault through the
+// emulator's endpoints): its value is the caller's ARM id. The access log and the journal show
+// it, so such calls are told apart from clients'.
+inline constexpr const char* kEmulatorCallerHeader = "x-ms-emulator-caller";
+
 // Which emulated service a request reached. Decides routing and the shape of error bodies.
 enum class Surface { Arm, Login, KeyVault, Msi, Admin };
 const char* surface_name(Surface s);
@@ -62,6 +67,9 @@ struct Request {
   // Set by the bearer authentication filter once the token validated; empty on surfaces and
   // paths that take no token.
   std::optional<Principal> principal;
+  // Set by the fault filter when a rule acted on this request: "<rule name>: <action>" (the
+  // journal records it).
+  std::string fault_applied;
 
   std::optional<std::string> query_param(std::string_view name) const;  // case-insensitive name
   std::optional<std::string> header(std::string_view name) const;
@@ -70,10 +78,21 @@ struct Request {
   std::string base_url() const;
 };
 
+// What the listener does to the connection instead of (or while) answering: set by the fault
+// filter. Callers inside the process (Emulator::handle) just see the response, which is a 503
+// for Reset and Hang.
+struct TransportFault {
+  enum class Kind { Reset, Hang, Truncate };
+  Kind kind = Kind::Reset;
+  double hang_max_s = 300;   // Hang: close after this long if the client has not given up
+  double fraction = 0.5;     // Truncate: share of the body sent before the connection closes
+};
+
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  std::optional<TransportFault> transport_fault;
 
   void set_header(const std::string& name, const std::string& value);
   std::optional<std::string> header(std::string_view name) const;

@@ -2,6 +2,15 @@
 
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -48,8 +57,8 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
     std::unique_lock lock(mu_);
     for (;;) {
       ++idle_;
-      const bool woke = cv_.wait_for(lock, std::chrono::seconds(60),
-                                     [this] { return shut_ || !jobs_.empty(); });
+      const bool woke =
+          cv_.wait_for(lock, std::chrono::seconds(60), [this] { return shut_ || !jobs_.empty(); });
       --idle_;
       if (!jobs_.empty()) {
         auto fn = std::move(jobs_.front());
@@ -75,8 +84,8 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
 
 void configure(httplib::Server& svr, size_t max_body) {
   svr.new_task_queue = [] { return new ElasticTaskQueue(4); };
-  svr.set_tcp_nodelay(true);                // else each keep-alive response waits ~40 ms
-  svr.set_keep_alive_max_count(100000);     // default 5 would close busy connections
+  svr.set_tcp_nodelay(true);             // else each keep-alive response waits ~40 ms
+  svr.set_keep_alive_max_count(100000);  // default 5 would close busy connections
   svr.set_keep_alive_timeout(5);
   svr.set_read_timeout(30, 0);
   svr.set_payload_max_length(max_body);
@@ -98,6 +107,60 @@ std::string host_without_port(const std::string& authority, int& port, int defau
     return to_lower(authority.substr(0, colon));
   }
   return to_lower(authority);
+}
+
+// The socket of the connection a request arrived on: cpp-httplib does not hand it to handlers,
+// so it is found by its addresses (peer = the request's remote address and port, local port =
+// the listener's). Only fault injection needs it, so the scan over /proc/self/fd is acceptable.
+int find_connection_fd(const std::string& remote_addr, int remote_port, int local_port) {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) return -1;
+  int found = -1;
+  while (dirent* e = ::readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0') continue;
+    struct stat st {};
+    if (::fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    sockaddr_storage local{}, peer{};
+    socklen_t llen = sizeof local, plen = sizeof peer;
+    if (::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &llen) != 0 ||
+        ::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &plen) != 0)
+      continue;
+    auto port_of = [](const sockaddr_storage& a) {
+      return ntohs(a.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(a).sin6_port
+                                           : reinterpret_cast<const sockaddr_in&>(a).sin_port);
+    };
+    if (port_of(local) != local_port || port_of(peer) != remote_port) continue;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (peer.ss_family == AF_INET6)
+      ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr, text,
+                  sizeof text);
+    else
+      ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, text, sizeof text);
+    if (remote_addr == text) {
+      found = static_cast<int>(fd);
+      break;
+    }
+  }
+  ::closedir(dir);
+  return found;
+}
+
+// Resets the connection without cpp-httplib's knowledge: with SO_LINGER 0 the last close of the
+// socket sends RST, and that close happens here by putting /dev/null in its descriptor slot
+// (the number stays taken, so cpp-httplib's own later close cannot hit a reused descriptor; its
+// writes go nowhere and its next read sees end of file).
+void reset_connection(int fd) {
+  linger hard{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd < 0) {
+    ::shutdown(fd, SHUT_RDWR);
+    return;
+  }
+  ::dup2(null_fd, fd);
+  ::close(null_fd);
 }
 
 }  // namespace
@@ -142,7 +205,9 @@ void parse_target(Request& req, const std::string& target, const std::string& ho
 Listeners::Listeners(Logger& log, Dispatcher dispatch)
     : log_(log), dispatch_(std::move(dispatch)), front_door_(log) {}
 
-Listeners::~Listeners() { stop(); }
+Listeners::~Listeners() {
+  stop();
+}
 
 void Listeners::install_handlers(httplib::Server& svr, Listener which) {
   const int default_port = which == Listener::Https ? 443 : 80;
@@ -155,10 +220,11 @@ void Listeners::install_handlers(httplib::Server& svr, Listener which) {
     classify(req);
     return req;
   };
-  auto handler = [this, to_request](const httplib::Request& in, httplib::Response& out) {
+  auto handler = [this, to_request, which](const httplib::Request& in, httplib::Response& out) {
     Request req = to_request(in);
     req.body = in.body;
     Response res = dispatch_(req);
+    if (res.transport_fault) return disrupt(in, out, res, which);
     out.status = res.status;
     std::string content_type = "application/json; charset=utf-8";
     for (const auto& [k, v] : res.headers) {
@@ -186,14 +252,13 @@ void Listeners::install_handlers(httplib::Server& svr, Listener which) {
   svr.set_error_handler([to_request](const httplib::Request& in, httplib::Response& out) {
     if (!out.body.empty()) return;
     Request req = to_request(in);
-    std::string message = "The request could not be processed (HTTP " +
-                          std::to_string(out.status) + ").";
+    std::string message =
+        "The request could not be processed (HTTP " + std::to_string(out.status) + ").";
     if (out.status == 413) message = "The request body is larger than the emulator accepts.";
     if (out.status == 405 || out.status == 400)
       message = "The request line or method '" + in.method + "' is not supported.";
-    Response res = surface_error(req, out.status, out.status == 413 ? "RequestEntityTooLarge"
-                                                                     : "BadRequest",
-                                 message);
+    Response res = surface_error(
+        req, out.status, out.status == 413 ? "RequestEntityTooLarge" : "BadRequest", message);
     out.set_content(res.body, "application/json; charset=utf-8");
   });
   svr.set_exception_handler(
@@ -255,9 +320,50 @@ Status Listeners::start(const ListenerOptions& opts, const TlsMaterial& tls) {
   return Status::ok();
 }
 
+void Listeners::disrupt(const httplib::Request& in, httplib::Response& out, Response& res,
+                        Listener which) {
+  const TransportFault tf = *res.transport_fault;
+  out.status = res.status;
+  for (const auto& [k, v] : res.headers)
+    if (!iequals(k, "Content-Type")) out.headers.emplace(k, v);
+  const std::string type = res.header("Content-Type").value_or("application/json; charset=utf-8");
+  if (tf.kind == TransportFault::Kind::Truncate) {
+    // Content-Length promises the whole body; the provider sends part of it and gives up, so
+    // cpp-httplib closes the connection mid-body.
+    auto body = std::make_shared<std::string>(std::move(res.body));
+    const size_t cut = static_cast<size_t>(static_cast<double>(body->size()) * tf.fraction);
+    out.set_content_provider(body->size(), type,
+                             [body, cut](size_t offset, size_t, httplib::DataSink& sink) {
+                               if (offset < cut) sink.write(body->data() + offset, cut - offset);
+                               return false;
+                             });
+    return;
+  }
+  const int local_port = which == Listener::Https ? https_port_ : http_internal_port_;
+  const int fd = find_connection_fd(in.remote_addr, in.remote_port, local_port);
+  if (fd < 0) {
+    log_.warn("fault injection: the connection of " + in.method + " " + in.path +
+              " was not found; answering 503 instead");
+    out.set_content(res.body, type);
+    return;
+  }
+  if (tf.kind == TransportFault::Kind::Hang) {
+    // Nothing is sent until the client gives up (closes), the rule's limit passes or the
+    // emulator stops; then the connection is reset.
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(static_cast<int64_t>(tf.hang_max_s * 1000));
+    while (!stopping_ && std::chrono::steady_clock::now() < until) {
+      pollfd p{fd, POLLRDHUP, 0};
+      if (::poll(&p, 1, 200) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) break;
+    }
+  }
+  reset_connection(fd);
+}
+
 void Listeners::stop() {
   if (!started_) return;
   started_ = false;
+  stopping_ = true;
   front_door_.stop();
   if (https_) https_->stop();
   if (http_internal_) http_internal_->stop();

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,6 +21,8 @@
 namespace httplib {
 class Server;
 class SSLServer;
+struct Request;
+struct Response;
 }  // namespace httplib
 
 namespace cmk::http {
@@ -51,8 +54,12 @@ class Listeners {
  private:
   void install_handlers(httplib::Server& svr, Listener which);
 
+  // Carries out a fault rule's transport action on the connection `in` arrived on (fault_filter.h).
+  void disrupt(const httplib::Request& in, httplib::Response& out, Response& res, Listener which);
+
   Logger& log_;
   Dispatcher dispatch_;
+  std::atomic<bool> stopping_{false};
   std::unique_ptr<httplib::SSLServer> https_;
   std::unique_ptr<httplib::Server> http_internal_;
   FrontDoor front_door_;

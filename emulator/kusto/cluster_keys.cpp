@@ -147,7 +147,7 @@ http::Response ClusterKeys::call(const arm::TrackedResource& cluster, const KeyV
   http::parse_target(req, path + "?api-version=" + kKeyVaultApiVersion, kv.vault_host, 443);
   http::classify(req);
   req.headers.emplace("Authorization", "Bearer " + token);
-  req.headers.emplace(kCallerHeader, cluster.id.str());
+  req.headers.emplace(http::kEmulatorCallerHeader, cluster.id.str());
   if (!body.is_null()) {
     req.body = body.dump();
     req.headers.emplace("Content-Type", "application/json");

@@ -112,9 +112,6 @@ class ClusterKeys {
   void set_refresh_interval(const std::string& cluster_key, std::chrono::seconds interval);
   std::chrono::seconds refresh_interval(const std::string& cluster_key) const;
 
-  // Header marking the requests a cluster makes on its own behalf.
-  static constexpr const char* kCallerHeader = "x-ms-emulator-caller";
-
  private:
   struct Tracked {
     std::string cluster_id;  // as the cluster spells it

@@ -12,7 +12,9 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace cmk {
 
@@ -60,5 +62,11 @@ class VirtualClock final : public Clock {
 int64_t to_unix_seconds(TimePoint t);
 TimePoint from_unix_seconds(int64_t s);
 std::string to_iso8601(TimePoint t);
+// "2024-01-02T03:04:05Z", with optional fractional seconds and a "Z", "+hh:mm" or "-hh:mm"
+// zone (none = UTC); nullopt when malformed.
+std::optional<TimePoint> parse_iso8601(std::string_view text);
+// A moment people write in configuration: ISO-8601 as above, or relative to `now` as "now",
+// "now+30s", "now-5m" (units s, m, h, d). nullopt when malformed.
+std::optional<TimePoint> parse_time_spec(std::string_view text, TimePoint now);
 
 }  // namespace cmk

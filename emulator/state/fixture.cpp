@@ -1,5 +1,7 @@
 #include "state/fixture.h"
 
+#include "faults/fault_rules.h"
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -99,7 +101,7 @@ Result<Fixture> parse_fixture(const std::string& text, const std::string& source
   if (!doc.is_object()) return r.fail("$", "a fixture must be a JSON object");
   if (auto s = r.check_keys(doc, "$",
                             {"$schema", "version", "description", "tenants", "subscriptions",
-                             "servicePrincipals", "lroPolicies"});
+                             "servicePrincipals", "lroPolicies", "faults"});
       !s)
     return s;
   if (auto v = doc.find("version"); v != doc.end() && (!v->is_number_integer() || *v != 1))
@@ -116,6 +118,12 @@ Result<Fixture> parse_fixture(const std::string& text, const std::string& source
       return Status::error(source + ": " + message);
     }
     f.lro_policies = set.value();
+  }
+  if (auto faults = doc.find("faults"); faults != doc.end()) {
+    // Checked now, so a bad rule stops the start naming the file; loaded by the emulator.
+    auto rules = faults::parse_rules(*faults, std::chrono::system_clock::now(), "$.faults");
+    if (!rules) return Status::error(source + ": " + rules.status().message());
+    f.faults = *faults;
   }
   auto each = [&](const char* section, auto&& fn) -> Status {
     auto it = doc.find(section);

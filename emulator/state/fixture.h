@@ -12,6 +12,8 @@
 //                            "displayName": str, "secrets": [str], "certificates": [PEM str]}],
 //     "lroPolicies": {"default": {policy}, "rules": [...]}   long-running operation policies,
 //                                        as PUT /_emulator/lro-policy takes (arm/operations.h)
+//     "faults": [rule]                   fault rules, as PUT /_emulator/faults takes
+//                                        (faults/fault_rules.h); appended in fixture order
 //   }
 // Unknown keys are errors (a typo must not silently drop a section). Every error names the
 // file, the JSON path and the problem: "fixtures/x.json: $.subscriptions[0].tenantId: ...".
@@ -36,6 +38,7 @@ struct Fixture {
   std::vector<arm::Subscription> subscriptions;
   std::vector<entra::ServicePrincipal> service_principals;
   std::optional<arm::LroPolicySet> lro_policies;  // added to the table, in fixture order
+  std::optional<nlohmann::json> faults;           // validated rules, loaded at start
 };
 
 Result<Fixture> parse_fixture(const std::string& text, const std::string& source);

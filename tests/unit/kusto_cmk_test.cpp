@@ -510,3 +510,64 @@ TEST_CASE("cmk: an RBAC-mode vault decides by role assignments; RSA-4096 is refu
   CHECK(big["error"]["code"] == "UnsupportedKeyType");
   CHECK_THAT(big["error"]["message"].get<std::string>(), Contains("4096 bits"));
 }
+
+TEST_CASE(
+    "cmk: the cluster's own Key Vault calls are journaled as its own; a fault rule can cut "
+    "them off without touching the key",
+    "[kusto][cmk][journal][faults]") {
+  Cmk c;
+  c.vault("kvj9");
+  const std::string version = c.key("kvj9", "cmk");
+  auto [uami, principal] = c.identity("id9");
+  c.cluster("kccmk9", uami);
+  c.grant("kvj9", principal);
+  REQUIRE(c.patch("kccmk9", Cmk::kv_props("kvj9", "cmk", "", uami)).second["status"] ==
+          "Succeeded");
+  const std::string cluster_id = c.show("kccmk9")["id"];  // as the cluster spells it
+
+  auto admin = test::http_client(*c.emu);
+  auto journal = [&](const std::string& query) {
+    auto r = admin->Get("/_emulator/requests" + query);
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    return json::parse(r->body)["value"];
+  };
+  // Read, wrap, unwrap: marked with the cluster's id and made as its managed identity.
+  auto own = journal("?caller=" + http::percent_encode(cluster_id));
+  REQUIRE(own.size() == 3);
+  CHECK(own[0]["path"] == "/keys/cmk");
+  CHECK(own[1]["path"] == "/keys/cmk/" + version + "/wrapkey");
+  CHECK(own[2]["path"] == "/keys/cmk/" + version + "/unwrapkey");
+  for (const auto& r : own) {
+    CHECK(r["emulatorCaller"] == cluster_id);
+    CHECK(r["surface"] == "keyvault");
+    CHECK(r["status"] == 200);
+    CHECK(r["principal"]["oid"] == principal);
+  }
+  // The client's own key creation is not marked.
+  auto created = journal("?path=/keys/cmk/create");
+  REQUIRE(created.size() == 1);
+  CHECK(created[0]["emulatorCaller"].is_null());
+  CHECK(created[0]["principal"]["oid"] == test::kSpObjectId);
+
+  // An outage only the cluster sees: it suspends; clients still use the key; the key is intact.
+  auto put = admin->Put(
+      "/_emulator/faults",
+      json::array({{{"preset", "cluster-key-outage"}, {"match", {{"caller", "*/kccmk9"}}}}}).dump(),
+      "application/json");
+  REQUIRE(put->status == 200);
+  c.advance(61);
+  auto shown = c.show("kccmk9");
+  CHECK(shown["properties"]["state"] == "Unavailable");
+  CHECK_THAT(shown["properties"]["stateReason"].get<std::string>(), Contains("KeyVaultError"));
+  auto [status, key] = c.kv_call("kvj9", "GET", "/keys/cmk");
+  CHECK(status == 200);
+  CHECK(key["attributes"]["enabled"] == true);
+  CHECK(journal("?faulted=true&caller=*")[0]["fault"] == "cluster-key-outage: status 503");
+
+  REQUIRE(admin->Delete("/_emulator/faults")->status == 200);
+  c.advance(61);
+  shown = c.show("kccmk9");
+  CHECK(shown["properties"]["state"] == "Running");
+  CHECK_FALSE(shown["properties"].contains("stateReason"));
+}

@@ -1,0 +1,177 @@
+// Fault injection rules (PRODUCT §5, issue 7; peers.md §1's vocabulary): an ordered list of
+// rules, each a match, limits and an action. For every request the first rule that matches and
+// whose limits allow it acts; a rule that matches but declines (probability, every-Nth, window,
+// ...) lets the next rule try. Admin calls are never matched unless a rule names the admin
+// surface.
+//
+// JSON form of one rule (all parts optional but `action`; README "Fault injection"):
+//   {"name": "throttle-reads",
+//    "match":  {"surface": "arm" | ["arm","keyvault"], "host": glob, "method": "GET" | [...],
+//               "path": glob, "pathRegex": ECMAScript regex, "operation": glob
+//               ("Microsoft.Kusto/clusters/write", "keys/unwrapKey", "oauth2/v2.0/token"),
+//               "apiVersion": "2023-08-15", "headers": {"name": glob ("*" = present)},
+//               "principal": oid or appid, "caller": glob on the emulator's own calls},
+//    "limit":  {"probability": 0.5, "seed": 7, "first": N, "every": N, "after": N,
+//               "maxCount": N, "from": time, "until": time, "ttlSeconds": S},
+//    "action": {"type": "status" | "throttle" | "quota" | "latency" | "reset" | "hang" |
+//               "truncate" | "malformed" | "lro", ...}}
+// or {"preset": NAME, ...overrides}: a named scenario (presets_json()) merged with the overrides.
+// Times are ISO-8601 or "now+30s" (virtual clock, when the rule is loaded).
+//
+// Determinism: each rule draws from its own generator seeded by `seed` (default 0), once per
+// request that reaches the probability check, so the same requests in the same order give the
+// same decisions.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "arm/operations.h"
+#include "common/status.h"
+#include "state/clock.h"
+
+namespace cmk::faults {
+
+// What rules look at, taken from a request by the filter (fault_filter.h).
+struct RequestFacts {
+  std::string surface;  // arm, login, keyvault, msi, admin
+  std::string host;
+  std::string method;
+  std::string path;
+  std::string api_version;
+  std::string operation;  // request_facts.h: operation_name()
+  std::string principal_oid;
+  std::string principal_appid;
+  std::string emulator_caller;  // x-ms-emulator-caller: set on the emulator's own calls
+  std::function<std::optional<std::string>(std::string_view)> header;
+};
+
+struct Match {
+  std::vector<std::string> surfaces;  // empty: every surface but admin
+  std::vector<std::string> methods;
+  std::string host, path, operation, api_version, principal, caller;
+  std::string path_regex_text;
+  std::shared_ptr<const std::regex> path_regex;
+  std::vector<std::pair<std::string, std::string>> headers;  // name, value glob
+
+  bool matches(const RequestFacts& f) const;
+};
+
+struct Limits {
+  std::optional<double> probability;
+  uint64_t seed = 0;
+  std::optional<uint64_t> first, every, after, max_count;
+  std::optional<TimePoint> from, until, expires;
+};
+
+struct Latency {
+  enum class Shape { Fixed, Uniform, LogNormal };
+  Shape shape = Shape::Fixed;
+  double ms = 0;                      // Fixed
+  double min_ms = 0, max_ms = 0;      // Uniform
+  double median_ms = 0, sigma = 0.5;  // LogNormal
+  double cap_ms = 60'000;             // every shape
+};
+
+struct Action {
+  enum class Type { Status, Throttle, Quota, Latency, Reset, Hang, Truncate, Malformed, Lro };
+  Type type = Type::Status;
+  // Status (and the error part of Throttle and Quota)
+  int status = 503;
+  std::string code, message;
+  std::optional<nlohmann::json> body;  // custom body: JSON, or a string sent as is
+  std::vector<std::pair<std::string, std::string>> headers;
+  // Throttle and Quota
+  int retry_after_s = 1;
+  std::string quota_name;
+  uint64_t quota_limit = 0;
+  Duration quota_window{};
+  // Latency
+  Latency latency;
+  // Latency, Reset and Hang: "before" the request is handled (default), or "after" it was
+  // (the change happens, the client does not learn of it).
+  bool after = false;
+  // Hang: how long at most before the connection is closed (the client usually gives up first).
+  double hang_max_s = 300;
+  // Truncate: the share of the body sent before the connection closes.
+  double truncate_fraction = 0.5;
+  // Lro
+  arm::LroFault lro;
+};
+const char* action_type_name(Action::Type t);
+
+struct Rule {
+  std::string name;
+  Match match;
+  Limits limits;
+  Action action;
+  nlohmann::json source;  // the rule as loaded (presets expanded), for listing
+};
+
+// Parses one rule object or an array of them; errors name the JSON path under `where`
+// ("$[1].action.status: ..."). Rules without a name get "rule-<n>" from `next_index`.
+Result<std::vector<Rule>> parse_rules(const nlohmann::json& j, TimePoint now,
+                                      const std::string& where = "$", size_t first_index = 1);
+
+// The named presets: {"<name>": {"description": ..., "rules": [rule JSON]}}.
+const nlohmann::json& presets_json();
+
+// What the rule set decided for one request.
+struct Decision {
+  std::string rule;
+  Action action;
+  double latency_ms = 0;            // Latency: the drawn delay
+  int retry_after_s = 0;            // Throttle / Quota
+  std::string description() const;  // "<rule>: <action>" for the journal
+};
+
+class FaultSet {
+ public:
+  explicit FaultSet(const Clock& clock) : clock_(clock) {}
+
+  void replace(std::vector<Rule> rules);
+  void append(std::vector<Rule> rules);
+  void clear();
+  bool remove(const std::string& name);
+  // Cheap: no lock. The filter's fast path when no rule is loaded.
+  bool empty() const { return count_.load(std::memory_order_relaxed) == 0; }
+  size_t size() const { return count_.load(std::memory_order_relaxed); }
+
+  std::optional<Decision> decide(const RequestFacts& facts);
+
+  // {"value": [rule JSON + {"name","matched","hits","exhausted"}], "quotas": {...}}
+  nlohmann::json to_json() const;
+
+ private:
+  struct Live {
+    Rule rule;
+    uint64_t matched = 0;  // requests that met `match` (and the window)
+    uint64_t hits = 0;     // times the action ran
+    std::mt19937_64 rng;
+  };
+  struct Quota {
+    TimePoint window_start;
+    uint64_t used = 0;
+  };
+  void reset_count();
+
+  const Clock& clock_;
+  mutable std::mutex mu_;
+  std::vector<Live> rules_;
+  std::map<std::string, Quota> quotas_;
+  std::atomic<size_t> count_{0};
+};
+
+}  // namespace cmk::faults
