@@ -489,6 +489,11 @@ void register_deployment_routes(http::Router& router, DeploymentsContext ctx) {
     router.add("POST", one + "/exportTemplate", bind(&Service::export_template));
     router.add("POST", one + "/cancel", bind(&Service::cancel));
   }
+  // The SDKs' path for operations at resource-group scope has no providers/Microsoft.Resources.
+  auto ops = [s](Request& req, const RouteParams& p) { return s->operations(req, p); };
+  router.add("GET", "/subscriptions/{sub}/resourceGroups/{rg}/deployments/{name}/operations", ops);
+  router.add("GET", "/subscriptions/{sub}/resourceGroups/{rg}/deployments/{name}/operations/{op}",
+             ops);
 }
 
 }  // namespace cmk::deployments

@@ -4,17 +4,19 @@
 // {D} = /subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.Resources/deployments
 //       or, for templates that create resource groups,
 //       /subscriptions/{sub}/providers/Microsoft.Resources/deployments
-//   PUT {D}/{name}                    201/200 + Azure-AsyncOperation
-//   ({D}/{name}/operationStatuses/{id});
-//                                     the body as az sends it is accepted (template_json.h)
-//   GET {D}/{name}, HEAD, GET {D}     the deployment(s), advanced first (deployment.h)
-//   DELETE {D}/{name}                 202 + Location: the record goes (its resources stay)
-//   GET {D}/{name}/operationStatuses/{id}   {"status": Running|Succeeded|Failed|Canceled[,
-//   "error"]} GET {D}/{name}/operations[/{opId}]      per-resource operations POST
-//   {D}/{name}/validate          200 with the validated resources, or 400 InvalidTemplate POST
-//   {D}/{name}/whatIf            202 + Location ({D}/{name}/whatIfOperationResults/{id}) -> changes
-//   POST {D}/{name}/exportTemplate    {"template": ...}
-//   POST {D}/{name}/cancel            204 while running (Canceled); 409 otherwise
+//   PUT {D}/{name}             201/200 + Azure-AsyncOperation {D}/{name}/operationStatuses/{id};
+//                              the body as az sends it is accepted (template_json.h)
+//   GET {D}/{name}, HEAD       the deployment, advanced first (deployment.h); GET {D}: the list
+//   DELETE {D}/{name}          202 + Location: the record goes (its resources stay)
+//   GET {D}/{name}/operationStatuses/{id}
+//                              {"status": Running|Succeeded|Failed|Canceled[, "error"]}
+//   GET {D}/{name}/operations[/{opId}]
+//                              per-resource operations (at group scope also without
+//                              providers/Microsoft.Resources, the SDKs' path)
+//   POST {D}/{name}/validate   200 with the validated resources, or 400 InvalidTemplate
+//   POST {D}/{name}/whatIf     202 + Location {D}/{name}/whatIfOperationResults/{id}: changes
+//   POST {D}/{name}/exportTemplate   {"template": ...}
+//   POST {D}/{name}/cancel     204 while running (then Canceled); 409 otherwise
 //
 // Errors: 400 InvalidTemplate (with additionalInfo TemplateViolation {path, position}),
 // InvalidRequestContent (body), InvalidDeploymentName, InvalidDeploymentMode, LocationRequired

@@ -3,9 +3,8 @@
 // deployment (parameters, variables, the resource group, reference()...) comes in an EvalContext.
 //
 //   expression := primary ( '.' name | '[' expression ']' )*
-//   primary    := 'string' ('' escapes a quote) | integer | name '(' [expression (',' expression)*]
-//   ')'
-//                 | true | false | null
+//   primary    := 'string' ('' escapes a quote) | integer | true | false | null
+//                 | name '(' [expression (',' expression)*] ')'
 //
 // Template strings: "[...]" is an expression, "[[..." a literal with the first '[' dropped,
 // anything else a literal. Function and property names are case-insensitive, as in ARM.
