@@ -456,3 +456,24 @@ TEST_CASE("subscription-scope deployments create resource groups", "[deployments
   body.erase("location");
   CHECK(env.call("PUT", path, body.dump()).second["error"]["code"] == "LocationRequired");
 }
+
+TEST_CASE("utcNow in a parameter default reads the emulator's virtual clock",
+          "[deployments][api]") {
+  Env env;
+  json t =
+      minimal(json::array(), {{"stamp", {{"type", "string"}, {"value", "[parameters('stamp')]"}}}});
+  t["parameters"] = {
+      {"stamp", {{"type", "string"}, {"defaultValue", "[utcNow('yyyy-MM-ddTHH')]"}}}};
+  auto stamp = [&](const std::string& name) {
+    json d = env.deploy(name, body_of(t));
+    REQUIRE(d["properties"]["provisioningState"] == "Succeeded");
+    return d["properties"]["outputs"]["stamp"]["value"].get<std::string>();
+  };
+  auto expected = [&] { return to_iso8601(env.emu->clock().now()).substr(0, 13); };
+  env.emu->clock().set_frozen(true);
+  CHECK(stamp("t1") == expected());
+  REQUIRE(env.emu->clock().advance(std::chrono::hours(49)));
+  const std::string later = stamp("t2");
+  CHECK(later == expected());
+  CHECK(later != to_iso8601(env.emu->clock().now() - std::chrono::hours(49)).substr(0, 13));
+}
