@@ -5,6 +5,7 @@
 #include "arm/api_versions.h"
 #include "arm/arm_api.h"
 #include "authorization/authorization_api.h"
+#include "deployments/deployments_api.h"
 #include "keyvault_data/keys_api.h"
 #include "kusto/clusters.h"
 #include "msi/user_assigned_identities.h"
@@ -148,6 +149,9 @@ void Emulator::register_routes() {
   keyvault_data::register_keys_routes(router(Surface::KeyVault), std::move(keys_ctx));
   kusto::register_kusto_routes(router(Surface::Arm), {arm_ctx, &ids_, cluster_keys_.get()});
   authorization::register_authorization_routes(router(Surface::Arm), arm_ctx, role_assignments_);
+  // Template deployments apply each resource through this emulator's own routes (Emulator::handle).
+  deployments::register_deployment_routes(
+      router(Surface::Arm), {arm_ctx, &ids_, &clock_, [this](Request& r) { return handle(r); }});
 }
 
 Status Emulator::start() {
