@@ -95,3 +95,20 @@ export function onlyLoopbackRequests(...allowedHosts) {
   const others = [...seen].filter((h) => !hosts.has(h));
   expect(others.length === 0, `endpoint mode reached other hosts: ${others.join(" ")}`);
 }
+
+// The emulator's admin API (not through the proxy): /_emulator/<path>; returns parsed JSON.
+export async function admin(method, path, body) {
+  const r = await fetch(`http://127.0.0.1:${HTTP_PORT}/_emulator/${path}`, {
+    method, headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  expect(r.status === 200, `${method} /_emulator/${path}: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
+// The journal's records matching the filters (GET /_emulator/requests), oldest first.
+export async function journal(filters = {}) {
+  const q = new URLSearchParams({ limit: "1000", ...filters });
+  return (await admin("GET", `requests?${q}`)).value;
+}

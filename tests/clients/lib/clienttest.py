@@ -107,3 +107,21 @@ def only_loopback_requests(*allowed_hosts):
     hosts = {"localhost", "127.0.0.1", *[h.lower() for h in allowed_hosts]}
     seen = set(re.findall(r" (?:GET|POST|PUT|PATCH|DELETE|HEAD) https?://([^/: ]+)", access_log()))
     expect(seen <= hosts, f"endpoint mode reached other hosts: {sorted(seen - hosts)}")
+
+
+def admin(method, path, body=None):
+    """The emulator's admin API (not through the proxy): /_emulator/<path>; returns parsed JSON."""
+    import urllib.request
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{HTTP_PORT}/_emulator/{path}", method=method, data=data,
+                                 headers={"Content-Type": "application/json"})
+    with opener.open(req, timeout=30) as r:
+        expect(r.status == 200, f"{method} /_emulator/{path}: {r.status}")
+        return json.load(r)
+
+
+def journal(**filters):
+    """The journal's records matching the filters (GET /_emulator/requests), oldest first."""
+    import urllib.parse
+    return admin("GET", "requests?" + urllib.parse.urlencode({"limit": 1000, **filters}))["value"]
