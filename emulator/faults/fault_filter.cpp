@@ -188,13 +188,12 @@ RequestFacts facts_of(const Request& req) {
   f.host = req.host;
   f.method = req.method;
   f.path = req.path;
-  f.api_version = req.query_param("api-version").value_or("");
-  f.operation = operation_name(req);
   if (req.principal) {
     f.principal_oid = req.principal->object_id;
     f.principal_appid = req.principal->app_id;
   }
-  f.emulator_caller = req.header(http::kEmulatorCallerHeader).value_or("");
+  f.operation = [&req] { return operation_name(req); };
+  f.api_version = [&req] { return req.query_param("api-version").value_or(""); };
   f.header = [&req](std::string_view name) { return req.header(name); };
   return f;
 }

@@ -59,6 +59,15 @@ std::string Decision::description() const {
   return d;
 }
 
+const std::string& RequestFacts::operation_name() const {
+  if (!operation_) operation_ = operation ? operation() : std::string();
+  return *operation_;
+}
+
+std::string RequestFacts::emulator_caller() const {
+  return header ? header("x-ms-emulator-caller").value_or("") : std::string();
+}
+
 bool Match::matches(const RequestFacts& f) const {
   if (surfaces.empty()) {
     if (f.surface == "admin") return false;
@@ -72,14 +81,16 @@ bool Match::matches(const RequestFacts& f) const {
     return false;
   if (!host.empty() && !glob_match(host, f.host)) return false;
   if (!path.empty() && !glob_match(path, f.path)) return false;
-  if (path_regex && !std::regex_search(f.path, *path_regex)) return false;
-  if (!operation.empty() && !glob_match(operation, f.operation)) return false;
-  if (!api_version.empty() && !http::iequals(api_version, f.api_version)) return false;
+  if (path_regex && !std::regex_search(f.path.begin(), f.path.end(), *path_regex)) return false;
+  if (!operation.empty() && !glob_match(operation, f.operation_name())) return false;
+  if (!api_version.empty() && !http::iequals(api_version, f.api_version ? f.api_version() : "")) return false;
   if (!principal.empty() && !http::iequals(principal, f.principal_oid) &&
       !http::iequals(principal, f.principal_appid))
     return false;
-  if (!caller.empty() && (f.emulator_caller.empty() || !glob_match(caller, f.emulator_caller)))
-    return false;
+  if (!caller.empty()) {
+    const std::string c = f.emulator_caller();
+    if (c.empty() || !glob_match(caller, c)) return false;
+  }
   for (const auto& [name, value] : headers) {
     auto v = f.header ? f.header(name) : std::nullopt;
     if (!v || !glob_match(value, *v)) return false;
@@ -544,64 +555,72 @@ const json& presets_json() {
   return presets;
 }
 
-void FaultSet::reset_count() {
-  count_.store(rules_.size(), std::memory_order_relaxed);
+std::shared_ptr<const FaultSet::Snapshot> FaultSet::snapshot() const {
+  std::lock_guard lock(rules_mu_);
+  return rules_;
+}
+
+void FaultSet::install(std::shared_ptr<const Snapshot> rules) {
+  std::lock_guard lock(rules_mu_);
+  count_.store(rules->size(), std::memory_order_relaxed);
+  rules_ = std::move(rules);
 }
 
 void FaultSet::replace(std::vector<Rule> rules) {
-  std::lock_guard lock(mu_);
-  rules_.clear();
-  quotas_.clear();
-  for (auto& r : rules) rules_.push_back(Live{std::move(r), 0, 0, {}});
-  for (auto& l : rules_) l.rng.seed(l.rule.limits.seed);
-  reset_count();
+  auto next = std::make_shared<Snapshot>();
+  for (auto& r : rules) next->push_back(std::make_shared<Live>(std::move(r)));
+  {
+    std::lock_guard lock(quotas_mu_);
+    quotas_.clear();
+  }
+  install(std::move(next));
 }
 
 void FaultSet::append(std::vector<Rule> rules) {
-  std::lock_guard lock(mu_);
-  for (auto& r : rules) {
-    rules_.push_back(Live{std::move(r), 0, 0, {}});
-    rules_.back().rng.seed(rules_.back().rule.limits.seed);
-  }
-  reset_count();
+  std::lock_guard writers(append_mu_);
+  auto next = std::make_shared<Snapshot>(*snapshot());  // the rules already loaded keep their counters
+  for (auto& r : rules) next->push_back(std::make_shared<Live>(std::move(r)));
+  install(std::move(next));
 }
 
-void FaultSet::clear() {
-  replace({});
-}
+void FaultSet::clear() { replace({}); }
 
 bool FaultSet::remove(const std::string& name) {
-  std::lock_guard lock(mu_);
-  const size_t before = rules_.size();
-  std::erase_if(rules_, [&](const Live& l) { return l.rule.name == name; });
-  reset_count();
-  return rules_.size() != before;
+  std::lock_guard writers(append_mu_);
+  auto next = std::make_shared<Snapshot>(*snapshot());
+  const size_t before = next->size();
+  std::erase_if(*next, [&](const std::shared_ptr<Live>& l) { return l->rule.name == name; });
+  const bool removed = next->size() != before;
+  install(std::move(next));
+  return removed;
 }
 
 std::optional<Decision> FaultSet::decide(const RequestFacts& facts) {
   if (empty()) return std::nullopt;
+  const auto rules = snapshot();
   const TimePoint now = clock_.now();
-  std::lock_guard lock(mu_);
-  for (auto& live : rules_) {
-    const Limits& lim = live.rule.limits;
+  for (const auto& live : *rules) {
+    const Limits& lim = live->rule.limits;
     if (lim.expires && now >= *lim.expires) continue;
     if (lim.from && now < *lim.from) continue;
     if (lim.until && now >= *lim.until) continue;
-    if (lim.max_count && live.hits >= *lim.max_count) continue;
-    if (!live.rule.match.matches(facts)) continue;
-    const uint64_t m = ++live.matched;
+    if (!live->rule.match.matches(facts)) continue;
+    std::lock_guard lock(live->mu);
+    if (lim.max_count && live->hits >= *lim.max_count) continue;
+    const uint64_t m = ++live->matched;
     if (lim.after && m <= *lim.after) continue;
     if (lim.first && m > *lim.first + lim.after.value_or(0)) continue;
     if (lim.every && (m - lim.after.value_or(0)) % *lim.every != 0) continue;
     if (lim.probability) {
-      const double draw = std::uniform_real_distribution<double>(0.0, 1.0)(live.rng);
+      const double draw = std::uniform_real_distribution<double>(0.0, 1.0)(live->rng);
       if (draw >= *lim.probability) continue;
     }
     Decision d;
-    d.rule = live.rule.name;
-    d.action = live.rule.action;
+    d.rule = live->rule.name;
+    d.action = live->rule.action;
     d.retry_after_s = d.action.retry_after_s;
     if (d.action.type == Action::Type::Quota) {
+      std::lock_guard quota_lock(quotas_mu_);
       Quota& q = quotas_[d.action.quota_name];
       if (q.used == 0 || now >= q.window_start + d.action.quota_window) {
         q.window_start = now;
@@ -612,36 +631,37 @@ std::optional<Decision> FaultSet::decide(const RequestFacts& facts) {
         continue;  // within the quota: no fault, and later rules may still act
       }
       const auto left = q.window_start + d.action.quota_window - now;
-      d.retry_after_s = std::max<int>(
-          1, static_cast<int>(std::ceil(std::chrono::duration<double>(left).count())));
+      d.retry_after_s =
+          std::max<int>(1, static_cast<int>(std::ceil(std::chrono::duration<double>(left).count())));
     }
     if (d.action.type == Action::Type::Latency) {
       const Latency& l = d.action.latency;
       double ms = l.ms;
       if (l.shape == Latency::Shape::Uniform)
-        ms = std::uniform_real_distribution<double>(l.min_ms, l.max_ms)(live.rng);
+        ms = std::uniform_real_distribution<double>(l.min_ms, l.max_ms)(live->rng);
       else if (l.shape == Latency::Shape::LogNormal)
-        ms = std::lognormal_distribution<double>(std::log(l.median_ms), l.sigma)(live.rng);
+        ms = std::lognormal_distribution<double>(std::log(l.median_ms), l.sigma)(live->rng);
       d.latency_ms = std::min(ms, l.cap_ms);
     }
-    ++live.hits;
+    ++live->hits;
     return d;
   }
   return std::nullopt;
 }
 
 json FaultSet::to_json() const {
-  std::lock_guard lock(mu_);
   json rules = json::array();
-  for (const auto& live : rules_) {
-    json r = live.rule.source;
-    r["name"] = live.rule.name;
-    r["matched"] = live.matched;
-    r["hits"] = live.hits;
-    r["exhausted"] = live.rule.limits.max_count && live.hits >= *live.rule.limits.max_count;
+  for (const auto& live : *snapshot()) {
+    std::lock_guard lock(live->mu);
+    json r = live->rule.source;
+    r["name"] = live->rule.name;
+    r["matched"] = live->matched;
+    r["hits"] = live->hits;
+    r["exhausted"] = live->rule.limits.max_count && live->hits >= *live->rule.limits.max_count;
     rules.push_back(std::move(r));
   }
   json quotas = json::object();
+  std::lock_guard lock(quotas_mu_);
   for (const auto& [name, q] : quotas_)
     quotas[name] = {{"used", q.used}, {"windowStart", to_iso8601(q.window_start)}};
   return {{"value", rules}, {"quotas", quotas}};

@@ -44,18 +44,27 @@
 
 namespace cmk::faults {
 
-// What rules look at, taken from a request by the filter (fault_filter.h).
+// What rules look at, taken from a request by the filter (fault_filter.h). Views into the
+// request, valid while it is served; what costs work to find (the operation name, the
+// api-version, headers) is asked for only when a rule wants it, since most requests meet rules
+// that fail on a cheaper field first.
 struct RequestFacts {
-  std::string surface;  // arm, login, keyvault, msi, admin
-  std::string host;
-  std::string method;
-  std::string path;
-  std::string api_version;
-  std::string operation;  // request_facts.h: operation_name()
-  std::string principal_oid;
-  std::string principal_appid;
-  std::string emulator_caller;  // x-ms-emulator-caller: set on the emulator's own calls
+  std::string_view surface;  // arm, login, keyvault, msi, admin
+  std::string_view host;
+  std::string_view method;
+  std::string_view path;
+  std::string_view principal_oid;
+  std::string_view principal_appid;
+  std::function<std::string()> operation;    // operation_name() in fault_filter.h
+  std::function<std::string()> api_version;
   std::function<std::optional<std::string>(std::string_view)> header;
+
+  const std::string& operation_name() const;  // computed once
+  // x-ms-emulator-caller: set on the emulator's own calls ("" for clients').
+  std::string emulator_caller() const;
+
+ private:
+  mutable std::optional<std::string> operation_;
 };
 
 struct Match {
@@ -137,6 +146,9 @@ struct Decision {
   std::string description() const;  // "<rule>: <action>" for the journal
 };
 
+// Thread-safe. Matching reads an immutable snapshot of the rules without a lock shared by all
+// requests; only a rule whose match holds takes that rule's own lock to count and decide, so the
+// path no rule matches stays cheap (bench/faults_journal).
 class FaultSet {
  public:
   explicit FaultSet(const Clock& clock) : clock_(clock) {}
@@ -156,22 +168,28 @@ class FaultSet {
 
  private:
   struct Live {
-    Rule rule;
+    explicit Live(Rule r) : rule(std::move(r)), rng(rule.limits.seed) {}
+    const Rule rule;
+    std::mutex mu;         // guards the counters and the generator
     uint64_t matched = 0;  // requests that met `match` (and the window)
     uint64_t hits = 0;     // times the action ran
     std::mt19937_64 rng;
   };
+  using Snapshot = std::vector<std::shared_ptr<Live>>;
   struct Quota {
     TimePoint window_start;
     uint64_t used = 0;
   };
-  void reset_count();
+  std::shared_ptr<const Snapshot> snapshot() const;
+  void install(std::shared_ptr<const Snapshot> rules);
 
   const Clock& clock_;
-  mutable std::mutex mu_;
-  std::vector<Live> rules_;
-  std::map<std::string, Quota> quotas_;
+  mutable std::mutex rules_mu_;  // guards the pointer only, held for a copy of it
+  std::shared_ptr<const Snapshot> rules_ = std::make_shared<const Snapshot>();
   std::atomic<size_t> count_{0};
+  std::mutex append_mu_;  // serialises read-copy-update writers (append, remove)
+  mutable std::mutex quotas_mu_;
+  std::map<std::string, Quota> quotas_;
 };
 
 }  // namespace cmk::faults

@@ -4,6 +4,7 @@
 
 #include "common/glob.h"
 #include "http/message.h"
+#include "journal/redaction.h"
 
 namespace cmk::journal {
 
@@ -16,7 +17,7 @@ json Record::to_json() const {
             {"method", method},
             {"host", host},
             {"path", path},
-            {"query", query},
+            {"query", redact_query(query)},
             {"status", status},
             {"durationMs", duration_ms},
             {"requestId", request_id},
@@ -27,8 +28,8 @@ json Record::to_json() const {
             {"fault", fault.empty() ? json(nullptr) : json(fault)},
             {"emulatorCaller", emulator_caller.empty() ? json(nullptr) : json(emulator_caller)}};
   if (!client_request_id.empty()) j["clientRequestId"] = client_request_id;
-  if (request_body) j["requestBody"] = *request_body;
-  if (response_body) j["responseBody"] = *response_body;
+  if (request_body) j["requestBody"] = redact_body(*request_body, request_content_type);
+  if (response_body) j["responseBody"] = redact_body(*response_body, response_content_type);
   return j;
 }
 

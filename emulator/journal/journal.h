@@ -4,9 +4,10 @@
 //
 // Contract:
 // - Holds at most `capacity` records; the oldest go first. Capacity 0 records nothing.
-// - Records carry no secrets: query strings and (optional) bodies pass through redaction.h
-//   before they are stored, so nothing read back out can leak a token, a client secret or key
-//   material.
+// - Nothing read out carries secrets: query strings and (optional) bodies pass through
+//   redaction.h in to_json(), the only way records leave the process, so no token, client
+//   secret or key material can leak. (Redacting on the way out, not on the way in, keeps that
+//   work off the request path.)
 // - Thread-safe; record() is cheap (one lock, one move) because it runs on every request.
 #pragma once
 
@@ -43,8 +44,11 @@ struct Record {
   // Set when the emulator itself made the call (a CMK cluster using its key): the caller's ARM
   // id. Empty for clients' requests.
   std::string emulator_caller;
-  std::optional<std::string> request_body;   // redacted; only with bodies enabled
-  std::optional<std::string> response_body;  // redacted; only with bodies enabled
+  // Only with bodies enabled; redacted by to_json.
+  std::optional<std::string> request_body;
+  std::optional<std::string> response_body;
+  std::string request_content_type;
+  std::string response_content_type;
 
   nlohmann::json to_json() const;
 };

@@ -1,6 +1,5 @@
 #include "journal/journal_filter.h"
 
-#include "journal/redaction.h"
 
 namespace cmk::journal {
 
@@ -14,7 +13,7 @@ void JournalFilter::after(const http::Request& req, http::Response& res) {
   r.host = req.host;
   r.path = req.path;
   if (const size_t q = req.raw_target.find('?'); q != std::string::npos)
-    r.query = redact_query(std::string_view(req.raw_target).substr(q + 1));
+    r.query = req.raw_target.substr(q + 1);
   r.status = res.status;
   r.duration_ms = std::chrono::duration<double, std::milli>(elapsed).count();
   r.request_id = req.request_id;
@@ -27,8 +26,10 @@ void JournalFilter::after(const http::Request& req, http::Response& res) {
   r.fault = req.fault_applied;
   if (auto caller = req.header(http::kEmulatorCallerHeader)) r.emulator_caller = *caller;
   if (bodies_) {
-    r.request_body = redact_body(req.body, req.header("Content-Type").value_or(""));
-    r.response_body = redact_body(res.body, res.header("Content-Type").value_or(""));
+    r.request_body = req.body;
+    r.response_body = res.body;
+    r.request_content_type = req.header("Content-Type").value_or("");
+    r.response_content_type = res.header("Content-Type").value_or("");
   }
   journal_.record(std::move(r));
 }

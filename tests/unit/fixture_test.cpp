@@ -90,3 +90,33 @@ TEST_CASE("an invalid fixture file stops the start with its message", "[fixture]
   auto s2 = emu2.start();
   REQUIRE_THAT(s2.message(), Contains("missing.json: cannot be read"));
 }
+
+TEST_CASE("fault rules from fixtures and --faults files load in order; bad ones stop the start",
+          "[fixture][faults]") {
+  test::TempDir dir;
+  const auto fixture = dir.path() / "with-faults.json";
+  std::ofstream(fixture) << R"({"faults": [{"preset": "arm-throttling", "limit": {"maxCount": 3}}]})";
+  const auto rules = dir.path() / "rules.json";
+  std::ofstream(rules) << R"({"name": "slow-kv", "match": {"surface": "keyvault"},
+                             "action": {"type": "latency", "ms": 5}})";
+  auto opts = test::test_options();
+  opts.fixtures = {fixture};
+  opts.fault_files = {rules};
+  auto emu = test::start_emulator(opts);
+  const auto listed = emu->faults().to_json()["value"];
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0]["name"] == "arm-throttling");
+  CHECK(listed[0]["limit"]["maxCount"] == 3);
+  CHECK(listed[1]["name"] == "slow-kv");
+
+  REQUIRE_THAT(error_of(R"({"faults": [{"action": {"type": "status", "status": 7}}]})"),
+               Contains("f.json: $.faults[0].action.status: must be an HTTP status"));
+  const auto bad = dir.path() / "bad-rules.json";
+  std::ofstream(bad) << R"([{"match": {"surface": "ftp"}, "action": {"type": "reset"}}])";
+  opts.fixtures = {};
+  opts.fault_files = {bad};
+  Emulator broken(opts);
+  auto s = broken.start();
+  REQUIRE_FALSE(s.is_ok());
+  CHECK_THAT(s.message(), Contains("bad-rules.json: $[0].match.surface: 'ftp' is not a surface"));
+}
