@@ -246,7 +246,7 @@ TEST_CASE("a vault without purge protection fails the deployment with the CMK co
   CHECK(c["properties"]["provisioningState"] == "Failed");
 }
 
-TEST_CASE("a refused resource stops its dependents; dependsOn orders the rest",
+TEST_CASE("a refused resource stops its dependents - dependsOn orders the rest",
           "[deployments][api]") {
   Env env;
   json t = minimal({identity_resource("id-b", {{"dependsOn", {"id-a"}}}),

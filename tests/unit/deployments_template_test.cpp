@@ -170,7 +170,7 @@ TEST_CASE("copy loops, conditions and nested child resources", "[deployments][te
   CHECK(tpl->resources()[1].path == "resources[0][copy 1]");
 }
 
-TEST_CASE("dependsOn orders the resources; unknown or circular ones fail",
+TEST_CASE("dependsOn orders the resources - unknown or circular ones fail",
           "[deployments][template]") {
   // Declared in the reverse order of their dependencies.
   json t =

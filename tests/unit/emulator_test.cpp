@@ -70,7 +70,7 @@ TEST_CASE("two emulators in one process do not interfere", "[emulator]") {
   REQUIRE(cb->Get("/_emulator/health")->status == 200);
 }
 
-TEST_CASE("clock: read, advance, freeze; bad input gets admin errors", "[emulator][clock]") {
+TEST_CASE("clock: read, advance, freeze - bad input gets admin errors", "[emulator][clock]") {
   auto emu = test::start_emulator();
   auto cli = test::https_client(*emu);
   auto before = body_of(cli->Get("/_emulator/clock"));

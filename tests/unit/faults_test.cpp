@@ -147,7 +147,7 @@ TEST_CASE("faults: each matcher", "[faults]") {
   CHECK_FALSE(decides({{"caller", "*/clusters/c2"}}, arm));
 }
 
-TEST_CASE("faults: limits count matches; the first rule that acts wins", "[faults]") {
+TEST_CASE("faults: limits count matches - the first rule that acts wins", "[faults]") {
   test::ManualClock base;
   VirtualClock clock(&base);
   faults::FaultSet set(clock);

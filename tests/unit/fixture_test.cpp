@@ -91,7 +91,7 @@ TEST_CASE("an invalid fixture file stops the start with its message", "[fixture]
   REQUIRE_THAT(s2.message(), Contains("missing.json: cannot be read"));
 }
 
-TEST_CASE("fault rules from fixtures and --faults files load in order; bad ones stop the start",
+TEST_CASE("fault rules from fixtures and --faults files load in order - bad ones stop the start",
           "[fixture][faults]") {
   test::TempDir dir;
   const auto fixture = dir.path() / "with-faults.json";

@@ -336,7 +336,7 @@ TEST_CASE("cmk: an oct key and a vault without soft delete fail the operation", 
   CHECK(c.kid_in_use("kccmk8").empty());
 }
 
-TEST_CASE("cmk: an empty keyVersion follows rotation on the virtual clock; a pinned one stays",
+TEST_CASE("cmk: an empty keyVersion follows rotation on the virtual clock - a pinned one stays",
           "[kusto][cmk]") {
   Cmk c;
   c.vault("kvrot6");
@@ -464,7 +464,7 @@ TEST_CASE("cmk: the admin API shows the key in use and sets refresh intervals", 
   CHECK(json::parse(c.arm->Get("/_emulator/kusto/keys")->body)["value"][0]["refreshSeconds"] == 10);
 }
 
-TEST_CASE("cmk: an RBAC-mode vault decides by role assignments; RSA-4096 is refused",
+TEST_CASE("cmk: an RBAC-mode vault decides by role assignments - RSA-4096 is refused",
           "[kusto][cmk]") {
   Cmk c;
   const std::string vault_id = kRg + "/providers/Microsoft.KeyVault/vaults/kvrbac9";
