@@ -450,6 +450,138 @@ TEST_CASE("fixture resource errors name the file, the JSON path and the problem"
                       "its customer-managed key: KeyVaultPurgeProtectionRequired"));
 }
 
+TEST_CASE("fixture resource errors: the rest of the messages", "[fixture]") {
+  auto with = [](const json& doc) { return start_error(doc); };
+  const json g = json::array({group()});
+  const json i = json::array({identity()});
+  auto doc = [&](const char* section, const json& item, bool identities = false) {
+    json d = {{"resourceGroups", g}};
+    if (identities) d["userAssignedIdentities"] = i;
+    d[section] = json::array({item});
+    return d;
+  };
+
+  CHECK_THAT(with({{"vaults", json::array({7})}}), Contains("x.json: $.vaults[0]: must be an object"));
+  CHECK_THAT(with({{"resourceGroups", json::array({{{"id", kSub}, {"location", "westeurope"}}})}}),
+             Contains("x.json: $.resourceGroups[0].id: must be a resource group id"));
+  CHECK_THAT(with({{"subscriptions", json::array()}, {"resourceGroups",
+                   json::array({{{"name", "rg"}, {"location", "westeurope"}, {"tags", 3}}})}}),
+             Contains("x.json: $.resourceGroups[0].tags: must be an object"));
+
+  json bad_name = identity();
+  bad_name["id"] = kRg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/-x";
+  CHECK_THAT(with(doc("userAssignedIdentities", bad_name)),
+             Contains("x.json: $.userAssignedIdentities[0].id: '-x' is not a valid identity name"));
+  json extra = identity();
+  extra["properties"]["objectId"] = kPrincipal;
+  CHECK_THAT(with(doc("userAssignedIdentities", extra)),
+             Contains("x.json: $.userAssignedIdentities[0].properties.objectId: unknown key"));
+  json other_tenant = identity();
+  other_tenant["properties"]["tenantId"] = "99999999-0000-0000-0000-000000000001";
+  CHECK_THAT(with(doc("userAssignedIdentities", other_tenant)),
+             Contains("x.json: $.userAssignedIdentities[0].properties.tenantId: must be the "
+                      "subscription's tenant"));
+  json same_client = identity();
+  same_client["id"] = kRg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id2";
+  same_client["properties"]["principalId"] = "22222222-0000-0000-0000-000000000003";
+  CHECK_THAT(with({{"resourceGroups", g}, {"userAssignedIdentities", {identity(), same_client}}}),
+             Contains("x.json: $.userAssignedIdentities[1].properties.clientId: '" +
+                      std::string(kClient) + "' is already the client id of"));
+
+  json bad_vault = vault_with_key();
+  bad_vault["id"] = kRg + "/providers/Microsoft.KeyVault/vaults/k--v";
+  CHECK_THAT(with(doc("vaults", bad_vault, true)),
+             Contains("x.json: $.vaults[0].id: 'k--v' is not a valid vault name"));
+  auto version_error = [&](const json& version) {
+    json v = vault_with_key();
+    v["keys"] = json::array({{{"name", "k1"}, {"versions", json::array({version})}}});
+    return with(doc("vaults", v, true));
+  };
+  CHECK_THAT(version_error({{"jwk", "text"}}),
+             Contains("x.json: $.vaults[0].keys[0].versions[0].jwk: must be a JSON Web Key object"));
+  CHECK_THAT(version_error({{"pem", 5}}),
+             Contains("x.json: $.vaults[0].keys[0].versions[0].pem: must be a PEM string"));
+  CHECK_THAT(version_error({{"hsm", true}}),
+             Contains("x.json: $.vaults[0].keys[0].versions[0].hsm: applies to given key material "
+                      "only"));
+  CHECK_THAT(version_error({{"key_ops", "wrapKey"}}),
+             Contains("x.json: $.vaults[0].keys[0].versions[0].key_ops: must be an array of strings"));
+  CHECK_THAT(version_error({{"key_ops", {"sign", 1}}}),
+             Contains("x.json: $.vaults[0].keys[0].versions[0].key_ops[1]: must be a string"));
+  CHECK_THAT(version_error({{"attributes", {{"enabled", "yes"}}}}),
+             Contains("x.json: $.vaults[0].keys[0].versions[0].attributes.enabled: must be true or "
+                      "false"));
+  CHECK_THAT(version_error({{"attributes", {{"expires", "now+1d"}}}}),
+             Contains("x.json: $.vaults[0].keys[0].versions[0].attributes.expires: unknown key"));
+  CHECK_THAT(version_error({{"kty", "RSA"}, {"key_ops", {"sign", "bogus"}}}),
+             Contains("x.json: $.vaults[0].keys[0].versions[0]: Unsupported key operation(s): "
+                      "\"bogus\""));
+  CHECK_THAT(version_error({{"kty", "RSA-HSM"}}),
+             Contains("x.json: $.vaults[0].keys[0].versions[0]: The key type 'RSA-HSM' needs a "
+                      "premium vault; vault 'kv1' is standard."));
+  {
+    json v = vault_with_key();
+    v["keys"] = json::array({{{"name", "k1"}, {"version", "x"}}});
+    CHECK_THAT(with(doc("vaults", v, true)),
+               Contains("x.json: $.vaults[0].keys[0].version: unknown key (expected one of: name, "
+                        "versions)"));
+    v["keys"] = "k1";
+    CHECK_THAT(with(doc("vaults", v, true)), Contains("x.json: $.vaults[0].keys: must be an array"));
+  }
+
+  CHECK_THAT(with(doc("roleAssignments", json{{"name", "ra"}}, true)),
+             Contains("x.json: $.roleAssignments[0].name: must be a GUID"));
+  CHECK_THAT(with(doc("roleAssignments", json{{"name", "44444444-0000-0000-0000-000000000001"}}, true)),
+             Contains("x.json: $.roleAssignments[0].properties: is required"));
+  CHECK_THAT(with(doc("roleAssignments", json{{"properties", {{"scope", "somewhere"},
+                                                               {"roleDefinitionId", "Key Vault Reader"},
+                                                               {"principalId", kPrincipal}}}},
+                      true)),
+             Contains("x.json: $.roleAssignments[0].properties.scope: 'somewhere' is not an ARM scope"));
+  {
+    const json props = {{"scope", kRg}, {"roleDefinitionId", "Key Vault Reader"}, {"principalId", kPrincipal}};
+    json d = doc("roleAssignments", json::object(), true);
+    d["roleAssignments"] = json::array({{{"name", "44444444-0000-0000-0000-000000000001"}, {"properties", props}},
+                                        {{"name", "44444444-0000-0000-0000-000000000002"}, {"properties", props}}});
+    CHECK_THAT(with(d), Contains("x.json: $.roleAssignments[1]: the principal already has this role at "
+                                 "this scope under another name"));
+    json changed = props;
+    changed["roleDefinitionId"] = "Key Vault Administrator";
+    d["roleAssignments"][1] = {{"name", "44444444-0000-0000-0000-000000000001"}, {"properties", changed}};
+    CHECK_THAT(with(d), Contains("x.json: $.roleAssignments[1].name: another role assignment is named"));
+  }
+
+  json bad_cluster_name = cmk_cluster();
+  bad_cluster_name["id"] = kRg + "/providers/Microsoft.Kusto/clusters/ADX";
+  bad_cluster_name["properties"].erase("keyVaultProperties");
+  CHECK_THAT(with(doc("clusters", bad_cluster_name, true)),
+             Contains("x.json: $.clusters[0]: InvalidResourceName: Cluster name 'ADX' is invalid"));
+  {
+    json plain = cmk_cluster();
+    plain["properties"].erase("keyVaultProperties");
+    json d = doc("clusters", plain, true);
+    d["clusters"].push_back(plain);
+    CHECK_THAT(with(d), Contains("x.json: $.clusters[1]: InvalidClusterName: Name 'adx1' with type "
+                                 "Engine is already taken"));
+    plain["location"] = "mars";
+    CHECK_THAT(with(doc("clusters", plain, true)),
+               Contains("x.json: $.clusters[0]: LocationNotAvailableForResourceType"));
+  }
+  // CMK preconditions the activation checks also stop the start: another region, a disabled key.
+  json far = vault_with_key();
+  far["location"] = "northeurope";
+  CHECK_THAT(with({{"resourceGroups", g}, {"userAssignedIdentities", i},
+                   {"vaults", json::array({far})}, {"clusters", json::array({cmk_cluster()})}}),
+             Contains("x.json: $.clusters[0].properties.keyVaultProperties: the cluster cannot use "
+                      "its customer-managed key: KeyVaultLocationMismatch"));
+  json disabled = vault_with_key();
+  disabled["keys"][0]["versions"][0]["attributes"] = {{"enabled", false}};
+  CHECK_THAT(with({{"resourceGroups", g}, {"userAssignedIdentities", i},
+                   {"vaults", json::array({disabled})}, {"clusters", json::array({cmk_cluster()})}}),
+             Contains("x.json: $.clusters[0].properties.keyVaultProperties: the cluster cannot use "
+                      "its customer-managed key: KeyDisabled"));
+}
+
 TEST_CASE("fixture resource sections need the full emulator", "[fixture]") {
   auto f = state::parse_fixture(json{{"resourceGroups", {group()}}}.dump(), "r.json");
   REQUIRE(f.is_ok());
