@@ -932,8 +932,10 @@ Outcome<arm::TrackedResource, arm::OperationError> build_cluster(
                                    "' is invalid: it must be 4 to 22 characters, lowercase "
                                    "letters and digits, starting with a letter."};
   const arm::ResourceId canonical = cluster_id(id.subscription, id.resource_group, id.name());
-  if (!ctx.arm.resources->find_named(kClusterType, id.name()).empty())
-    return arm::OperationError{"InvalidClusterName", name_taken_message(id.name())};
+  // Names are global; the same id is a replacement (a later fixture redefining the cluster).
+  for (const auto& other : ctx.arm.resources->find_named(kClusterType, id.name()))
+    if (!(other == canonical))
+      return arm::OperationError{"InvalidClusterName", name_taken_message(id.name())};
   ClusterDraft d;
   d.r.id = canonical;
   d.r.type = kClusterType;

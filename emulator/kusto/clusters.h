@@ -96,7 +96,9 @@ bool is_cluster_type(const std::string& type);
 // of keyVaultProperties), the system identity registered (its ids minted, or the body's
 // identity.principalId / identity.clientId when given), provisioningState Succeeded and
 // properties.state `state`. The customer-managed key is not used here: the caller activates
-// it (ClusterKeys::activate). For fixtures (and state import). The error: ARM code and message.
+// it (ClusterKeys::activate). A cluster of the same id is replaced (its system identity kept
+// unless the body fixes other ids). For fixtures (and state import). The error: ARM code and
+// message.
 Outcome<arm::TrackedResource, arm::OperationError> build_cluster(
     const KustoProviderContext& ctx, const arm::ResourceId& id, const nlohmann::json& body,
     const std::string& state, const std::string& by);

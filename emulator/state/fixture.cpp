@@ -748,6 +748,7 @@ class Applier {
     }
     auto built = kusto::build_cluster(t_.kusto, id, o, state, kFixtureCaller);
     if (!built) return fail(path, built.error().code + ": " + built.error().message);
+    if (!kv.value() && t_.kusto.keys) t_.kusto.keys->forget(built.value().id.key());  // replaced
     if (kv.value()) {
       if (!t_.kusto.keys)
         return fail(kvpath, "customer-managed keys need the emulator's Key Vault endpoints");

@@ -561,6 +561,8 @@ TEST_CASE("fixture resource errors: the rest of the messages", "[fixture]") {
     plain["properties"].erase("keyVaultProperties");
     json d = doc("clusters", plain, true);
     d["clusters"].push_back(plain);
+    d["clusters"][1]["id"] = kSub + "/resourceGroups/rg2/providers/Microsoft.Kusto/clusters/adx1";
+    d["resourceGroups"].push_back({{"id", kSub + "/resourceGroups/rg2"}, {"location", "westeurope"}});
     CHECK_THAT(with(d), Contains("x.json: $.clusters[1]: InvalidClusterName: Name 'adx1' with type "
                                  "Engine is already taken"));
     plain["location"] = "mars";
@@ -580,6 +582,34 @@ TEST_CASE("fixture resource errors: the rest of the messages", "[fixture]") {
                    {"vaults", json::array({disabled})}, {"clusters", json::array({cmk_cluster()})}}),
              Contains("x.json: $.clusters[0].properties.keyVaultProperties: the cluster cannot use "
                       "its customer-managed key: KeyDisabled"));
+}
+
+TEST_CASE("a later fixture adds to and replaces, by id, what an earlier one defined", "[fixture]") {
+  Files files;
+  json first = {{"resourceGroups", json::array({group()})},
+                {"userAssignedIdentities", json::array({identity()})},
+                {"vaults", json::array({vault_with_key()})},
+                {"clusters", json::array({cmk_cluster()})}};
+  auto o = files.options(first);
+  json second = {{"vaults", json::array({vault_with_key()})},
+                 {"clusters", json::array({cmk_cluster()})}};
+  second["vaults"][0]["tags"] = {{"round", "2"}};
+  second["vaults"][0]["keys"][0]["versions"] = json::array({{{"kty", "RSA"}}});  // k1's 2nd version
+  second["clusters"][0]["properties"] = {{"state", "Stopped"}};      // CMK off, stopped
+  std::ofstream(files.dir.path() / "second.json") << second.dump();
+  o.fixtures.push_back(files.dir.path() / "second.json");
+  auto emu = test::start_emulator(o);
+  auto v = emu->vaults().find_vault_by_name("kv1");
+  REQUIRE(v.has_value());
+  CHECK(v->tags == json{{"round", "2"}});
+  auto versions = emu->keys().list_versions(settings(*emu, "kv1"), "k1", "", 25);
+  REQUIRE(versions.is_ok());
+  CHECK(versions->items.size() == 2);
+  auto c = emu->resources().get(*arm::ResourceId::parse(kCluster));
+  REQUIRE(c.has_value());
+  CHECK(c->body["properties"]["state"] == "Stopped");
+  CHECK_FALSE(c->body["properties"].contains("keyVaultProperties"));
+  CHECK_FALSE(emu->cluster_keys().key_in_use(c->id.key()).has_value());
 }
 
 TEST_CASE("fixture resource sections need the full emulator", "[fixture]") {
@@ -716,7 +746,8 @@ std::vector<std::string> minted_ids(std::optional<uint64_t> seed) {
 
 }  // namespace
 
-TEST_CASE("--seed: the same seed and requests give the same ids; another seed others", "[fixture][seed]") {
+TEST_CASE("seeded runs: the same seed and requests give the same ids, another seed other ids",
+          "[fixture][seed]") {
   const auto a = minted_ids(42);
   const auto b = minted_ids(42);
   const auto c = minted_ids(43);
