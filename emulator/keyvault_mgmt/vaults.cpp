@@ -176,14 +176,14 @@ std::optional<arm::OperationError> merge_vault_properties(json& merged, const js
       !(iequals((*sku)["name"].get<std::string>(), "standard") ||
         iequals((*sku)["name"].get<std::string>(), "premium")))
     return fail("The property 'sku' is required: {\"family\": \"A\", \"name\": "
-                       "\"standard\" | \"premium\"}.");
+                "\"standard\" | \"premium\"}.");
   (*sku)["family"] = "A";
   (*sku)["name"] = http::to_lower((*sku)["name"].get<std::string>());
   if (!merged["accessPolicies"].is_array())
     return fail("The property 'accessPolicies' must be an array.");
   if (!existing && !props.contains("accessPolicies") && !merged.value("enableRbacAuthorization", false))
     return fail("The property 'accessPolicies' is required unless "
-                       "'enableRbacAuthorization' is true.");
+                "'enableRbacAuthorization' is true.");
   if (merged["accessPolicies"].size() > 1024)
     return fail("A vault holds at most 1024 access policies.");
   for (size_t i = 0; i < merged["accessPolicies"].size(); ++i)

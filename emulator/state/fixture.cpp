@@ -87,8 +87,8 @@ std::string describe_parse_error(const std::string& text, const json::parse_erro
   }
   std::string what = e.what();
   if (auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
-  return "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) +
-         " (" + what + ")";
+  return "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) + " (" +
+         what + ")";
 }
 
 }  // namespace
@@ -174,8 +174,8 @@ Result<Fixture> parse_fixture(const std::string& text, const std::string& source
 
   s = each("servicePrincipals", [&](const json& o, const std::string& p) -> Status {
     entra::ServicePrincipal sp;
-    if (auto c = r.check_keys(o, p, {"appId", "objectId", "tenantId", "displayName", "secrets",
-                                     "certificates"});
+    if (auto c = r.check_keys(
+            o, p, {"appId", "objectId", "tenantId", "displayName", "secrets", "certificates"});
         !c)
       return c;
     if (auto c = r.guid(o, p, "appId", sp.app_id, true); !c) return c;
@@ -189,8 +189,7 @@ Result<Fixture> parse_fixture(const std::string& text, const std::string& source
         return r.fail(p + ".secrets[" + std::to_string(i) + "]", "must not be empty");
     for (size_t i = 0; i < sp.certificate_pems.size(); ++i)
       if (sp.certificate_pems[i].find("-----BEGIN CERTIFICATE-----") == std::string::npos)
-        return r.fail(p + ".certificates[" + std::to_string(i) + "]",
-                      "must be a PEM certificate");
+        return r.fail(p + ".certificates[" + std::to_string(i) + "]", "must be a PEM certificate");
     if (sp.display_name.empty()) sp.display_name = "app-" + sp.app_id.substr(0, 8);
     f.service_principals.push_back(std::move(sp));
     return Status::ok();
@@ -206,13 +205,16 @@ Result<Fixture> parse_fixture(const std::string& text, const std::string& source
   };
   const std::set<std::string> arm_read_only = {"name", "type", "etag", "systemData"};
   const Section sections[] = {
-      {"resourceGroups", &Fixture::resource_groups,
+      {"resourceGroups",
+       &Fixture::resource_groups,
        {"id", "subscriptionId", "name", "type", "location", "tags", "managedBy", "properties"}},
-      {"userAssignedIdentities", &Fixture::user_assigned_identities,
+      {"userAssignedIdentities",
+       &Fixture::user_assigned_identities,
        {"id", "location", "tags", "properties"}},
       {"vaults", &Fixture::vaults, {"id", "location", "tags", "properties", "keys"}},
       {"roleAssignments", &Fixture::role_assignments, {"id", "name", "type", "properties"}},
-      {"clusters", &Fixture::clusters,
+      {"clusters",
+       &Fixture::clusters,
        {"id", "location", "tags", "sku", "zones", "identity", "properties"}},
   };
   for (const auto& section : sections) {
@@ -245,7 +247,9 @@ namespace {
 // Who fixtures act as in systemData (createdBy / lastModifiedBy).
 constexpr const char* kFixtureCaller = "cmk-emulator-fixture";
 
-std::string at(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
+std::string at(const std::string& path, size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
 
 // Applies one fixture's resource sections. Every failure names the file, the JSON path and the
 // problem; the providers' own messages keep their ARM code ("BadRequest: ...").
@@ -256,8 +260,8 @@ class Applier {
   Status run() {
     if (auto s = sections("resourceGroups", f_.resource_groups, &Applier::resource_group); !s)
       return s;
-    if (auto s = sections("userAssignedIdentities", f_.user_assigned_identities,
-                          &Applier::identity);
+    if (auto s =
+            sections("userAssignedIdentities", f_.user_assigned_identities, &Applier::identity);
         !s)
       return s;
     if (auto s = sections("vaults", f_.vaults, &Applier::vault); !s) return s;
@@ -339,7 +343,8 @@ class Applier {
         !http::iequals(id->type(), type))
       return fail(path + ".id", "must be the ARM id of a " + std::string(type) +
                                     " resource (/subscriptions/{id}/resourceGroups/{name}/"
-                                    "providers/" + type + "/{name}); got \"" + text + "\"");
+                                    "providers/" +
+                                    type + "/{name}); got \"" + text + "\"");
     if (!t_.subscriptions->find(id->subscription))
       return fail(path + ".id", "no subscription '" + id->subscription +
                                     "' is defined (add it under $.subscriptions)");
@@ -393,8 +398,10 @@ class Applier {
       if (auto s = string_member(o, path, "id", text, true); !s) return s;
       auto id = arm::ResourceId::parse(text);
       if (!id || id->resource_group.empty() || !id->provider.empty())
-        return fail(path + ".id", "must be a resource group id (/subscriptions/{id}/"
-                                  "resourceGroups/{name}); got \"" + text + "\"");
+        return fail(path + ".id",
+                    "must be a resource group id (/subscriptions/{id}/"
+                    "resourceGroups/{name}); got \"" +
+                        text + "\"");
       rg.subscription = http::to_lower(id->subscription);
       rg.name = id->resource_group;
     } else {
@@ -403,16 +410,18 @@ class Applier {
       if (rg.subscription.empty()) {
         auto all = t_.subscriptions->all();
         if (all.empty())
-          return fail(path + ".subscriptionId", "no subscription is defined (add one under "
-                                                "$.subscriptions)");
+          return fail(path + ".subscriptionId",
+                      "no subscription is defined (add one under "
+                      "$.subscriptions)");
         rg.subscription = all.front().id;
       }
     }
     const std::string where = o.contains("id") ? ".id" : ".subscriptionId";
     if (!arm::is_valid_resource_group_name(rg.name))
       return fail(path + (o.contains("id") ? ".id" : ".name"),
-                  "'" + rg.name + "' is not a valid resource group name (1-90 letters, digits, "
-                  "'_', '-', '.', '(' and ')', not ending in '.')");
+                  "'" + rg.name +
+                      "' is not a valid resource group name (1-90 letters, digits, "
+                      "'_', '-', '.', '(' and ')', not ending in '.')");
     if (!t_.subscriptions->find(rg.subscription))
       return fail(path + where, "no subscription '" + rg.subscription +
                                     "' is defined (add it under $.subscriptions)");
@@ -430,11 +439,14 @@ class Applier {
     arm::ResourceId id;
     if (auto s = resource_id(o, path, msi::kUserAssignedIdentityType, id); !s) return s;
     if (!msi::is_valid_identity_name(id.name()))
-      return fail(path + ".id", "'" + id.name() + "' is not a valid identity name (3-128 "
-                                "letters, digits, '-' and '_', starting with a letter or digit)");
+      return fail(path + ".id",
+                  "'" + id.name() +
+                      "' is not a valid identity name (3-128 "
+                      "letters, digits, '-' and '_', starting with a letter or digit)");
     arm::TrackedResource r;
     r.id = id;
-    if (auto e = arm::read_location_and_tags(o, false, false, r)) return fail(path, arm_problem(*e));
+    if (auto e = arm::read_location_and_tags(o, false, false, r))
+      return fail(path, arm_problem(*e));
     json props = json::object();
     if (auto s = object_member(o, path, "properties", props,
                                {"principalId", "clientId", "tenantId", "isolationScope"});
@@ -455,9 +467,9 @@ class Applier {
     if (mi.client_id.empty()) mi.client_id = t_.ids->guid();
     if (auto other = t_.directory->find_managed_identity_by_principal_id(mi.principal_id);
         other && !http::iequals(other->resource_id, mi.resource_id))
-      return fail(ppath + ".principalId",
-                  "'" + mi.principal_id + "' is already the principal id of '" +
-                      other->resource_id + "'");
+      return fail(
+          ppath + ".principalId",
+          "'" + mi.principal_id + "' is already the principal id of '" + other->resource_id + "'");
     if (auto other = t_.directory->find_managed_identity_by_client_id(mi.client_id);
         other && !http::iequals(other->resource_id, mi.resource_id))
       return fail(ppath + ".clientId", "'" + mi.client_id + "' is already the client id of '" +
@@ -472,9 +484,10 @@ class Applier {
     if (auto s = resource_id(o, path, keyvault_mgmt::kVaultType, id); !s) return s;
     const std::string name = id.name();
     if (!keyvault_mgmt::is_valid_vault_name(name))
-      return fail(path + ".id", "'" + name + "' is not a valid vault name (3-24 letters, digits "
-                                "and '-', starting with a letter, ending with a letter or "
-                                "digit, no \"--\")");
+      return fail(path + ".id", "'" + name +
+                                    "' is not a valid vault name (3-24 letters, digits "
+                                    "and '-', starting with a letter, ending with a letter or "
+                                    "digit, no \"--\")");
     if (auto other = t_.vaults->find_vault_by_name(name); other && !(other->id == id))
       return fail(path + ".id", "the vault name '" + name + "' is already used by '" +
                                     other->id.str() + "' (vault names are global)");
@@ -485,7 +498,8 @@ class Applier {
     if (props.is_null()) return fail(path + ".properties", "is required");
     if (!props.contains("tenantId"))
       props["tenantId"] = t_.subscriptions->find(id.subscription)->tenant_id;
-    if (auto policies = props.find("accessPolicies"); policies != props.end() && policies->is_array())
+    if (auto policies = props.find("accessPolicies");
+        policies != props.end() && policies->is_array())
       for (size_t i = 0; i < policies->size(); ++i) {
         const json& e = (*policies)[i];
         if (e.is_object() && e.contains("objectId") && e["objectId"].is_string())
@@ -500,7 +514,8 @@ class Applier {
     arm::TrackedResource r;
     r.id = id;
     r.type = keyvault_mgmt::kVaultType;
-    if (auto e = arm::read_location_and_tags(o, false, false, r)) return fail(path, arm_problem(*e));
+    if (auto e = arm::read_location_and_tags(o, false, false, r))
+      return fail(path, arm_problem(*e));
     r.body = {{"properties", merged}};
     t_.resources->put(r, kFixtureCaller);
 
@@ -521,8 +536,9 @@ class Applier {
     std::string name;
     if (auto s = string_member(o, path, "name", name, true); !s) return s;
     if (!keyvault_data::is_valid_key_name(name))
-      return fail(path + ".name", "'" + name + "' is not a valid key name (1-127 letters, "
-                                  "digits and '-')");
+      return fail(path + ".name", "'" + name +
+                                      "' is not a valid key name (1-127 letters, "
+                                      "digits and '-')");
     auto versions = o.find("versions");
     if (versions == o.end() || !versions->is_array() || versions->empty())
       return fail(path + ".versions", "must be a non-empty array (oldest version first)");
@@ -535,13 +551,13 @@ class Applier {
   Status key_version(const json& o, const std::string& path,
                      const keyvault_data::VaultSettings& vault, const std::string& name) {
     if (!o.is_object()) return fail(path, "must be an object");
-    static const std::set<std::string> allowed = {"version", "kty",     "key_size", "crv",
-                                                  "jwk",     "pem",     "hsm",      "key_ops",
-                                                  "tags",    "attributes"};
+    static const std::set<std::string> allowed = {
+        "version", "kty", "key_size", "crv", "jwk", "pem", "hsm", "key_ops", "tags", "attributes"};
     for (const auto& [k, v] : o.items())
       if (!allowed.count(k))
-        return fail(path + "." + k, "unknown key (expected one of: attributes, crv, hsm, jwk, "
-                                    "key_ops, key_size, kty, pem, tags, version)");
+        return fail(path + "." + k,
+                    "unknown key (expected one of: attributes, crv, hsm, jwk, "
+                    "key_ops, key_size, kty, pem, tags, version)");
     keyvault_data::FixedVersion fixed;
     std::string version;
     if (auto s = string_member(o, path, "version", version, false); !s) return s;
@@ -601,8 +617,10 @@ class Applier {
       r.fixed = fixed;
       made = t_.keys->import(vault, name, r);
     } else {
-      if (o.contains("hsm")) return fail(path + ".hsm", "applies to given key material only; "
-                                                        "use kty \"RSA-HSM\" or \"EC-HSM\"");
+      if (o.contains("hsm"))
+        return fail(path + ".hsm",
+                    "applies to given key material only; "
+                    "use kty \"RSA-HSM\" or \"EC-HSM\"");
       keyvault_data::CreateKeyRequest r;
       r.kty = "RSA";
       if (auto s = string_member(o, path, "kty", r.kty, false); !s) return s;
@@ -629,8 +647,10 @@ class Applier {
   Status check_scope(const std::string& scope, const std::string& path) const {
     if (scope == "/") return Status::ok();
     auto id = arm::ResourceId::parse(scope);
-    if (!id) return fail(path, "'" + scope + "' is not an ARM scope (a subscription, resource "
-                               "group or resource id)");
+    if (!id)
+      return fail(path, "'" + scope +
+                            "' is not an ARM scope (a subscription, resource "
+                            "group or resource id)");
     if (!t_.subscriptions->find(id->subscription))
       return fail(path, "no subscription '" + id->subscription +
                             "' is defined (add it under $.subscriptions)");
@@ -642,8 +662,9 @@ class Applier {
     arm::ResourceId top = *id;
     top.types_and_names.resize(1);
     if (!t_.resources->get(top))
-      return fail(path, "no resource '" + top.str() + "' is defined (define it in an earlier "
-                        "section or fixture)");
+      return fail(path, "no resource '" + top.str() +
+                            "' is defined (define it in an earlier "
+                            "section or fixture)");
     return Status::ok();
   }
 
@@ -672,8 +693,8 @@ class Applier {
       for (const auto& d : authorization::builtin_role_definitions())
         names += (names.empty() ? "" : ", ") + d.role_name;
       return fail(ppath + ".roleDefinitionId",
-                  "no built-in role '" + role + "' (a GUID, a roleDefinitions id or one of: " +
-                      names + ")");
+                  "no built-in role '" + role +
+                      "' (a GUID, a roleDefinitions id or one of: " + names + ")");
     }
     if (role.find('/') != std::string::npos) {
       a.role_definition_id = role;
@@ -698,8 +719,9 @@ class Applier {
         return fail(path + ".name", "another role assignment is named '" + a.name +
                                         "' at this scope (assignments cannot be changed)");
       case authorization::RoleAssignmentStore::PutOutcome::Exists:
-        return fail(path, "the principal already has this role at this scope under another "
-                          "name");
+        return fail(path,
+                    "the principal already has this role at this scope under another "
+                    "name");
     }
     return Status::ok();
   }
@@ -730,19 +752,20 @@ class Applier {
       const auto& k = *kv.value();
       auto vault = t_.vaults->find_vault_by_name(k.vault_name);
       if (!vault)
-        return fail(kvpath + ".keyVaultUri", "no vault '" + k.vault_name +
-                                                 "' is defined (add it under $.vaults)");
+        return fail(kvpath + ".keyVaultUri",
+                    "no vault '" + k.vault_name + "' is defined (add it under $.vaults)");
       const auto settings =
           keyvault_data::vault_settings(vault->id.name(), vault->body["properties"]);
       auto found = t_.keys->get(settings, k.key_name, "");
       if (!found && found.error().kind == keyvault_data::KeyErrorKind::KeyNotFound)
-        return fail(kvpath + ".keyName", "vault '" + k.vault_name + "' has no key '" +
-                                             k.key_name + "' (add it under the vault's keys)");
+        return fail(kvpath + ".keyName", "vault '" + k.vault_name + "' has no key '" + k.key_name +
+                                             "' (add it under the vault's keys)");
       if (!k.key_version.empty()) {
         auto ver = t_.keys->get(settings, k.key_name, k.key_version);
         if (!ver && ver.error().kind == keyvault_data::KeyErrorKind::KeyNotFound)
           return fail(kvpath + ".keyVersion", "key '" + k.key_name + "' has no version '" +
-                                                  k.key_version + "' (give the versions a "
+                                                  k.key_version +
+                                                  "' (give the versions a "
                                                   "fixed \"version\" to refer to them)");
       }
     }

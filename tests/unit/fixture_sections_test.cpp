@@ -29,7 +29,9 @@ constexpr const char* kPrincipal = "22222222-0000-0000-0000-000000000001";
 constexpr const char* kClient = "22222222-0000-0000-0000-000000000002";
 constexpr const char* kVersion = "0123456789abcdef0123456789abcdef";
 
-json group() { return {{"id", kRg}, {"location", "westeurope"}}; }
+json group() {
+  return {{"id", kRg}, {"location", "westeurope"}};
+}
 json identity() {
   return {{"id", kUami},
           {"location", "westeurope"},
@@ -52,7 +54,8 @@ json cmk_cluster() {
   return {{"id", kCluster},
           {"location", "westeurope"},
           {"sku", {{"name", "Standard_E8ads_v5"}, {"tier", "Standard"}}},
-          {"identity", {{"type", "UserAssigned"}, {"userAssignedIdentities", {{kUami, json::object()}}}}},
+          {"identity",
+           {{"type", "UserAssigned"}, {"userAssignedIdentities", {{kUami, json::object()}}}}},
           {"properties",
            {{"keyVaultProperties",
              {{"keyVaultUri", "https://kv1.vault.azure.net/"},
@@ -151,8 +154,9 @@ TEST_CASE("fixture resources: every section lands in its store", "[fixture]") {
            {{"name", "given"},
             {"versions",
              {{{"version", "ffffffffffffffffffffffffffffffff"}, {"jwk", ec_jwk}},
-              {{"pem", pem}, {"key_ops", {"encrypt", "decrypt"}}, {"attributes",
-                                                                   {{"exp", "now+30d"}}}}}}}}}}}},
+              {{"pem", pem},
+               {"key_ops", {"encrypt", "decrypt"}},
+               {"attributes", {{"exp", "now+30d"}}}}}}}}}}}},
       {"roleAssignments",
        {{{"name", "44444444-0000-0000-0000-000000000001"},
          {"properties",
@@ -170,7 +174,8 @@ TEST_CASE("fixture resources: every section lands in its store", "[fixture]") {
          {"location", "westeurope"},
          {"tags", {{"team", "data"}}},
          {"sku", {{"name", "Dev(No SLA)_Standard_E2a_v4"}, {"tier", "Basic"}}},
-         {"identity", {{"type", "SystemAssigned"}, {"principalId", "55555555-0000-0000-0000-000000000001"}}},
+         {"identity",
+          {{"type", "SystemAssigned"}, {"principalId", "55555555-0000-0000-0000-000000000001"}}},
          {"properties", {{"state", "Stopped"}, {"enableStreamingIngest", true}}}}}}};
   Files files;
   auto emu = start(files, doc);
@@ -243,10 +248,11 @@ TEST_CASE("fixture resources: every section lands in its store", "[fixture]") {
   auto ra = emu->role_assignments().get(kRg + "/providers/Microsoft.KeyVault/vaults/kv2/keys/given",
                                         "44444444-0000-0000-0000-000000000001");
   REQUIRE(ra.has_value());
-  CHECK_THAT(ra->role_definition_id, Contains("/roleDefinitions/e147488a-f6f5-4113-8e2d-b22465e65bf6"));
-  CHECK(emu->role_assignments().allows(
-      kPrincipal, kRg + "/providers/Microsoft.KeyVault/vaults/kv2/keys/given",
-      "Microsoft.KeyVault/vaults/keys/wrap/action"));
+  CHECK_THAT(ra->role_definition_id,
+             Contains("/roleDefinitions/e147488a-f6f5-4113-8e2d-b22465e65bf6"));
+  CHECK(emu->role_assignments().allows(kPrincipal,
+                                       kRg + "/providers/Microsoft.KeyVault/vaults/kv2/keys/given",
+                                       "Microsoft.KeyVault/vaults/keys/wrap/action"));
   CHECK(emu->role_assignments().list(kSub, true, std::string(test::kSpObjectId)).size() == 1);
 
   // Clusters: the CMK one Running with its key in use; the other Stopped, system identity fixed.
@@ -293,13 +299,15 @@ TEST_CASE("fixture resource errors name the file, the JSON path and the problem"
              Contains("x.json: $.clusters[0].colour: unknown key"));
 
   // Resource groups.
-  CHECK_THAT(with({{"resourceGroups",
-                    {{{"id", "/subscriptions/99999999-0000-0000-0000-000000000001/resourceGroups/r"},
-                      {"location", "westeurope"}}}}}),
-             Contains("x.json: $.resourceGroups[0].id: no subscription "
-                      "'99999999-0000-0000-0000-000000000001' is defined"));
-  CHECK_THAT(with({{"resourceGroups", {{{"name", "bad."}, {"location", "westeurope"}}}}}),
-             Contains("x.json: $.resourceGroups[0].name: 'bad.' is not a valid resource group name"));
+  CHECK_THAT(
+      with({{"resourceGroups",
+             {{{"id", "/subscriptions/99999999-0000-0000-0000-000000000001/resourceGroups/r"},
+               {"location", "westeurope"}}}}}),
+      Contains("x.json: $.resourceGroups[0].id: no subscription "
+               "'99999999-0000-0000-0000-000000000001' is defined"));
+  CHECK_THAT(
+      with({{"resourceGroups", {{{"name", "bad."}, {"location", "westeurope"}}}}}),
+      Contains("x.json: $.resourceGroups[0].name: 'bad.' is not a valid resource group name"));
   CHECK_THAT(with({{"resourceGroups", {{{"name", "rg"}, {"location", "atlantis"}}}}}),
              Contains("x.json: $.resourceGroups[0].location: 'atlantis' is not a region"));
   CHECK_THAT(with({{"resourceGroups", {{{"name", "rg"}}}}}),
@@ -313,8 +321,9 @@ TEST_CASE("fixture resource errors name the file, the JSON path and the problem"
                       "Microsoft.ManagedIdentity/userAssignedIdentities resource"));
   json bad_pid = identity();
   bad_pid["properties"]["principalId"] = "nope";
-  CHECK_THAT(with({{"resourceGroups", g}, {"userAssignedIdentities", json::array({bad_pid})}}),
-             Contains("x.json: $.userAssignedIdentities[0].properties.principalId: must be a GUID"));
+  CHECK_THAT(
+      with({{"resourceGroups", g}, {"userAssignedIdentities", json::array({bad_pid})}}),
+      Contains("x.json: $.userAssignedIdentities[0].properties.principalId: must be a GUID"));
   json twin = identity();
   twin["id"] = kRg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id2";
   CHECK_THAT(with({{"resourceGroups", g}, {"userAssignedIdentities", {identity(), twin}}}),
@@ -328,14 +337,17 @@ TEST_CASE("fixture resource errors name the file, the JSON path and the problem"
   // Vaults.
   CHECK_THAT(with({{"resourceGroups", g}, {"vaults", json::array({vault_with_key()})}}),
              Contains("x.json: $.vaults[0].properties.accessPolicies[0].objectId: no principal "
-                      "with object id '" + std::string(kPrincipal) + "' is defined"));
+                      "with object id '" +
+                      std::string(kPrincipal) + "' is defined"));
   json no_props = vault_with_key();
   no_props.erase("properties");
   CHECK_THAT(with({{"resourceGroups", g}, {"vaults", json::array({no_props})}}),
              Contains("x.json: $.vaults[0].properties: is required"));
   json unprotected = vault_with_key();
   unprotected["properties"]["enablePurgeProtection"] = false;
-  CHECK_THAT(with({{"resourceGroups", g}, {"userAssignedIdentities", i}, {"vaults", json::array({unprotected})}}),
+  CHECK_THAT(with({{"resourceGroups", g},
+                   {"userAssignedIdentities", i},
+                   {"vaults", json::array({unprotected})}}),
              Contains("x.json: $.vaults[0].properties: BadRequest: The property "
                       "\"enablePurgeProtection\" cannot be set to false"));
   json same_name = vault_with_key();
@@ -349,13 +361,15 @@ TEST_CASE("fixture resource errors name the file, the JSON path and the problem"
   auto key_error = [&](const json& version) {
     json v = vault_with_key();
     v["keys"] = {{{"name", "k1"}, {"versions", json::array({version})}}};
-    return with({{"resourceGroups", g}, {"userAssignedIdentities", i}, {"vaults", json::array({v})}});
+    return with(
+        {{"resourceGroups", g}, {"userAssignedIdentities", i}, {"vaults", json::array({v})}});
   };
   CHECK_THAT(key_error({{"version", "xyz"}}),
              Contains("x.json: $.vaults[0].keys[0].versions[0]: The key version 'xyz' is not 32 "
                       "hexadecimal digits"));
-  CHECK_THAT(key_error({{"kty", "DSA"}}),
-             Contains("x.json: $.vaults[0].keys[0].versions[0]: The key type 'DSA' is not supported"));
+  CHECK_THAT(
+      key_error({{"kty", "DSA"}}),
+      Contains("x.json: $.vaults[0].keys[0].versions[0]: The key type 'DSA' is not supported"));
   CHECK_THAT(key_error({{"jwk", json::object()}, {"pem", "x"}}),
              Contains("x.json: $.vaults[0].keys[0].versions[0]: give key material as \"jwk\" or "
                       "\"pem\", not both"));
@@ -372,14 +386,17 @@ TEST_CASE("fixture resource errors name the file, the JSON path and the problem"
   {
     json v = vault_with_key();
     v["keys"][0]["versions"] = {{{"version", kVersion}}, {{"version", kVersion}}};
-    CHECK_THAT(with({{"resourceGroups", g}, {"userAssignedIdentities", i}, {"vaults", json::array({v})}}),
-               Contains("x.json: $.vaults[0].keys[0].versions[1]: Key 'k1' already has a version"));
+    CHECK_THAT(
+        with({{"resourceGroups", g}, {"userAssignedIdentities", i}, {"vaults", json::array({v})}}),
+        Contains("x.json: $.vaults[0].keys[0].versions[1]: Key 'k1' already has a version"));
     v["keys"] = {{{"name", "k_1"}, {"versions", json::array({json::object()})}}};
-    CHECK_THAT(with({{"resourceGroups", g}, {"userAssignedIdentities", i}, {"vaults", json::array({v})}}),
-               Contains("x.json: $.vaults[0].keys[0].name: 'k_1' is not a valid key name"));
+    CHECK_THAT(
+        with({{"resourceGroups", g}, {"userAssignedIdentities", i}, {"vaults", json::array({v})}}),
+        Contains("x.json: $.vaults[0].keys[0].name: 'k_1' is not a valid key name"));
     v["keys"] = {{{"name", "k1"}, {"versions", json::array()}}};
-    CHECK_THAT(with({{"resourceGroups", g}, {"userAssignedIdentities", i}, {"vaults", json::array({v})}}),
-               Contains("x.json: $.vaults[0].keys[0].versions: must be a non-empty array"));
+    CHECK_THAT(
+        with({{"resourceGroups", g}, {"userAssignedIdentities", i}, {"vaults", json::array({v})}}),
+        Contains("x.json: $.vaults[0].keys[0].versions: must be a non-empty array"));
   }
 
   // Role assignments.
@@ -388,7 +405,9 @@ TEST_CASE("fixture resource errors name the file, the JSON path and the problem"
                  {"userAssignedIdentities", i},
                  {"roleAssignments", json::array({{{"properties", props}}})}});
   };
-  CHECK_THAT(ra({{"scope", kRg}, {"roleDefinitionId", "Owner of Everything"}, {"principalId", kPrincipal}}),
+  CHECK_THAT(ra({{"scope", kRg},
+                 {"roleDefinitionId", "Owner of Everything"},
+                 {"principalId", kPrincipal}}),
              Contains("x.json: $.roleAssignments[0].properties.roleDefinitionId: no built-in role "
                       "'Owner of Everything'"));
   CHECK_THAT(ra({{"scope", kRg},
@@ -396,7 +415,9 @@ TEST_CASE("fixture resource errors name the file, the JSON path and the problem"
                  {"principalId", "66666666-0000-0000-0000-000000000001"}}),
              Contains("x.json: $.roleAssignments[0].properties.principalId: no principal with "
                       "object id '66666666-0000-0000-0000-000000000001' is defined"));
-  CHECK_THAT(ra({{"scope", kVault}, {"roleDefinitionId", "Key Vault Reader"}, {"principalId", kPrincipal}}),
+  CHECK_THAT(ra({{"scope", kVault},
+                 {"roleDefinitionId", "Key Vault Reader"},
+                 {"principalId", kPrincipal}}),
              Contains("x.json: $.roleAssignments[0].properties.scope: no resource '" + kVault +
                       "' is defined"));
   CHECK_THAT(ra({{"roleDefinitionId", "Key Vault Reader"}, {"principalId", kPrincipal}}),
@@ -421,17 +442,20 @@ TEST_CASE("fixture resource errors name the file, the JSON path and the problem"
   CHECK_THAT(cl(other_key), Contains("x.json: $.clusters[0].properties.keyVaultProperties.keyName: "
                                      "vault 'kv1' has no key 'k2'"));
   json other_version = cmk_cluster();
-  other_version["properties"]["keyVaultProperties"]["keyVersion"] = "fedcba9876543210fedcba9876543210";
-  CHECK_THAT(cl(other_version),
-             Contains("x.json: $.clusters[0].properties.keyVaultProperties.keyVersion: key 'k1' has "
-                      "no version 'fedcba9876543210fedcba9876543210'"));
+  other_version["properties"]["keyVaultProperties"]["keyVersion"] =
+      "fedcba9876543210fedcba9876543210";
+  CHECK_THAT(
+      cl(other_version),
+      Contains("x.json: $.clusters[0].properties.keyVaultProperties.keyVersion: key 'k1' has "
+               "no version 'fedcba9876543210fedcba9876543210'"));
   json bad_state = cmk_cluster();
   bad_state["properties"]["state"] = "Sleeping";
   CHECK_THAT(cl(bad_state), Contains("x.json: $.clusters[0].properties.state: must be Running or "
                                      "Stopped"));
   json no_sku = cmk_cluster();
   no_sku.erase("sku");
-  CHECK_THAT(cl(no_sku), Contains("x.json: $.clusters[0]: InvalidRequestContent: 'sku' is required"));
+  CHECK_THAT(cl(no_sku),
+             Contains("x.json: $.clusters[0]: InvalidRequestContent: 'sku' is required"));
   json bad_uri = cmk_cluster();
   bad_uri["properties"]["keyVaultProperties"]["keyVaultUri"] = "ftp://kv1";
   CHECK_THAT(cl(bad_uri), Contains("x.json: $.clusters[0].properties.keyVaultProperties: "
@@ -461,11 +485,13 @@ TEST_CASE("fixture resource errors: the rest of the messages", "[fixture]") {
     return d;
   };
 
-  CHECK_THAT(with({{"vaults", json::array({7})}}), Contains("x.json: $.vaults[0]: must be an object"));
+  CHECK_THAT(with({{"vaults", json::array({7})}}),
+             Contains("x.json: $.vaults[0]: must be an object"));
   CHECK_THAT(with({{"resourceGroups", json::array({{{"id", kSub}, {"location", "westeurope"}}})}}),
              Contains("x.json: $.resourceGroups[0].id: must be a resource group id"));
-  CHECK_THAT(with({{"subscriptions", json::array()}, {"resourceGroups",
-                   json::array({{{"name", "rg"}, {"location", "westeurope"}, {"tags", 3}}})}}),
+  CHECK_THAT(with({{"subscriptions", json::array()},
+                   {"resourceGroups",
+                    json::array({{{"name", "rg"}, {"location", "westeurope"}, {"tags", 3}}})}}),
              Contains("x.json: $.resourceGroups[0].tags: must be an object"));
 
   json bad_name = identity();
@@ -497,15 +523,17 @@ TEST_CASE("fixture resource errors: the rest of the messages", "[fixture]") {
     v["keys"] = json::array({{{"name", "k1"}, {"versions", json::array({version})}}});
     return with(doc("vaults", v, true));
   };
-  CHECK_THAT(version_error({{"jwk", "text"}}),
-             Contains("x.json: $.vaults[0].keys[0].versions[0].jwk: must be a JSON Web Key object"));
+  CHECK_THAT(
+      version_error({{"jwk", "text"}}),
+      Contains("x.json: $.vaults[0].keys[0].versions[0].jwk: must be a JSON Web Key object"));
   CHECK_THAT(version_error({{"pem", 5}}),
              Contains("x.json: $.vaults[0].keys[0].versions[0].pem: must be a PEM string"));
   CHECK_THAT(version_error({{"hsm", true}}),
              Contains("x.json: $.vaults[0].keys[0].versions[0].hsm: applies to given key material "
                       "only"));
-  CHECK_THAT(version_error({{"key_ops", "wrapKey"}}),
-             Contains("x.json: $.vaults[0].keys[0].versions[0].key_ops: must be an array of strings"));
+  CHECK_THAT(
+      version_error({{"key_ops", "wrapKey"}}),
+      Contains("x.json: $.vaults[0].keys[0].versions[0].key_ops: must be an array of strings"));
   CHECK_THAT(version_error({{"key_ops", {"sign", 1}}}),
              Contains("x.json: $.vaults[0].keys[0].versions[0].key_ops[1]: must be a string"));
   CHECK_THAT(version_error({{"attributes", {{"enabled", "yes"}}}}),
@@ -526,29 +554,39 @@ TEST_CASE("fixture resource errors: the rest of the messages", "[fixture]") {
                Contains("x.json: $.vaults[0].keys[0].version: unknown key (expected one of: name, "
                         "versions)"));
     v["keys"] = "k1";
-    CHECK_THAT(with(doc("vaults", v, true)), Contains("x.json: $.vaults[0].keys: must be an array"));
+    CHECK_THAT(with(doc("vaults", v, true)),
+               Contains("x.json: $.vaults[0].keys: must be an array"));
   }
 
   CHECK_THAT(with(doc("roleAssignments", json{{"name", "ra"}}, true)),
              Contains("x.json: $.roleAssignments[0].name: must be a GUID"));
-  CHECK_THAT(with(doc("roleAssignments", json{{"name", "44444444-0000-0000-0000-000000000001"}}, true)),
-             Contains("x.json: $.roleAssignments[0].properties: is required"));
-  CHECK_THAT(with(doc("roleAssignments", json{{"properties", {{"scope", "somewhere"},
-                                                               {"roleDefinitionId", "Key Vault Reader"},
-                                                               {"principalId", kPrincipal}}}},
-                      true)),
-             Contains("x.json: $.roleAssignments[0].properties.scope: 'somewhere' is not an ARM scope"));
+  CHECK_THAT(
+      with(doc("roleAssignments", json{{"name", "44444444-0000-0000-0000-000000000001"}}, true)),
+      Contains("x.json: $.roleAssignments[0].properties: is required"));
+  CHECK_THAT(
+      with(doc("roleAssignments",
+               json{{"properties",
+                     {{"scope", "somewhere"},
+                      {"roleDefinitionId", "Key Vault Reader"},
+                      {"principalId", kPrincipal}}}},
+               true)),
+      Contains("x.json: $.roleAssignments[0].properties.scope: 'somewhere' is not an ARM scope"));
   {
-    const json props = {{"scope", kRg}, {"roleDefinitionId", "Key Vault Reader"}, {"principalId", kPrincipal}};
+    const json props = {
+        {"scope", kRg}, {"roleDefinitionId", "Key Vault Reader"}, {"principalId", kPrincipal}};
     json d = doc("roleAssignments", json::object(), true);
-    d["roleAssignments"] = json::array({{{"name", "44444444-0000-0000-0000-000000000001"}, {"properties", props}},
-                                        {{"name", "44444444-0000-0000-0000-000000000002"}, {"properties", props}}});
-    CHECK_THAT(with(d), Contains("x.json: $.roleAssignments[1]: the principal already has this role at "
-                                 "this scope under another name"));
+    d["roleAssignments"] =
+        json::array({{{"name", "44444444-0000-0000-0000-000000000001"}, {"properties", props}},
+                     {{"name", "44444444-0000-0000-0000-000000000002"}, {"properties", props}}});
+    CHECK_THAT(with(d),
+               Contains("x.json: $.roleAssignments[1]: the principal already has this role at "
+                        "this scope under another name"));
     json changed = props;
     changed["roleDefinitionId"] = "Key Vault Administrator";
-    d["roleAssignments"][1] = {{"name", "44444444-0000-0000-0000-000000000001"}, {"properties", changed}};
-    CHECK_THAT(with(d), Contains("x.json: $.roleAssignments[1].name: another role assignment is named"));
+    d["roleAssignments"][1] = {{"name", "44444444-0000-0000-0000-000000000001"},
+                               {"properties", changed}};
+    CHECK_THAT(with(d),
+               Contains("x.json: $.roleAssignments[1].name: another role assignment is named"));
   }
 
   json bad_cluster_name = cmk_cluster();
@@ -562,7 +600,8 @@ TEST_CASE("fixture resource errors: the rest of the messages", "[fixture]") {
     json d = doc("clusters", plain, true);
     d["clusters"].push_back(plain);
     d["clusters"][1]["id"] = kSub + "/resourceGroups/rg2/providers/Microsoft.Kusto/clusters/adx1";
-    d["resourceGroups"].push_back({{"id", kSub + "/resourceGroups/rg2"}, {"location", "westeurope"}});
+    d["resourceGroups"].push_back(
+        {{"id", kSub + "/resourceGroups/rg2"}, {"location", "westeurope"}});
     CHECK_THAT(with(d), Contains("x.json: $.clusters[1]: InvalidClusterName: Name 'adx1' with type "
                                  "Engine is already taken"));
     plain["location"] = "mars";
@@ -572,14 +611,18 @@ TEST_CASE("fixture resource errors: the rest of the messages", "[fixture]") {
   // CMK preconditions the activation checks also stop the start: another region, a disabled key.
   json far = vault_with_key();
   far["location"] = "northeurope";
-  CHECK_THAT(with({{"resourceGroups", g}, {"userAssignedIdentities", i},
-                   {"vaults", json::array({far})}, {"clusters", json::array({cmk_cluster()})}}),
+  CHECK_THAT(with({{"resourceGroups", g},
+                   {"userAssignedIdentities", i},
+                   {"vaults", json::array({far})},
+                   {"clusters", json::array({cmk_cluster()})}}),
              Contains("x.json: $.clusters[0].properties.keyVaultProperties: the cluster cannot use "
                       "its customer-managed key: KeyVaultLocationMismatch"));
   json disabled = vault_with_key();
   disabled["keys"][0]["versions"][0]["attributes"] = {{"enabled", false}};
-  CHECK_THAT(with({{"resourceGroups", g}, {"userAssignedIdentities", i},
-                   {"vaults", json::array({disabled})}, {"clusters", json::array({cmk_cluster()})}}),
+  CHECK_THAT(with({{"resourceGroups", g},
+                   {"userAssignedIdentities", i},
+                   {"vaults", json::array({disabled})},
+                   {"clusters", json::array({cmk_cluster()})}}),
              Contains("x.json: $.clusters[0].properties.keyVaultProperties: the cluster cannot use "
                       "its customer-managed key: KeyDisabled"));
 }
@@ -595,7 +638,7 @@ TEST_CASE("a later fixture adds to and replaces, by id, what an earlier one defi
                  {"clusters", json::array({cmk_cluster()})}};
   second["vaults"][0]["tags"] = {{"round", "2"}};
   second["vaults"][0]["keys"][0]["versions"] = json::array({{{"kty", "RSA"}}});  // k1's 2nd version
-  second["clusters"][0]["properties"] = {{"state", "Stopped"}};      // CMK off, stopped
+  second["clusters"][0]["properties"] = {{"state", "Stopped"}};                  // CMK off, stopped
   std::ofstream(files.dir.path() / "second.json") << second.dump();
   o.fixtures.push_back(files.dir.path() / "second.json");
   auto emu = test::start_emulator(o);
@@ -619,7 +662,8 @@ TEST_CASE("fixture resource sections need the full emulator", "[fixture]") {
   arm::SubscriptionRegistry subs;
   auto s = state::apply_fixtures({*f}, dir, subs);
   REQUIRE_FALSE(s.is_ok());
-  CHECK_THAT(s.message(), Contains("r.json: $.resourceGroups: resource sections need a full emulator"));
+  CHECK_THAT(s.message(),
+             Contains("r.json: $.resourceGroups: resource sections need a full emulator"));
 }
 
 TEST_CASE("the example fixtures under fixtures/ load", "[fixture]") {
@@ -682,8 +726,7 @@ namespace {
 // What a seeded run mints: ids from a fixture without fixed ids, then from requests.
 std::vector<std::string> minted_ids(std::optional<uint64_t> seed) {
   json doc = {{"resourceGroups", {group()}},
-              {"userAssignedIdentities",
-               {{{"id", kUami}, {"location", "westeurope"}}}},
+              {"userAssignedIdentities", {{{"id", kUami}, {"location", "westeurope"}}}},
               {"vaults",
                {{{"id", kVault},
                  {"location", "westeurope"},
@@ -708,15 +751,17 @@ std::vector<std::string> minted_ids(std::optional<uint64_t> seed) {
   REQUIRE(mi.has_value());
   ids.push_back(mi->principal_id);
   ids.push_back(mi->client_id);
-  auto settings = keyvault_data::vault_settings("kv1", emu->vaults().find_vault_by_name("kv1")->body["properties"]);
+  auto settings = keyvault_data::vault_settings(
+      "kv1", emu->vaults().find_vault_by_name("kv1")->body["properties"]);
   ids.push_back(emu->keys().get(settings, "k1", "")->version);
   ids.push_back(emu->role_assignments().list(kRg, true, std::nullopt).at(0).name);
 
   // Requests: an identity, a key, a cluster (its operation id), in order.
   auto cli = test::https_client(*emu);
   httplib::Headers auth = {{"Authorization", "Bearer " + test::app_token(*emu)}};
-  auto put = cli->Put(kRg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id2"
-                            "?api-version=2023-01-31",
+  auto put = cli->Put(kRg +
+                          "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id2"
+                          "?api-version=2023-01-31",
                       auth, R"({"location": "westeurope"})", "application/json");
   REQUIRE(put);
   REQUIRE(put->status == 201);
@@ -725,8 +770,8 @@ std::vector<std::string> minted_ids(std::optional<uint64_t> seed) {
   auto kv = test::proxied_client(*emu, "kv1.vault.azure.net");
   httplib::Headers kv_auth = {
       {"Authorization", "Bearer " + test::app_token(*emu, "https://vault.azure.net")}};
-  auto created = kv->Post("/keys/k2/create?api-version=7.4", kv_auth, R"({"kty": "EC"})",
-                          "application/json");
+  auto created =
+      kv->Post("/keys/k2/create?api-version=7.4", kv_auth, R"({"kty": "EC"})", "application/json");
   REQUIRE(created);
   REQUIRE(created->status == 200);
   const std::string kid = json::parse(created->body)["key"]["kid"];
