@@ -129,6 +129,7 @@ void Emulator::register_routes() {
     if (http::iequals(r.type, keyvault_mgmt::kVaultType)) vaults_->retain_deleted(r);
     if (kusto::is_cluster_type(r.type)) kusto::release_cluster(directory_, r);
   };
+  arm_ctx_ = arm_ctx;
   arm::register_arm_routes(router(Surface::Arm), arm_ctx);
   msi::register_user_assigned_identity_routes(router(Surface::Arm), {arm_ctx, &resources_, &ids_});
   vaults_ = std::make_unique<keyvault_mgmt::VaultProvider>(arm_ctx, resources_, clock_);
@@ -182,7 +183,20 @@ Status Emulator::start() {
     if (!f) return f.status();
     fixtures.push_back(std::move(f.value()));
   }
-  if (auto s = state::apply_fixtures(fixtures, directory_, subscriptions_); !s) return s;
+  // Before the fixtures' LRO policies and fault rules are loaded: a fixture's resources are
+  // stored as they are, and a CMK cluster's key calls meet no injected fault.
+  state::FixtureTargets targets;
+  targets.directory = &directory_;
+  targets.subscriptions = &subscriptions_;
+  targets.groups = &resource_groups_;
+  targets.resources = &resources_;
+  targets.vaults = vaults_.get();
+  targets.keys = &keys_;
+  targets.role_assignments = &role_assignments_;
+  targets.kusto = {arm_ctx_, &ids_, cluster_keys_.get()};
+  targets.clock = &clock_;
+  targets.ids = &ids_;
+  if (auto s = state::apply_fixtures(fixtures, targets); !s) return s;
   register_default_host_identity();
   // Long-running operation policies: fixtures in order, then --lro-policy flags on top.
   for (const auto& f : fixtures)

@@ -17,10 +17,12 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "arm/arm_api.h"
 #include "arm/operations.h"
 #include "arm/resource_groups.h"
 #include "arm/resource_store.h"
@@ -87,6 +89,12 @@ struct EmulatorOptions {
   // Fault rule files (faults/fault_rules.h JSON: a rule or an array), loaded after the
   // fixtures' "faults" sections.
   std::vector<std::filesystem::path> fault_files;
+  // Deterministic runs (--seed): every id the emulator mints (resource and operation GUIDs,
+  // principal and client ids, key versions, ETags) comes from one generator seeded with this, so
+  // the same fixtures and the same requests in the same order give the same ids. Unset: ids
+  // from the OS. Key bytes and request ids stay random (README "Fixtures": give key material in
+  // the fixture to repeat wrapped bytes).
+  std::optional<uint64_t> seed;
 };
 
 class Emulator {
@@ -147,7 +155,7 @@ class Emulator {
   EmulatorOptions options_;
   Logger log_;
   VirtualClock clock_;
-  IdGenerator ids_;
+  IdGenerator ids_{options_.seed};
   arm::ResourceGroupStore resource_groups_;
   arm::LroPolicyTable lro_policies_;
   arm::OperationEngine operations_{clock_, ids_};
@@ -166,6 +174,7 @@ class Emulator {
   RealClock token_clock_;  // tokens live on real time, never on the virtual clock (PRODUCT §4)
   std::unique_ptr<entra::TokenService> token_service_;
   msi::MsiSettings msi_settings_;
+  arm::ArmContext arm_ctx_;  // the ARM core as the providers see it (also fixtures')
   std::array<http::Router, 5> routers_;
   http::Pipeline pipeline_;
   http::Listeners listeners_;

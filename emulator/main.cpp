@@ -107,6 +107,12 @@ int main(int argc, char** argv) {
                "Keep request and response bodies in the journal too (secrets, tokens and key "
                "material redacted)");
 
+  uint64_t seed = 0;
+  auto* seed_opt = app.add_option(
+      "--seed", seed,
+      "Make every generated id repeatable (resource, operation, principal and client ids, key "
+      "versions, ETags): the same fixtures and requests give the same ids");
+
   CLI::App* env = app.add_subcommand(
       "env", "Print the shell exports that point clients at the emulator (proxy mode)");
   add_common(*env);
@@ -125,6 +131,7 @@ int main(int argc, char** argv) {
   opts.key_refresh = std::chrono::seconds(key_refresh);
   for (const auto& f : fixtures) opts.fixtures.emplace_back(f);
   for (const auto& f : fault_files) opts.fault_files.emplace_back(f);
+  if (seed_opt->count() > 0) opts.seed = seed;
 
   // Block the stop signals in every thread; the main thread waits for them below.
   sigset_t stop_signals;

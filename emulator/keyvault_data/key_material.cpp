@@ -3,9 +3,11 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include <memory>
 #include <vector>
 
 #include "common/base64.h"
@@ -203,6 +205,19 @@ KeyResult<KeyMaterial> KeyMaterial::generate_oct(int bits) {
   m.bits_ = bits;
   m.oct_ = std::make_shared<const Secret>(std::move(bytes));
   return m;
+}
+
+KeyResult<KeyMaterial> KeyMaterial::from_pem(const std::string& pem) {
+  ClearOpenSslErrorsOnExit clear;
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  if (!bio) return bad_parameter("The PEM text could not be read.");
+  // No passphrase callback: an encrypted key fails instead of prompting on the terminal.
+  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio.get(), nullptr, [](char*, int, int, void*) { return 0; },
+                                           nullptr);
+  if (!pkey)
+    return bad_parameter("The PEM text holds no unencrypted RSA or EC private key.");
+  return from_pkey(pkey);
 }
 
 KeyResult<KeyMaterial> KeyMaterial::from_jwk(const json& jwk) {

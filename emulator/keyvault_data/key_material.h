@@ -62,6 +62,9 @@ class KeyMaterial {
   static KeyResult<KeyMaterial> generate_ec(Curve curve);
   static KeyResult<KeyMaterial> generate_oct(int bits);
   static KeyResult<KeyMaterial> from_jwk(const nlohmann::json& jwk);
+  // An RSA or EC private key in PEM ("BEGIN PRIVATE KEY", "BEGIN RSA PRIVATE KEY", "BEGIN EC
+  // PRIVATE KEY"); unencrypted only. Fixtures use it to give key material.
+  static KeyResult<KeyMaterial> from_pem(const std::string& pem);
 
   // The private key in a form only restore_private() reads (DER for RSA/EC, raw for oct), for
   // encrypted backups. The caller must wipe `out` (cmk::wipe) when done.

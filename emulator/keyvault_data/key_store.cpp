@@ -160,6 +160,15 @@ std::optional<KeyError> check_release(const KeyAttributes& a, const std::optiona
   return std::nullopt;
 }
 
+std::optional<KeyError> check_fixed(const FixedVersion& f) {
+  if (!f.id) return std::nullopt;
+  const bool hex = f.id->size() == 32 && std::all_of(f.id->begin(), f.id->end(), [](unsigned char c) {
+    return std::isxdigit(c) != 0;
+  });
+  if (!hex) return bad_parameter("The key version '" + *f.id + "' is not 32 hexadecimal digits.");
+  return std::nullopt;
+}
+
 std::optional<KeyError> check_name(const std::string& name) {
   if (is_valid_key_name(name)) return std::nullopt;
   return bad_parameter("The key name '" + name +
@@ -251,6 +260,17 @@ KeyStore::KeyStore(const Clock& clock, IdGenerator& ids, RsaKeyPool& pool)
     : clock_(clock), ids_(ids), pool_(pool) {
   auto key = KeyMaterial::generate_oct(256);
   if (key) backup_key_ = std::make_shared<const KeyMaterial>(std::move(key.value()));
+}
+
+VaultSettings vault_settings(const std::string& vault_name, const json& props) {
+  VaultSettings settings;
+  settings.name = vault_name;
+  settings.soft_delete = props.value("enableSoftDelete", true);
+  settings.retention_days = props.value("softDeleteRetentionInDays", 90);
+  settings.purge_protection = props.value("enablePurgeProtection", false);
+  settings.premium = props.contains("sku") && props["sku"].is_object() &&
+                     lower(props["sku"].value("name", "")) == "premium";
+  return settings;
 }
 
 int64_t KeyStore::now() const { return to_unix_seconds(clock_.now()); }
@@ -354,6 +374,10 @@ KeyResult<KeyView> KeyStore::add_version(const VaultSettings& v, const std::stri
   if (vk->deleted.count(key)) return deleted_but_recoverable(vk->deleted[key].key.name);
   auto& stored = vk->live[key];
   if (stored.name.empty()) stored.name = name;
+  for (const auto& existing : stored.versions)
+    if (existing.id == version.id)
+      return KeyError{KeyErrorKind::Conflict,
+                      "Key '" + stored.name + "' already has a version '" + version.id + "'."};
   stored.versions.push_back(std::move(version));
   return view_of(stored, stored.versions.back(), v);
 }
@@ -369,9 +393,10 @@ KeyResult<KeyView> KeyStore::create(const VaultSettings& v, const std::string& n
   auto ops = normalize_ops(info->family, r.key_ops);
   if (!ops) return ops.error();
   if (auto e = check_tags(r.tags)) return *e;
+  if (auto e = check_fixed(r.fixed)) return *e;
   const int64_t t = now();
   Version ver;
-  ver.attributes.created = ver.attributes.updated = t;
+  ver.attributes.created = ver.attributes.updated = r.fixed.created.value_or(t);
   apply(ver.attributes, r.attributes);
   if (auto e = check_release(ver.attributes, r.release_policy)) return *e;
   {
@@ -384,7 +409,7 @@ KeyResult<KeyView> KeyStore::create(const VaultSettings& v, const std::string& n
   }
   auto material = make_material(v, r.kty, r.key_size, r.crv, r.public_exponent);
   if (!material) return material.error();
-  ver.id = ids_.hex32();
+  ver.id = r.fixed.id ? lower(*r.fixed.id) : ids_.hex32();
   ver.kty = info->canonical;
   ver.key_ops = std::move(ops.value());
   ver.public_jwk = material->public_jwk();
@@ -397,18 +422,28 @@ KeyResult<KeyView> KeyStore::create(const VaultSettings& v, const std::string& n
 KeyResult<KeyView> KeyStore::import(const VaultSettings& v, const std::string& name,
                                     const ImportKeyRequest& r) {
   if (auto e = check_name(name)) return *e;
-  if (!r.jwk.is_object()) return bad_parameter("The property 'key' must be a JSON Web Key object.");
-  auto info = parse_kty(r.jwk.value("kty", ""));
+  if (auto e = check_fixed(r.fixed)) return *e;
+  std::optional<KeyMaterial> from_pem;
+  std::string kty = r.jwk.is_object() ? r.jwk.value("kty", "") : "";
+  if (r.pem) {
+    auto m = KeyMaterial::from_pem(*r.pem);
+    if (!m) return m.error();
+    kty = family_name(m.value().family());
+    from_pem.emplace(std::move(m.value()));
+  } else if (!r.jwk.is_object()) {
+    return bad_parameter("The property 'key' must be a JSON Web Key object.");
+  }
+  auto info = parse_kty(kty);
   if (!info)
-    return bad_parameter("The key type '" + r.jwk.value("kty", "") +
+    return bad_parameter("The key type '" + kty +
                          "' is not supported. Supported types are RSA, RSA-HSM, EC, EC-HSM, oct, "
                          "oct-HSM.");
   const bool hsm = info->hsm || r.hsm;
   if ((hsm || info->family == KeyFamily::Oct) && !v.premium)
     return bad_parameter("The key type '" + info->canonical + (hsm && !info->hsm ? "-HSM" : "") +
                          "' needs a premium vault; vault '" + v.name + "' is standard.");
-  std::optional<std::vector<std::string>> requested_ops;
-  if (auto it = r.jwk.find("key_ops"); it != r.jwk.end() && !it->is_null()) {
+  std::optional<std::vector<std::string>> requested_ops = r.key_ops;
+  if (auto it = r.jwk.find("key_ops"); !r.pem && it != r.jwk.end() && !it->is_null()) {
     if (!it->is_array()) return bad_parameter("The JWK member 'key_ops' must be an array of strings.");
     requested_ops.emplace();
     for (const auto& op : *it) {
@@ -419,14 +454,13 @@ KeyResult<KeyView> KeyStore::import(const VaultSettings& v, const std::string& n
   auto ops = normalize_ops(info->family, requested_ops);
   if (!ops) return ops.error();
   if (auto e = check_tags(r.tags)) return *e;
-  const int64_t t = now();
   Version ver;
-  ver.attributes.created = ver.attributes.updated = t;
+  ver.attributes.created = ver.attributes.updated = r.fixed.created.value_or(now());
   apply(ver.attributes, r.attributes);
   if (auto e = check_release(ver.attributes, r.release_policy)) return *e;
-  auto material = KeyMaterial::from_jwk(r.jwk);
+  auto material = from_pem ? KeyResult<KeyMaterial>(std::move(*from_pem)) : KeyMaterial::from_jwk(r.jwk);
   if (!material) return material.error();
-  ver.id = ids_.hex32();
+  ver.id = r.fixed.id ? lower(*r.fixed.id) : ids_.hex32();
   ver.kty = info->family == KeyFamily::Rsa ? (hsm ? "RSA-HSM" : "RSA")
             : info->family == KeyFamily::Ec ? (hsm ? "EC-HSM" : "EC")
                                             : (hsm ? "oct-HSM" : "oct");

@@ -90,6 +90,13 @@ struct AttributesInput {
   std::optional<bool> exportable;
 };
 
+// What a fixture (or a state import) fixes instead of letting the store choose: the version id
+// and the creation time. Requests from clients leave both empty.
+struct FixedVersion {
+  std::optional<std::string> id;   // 32 hex characters, unique within the key
+  std::optional<int64_t> created;  // Unix seconds; `updated` is the same
+};
+
 struct CreateKeyRequest {
   CreateKeyRequest() = default;
   CreateKeyRequest(std::string key_type) : kty(std::move(key_type)) {}  // NOLINT: implicit
@@ -101,15 +108,24 @@ struct CreateKeyRequest {
   AttributesInput attributes;
   std::optional<nlohmann::json> tags;  // object of strings
   std::optional<nlohmann::json> release_policy;
+  FixedVersion fixed;
 };
 
 struct ImportKeyRequest {
   nlohmann::json jwk;  // with private members; its key_ops are used when present
+  // Instead of `jwk`: an unencrypted RSA or EC private key in PEM (fixtures); `key_ops` then
+  // gives the operations (default: all of the type's).
+  std::optional<std::string> pem;
+  std::optional<std::vector<std::string>> key_ops;
   bool hsm = false;    // import as an -HSM type
   AttributesInput attributes;
   std::optional<nlohmann::json> tags;
   std::optional<nlohmann::json> release_policy;
+  FixedVersion fixed;
 };
+
+// The settings the keys of a vault follow, read from the ARM vault's `properties`.
+VaultSettings vault_settings(const std::string& vault_name, const nlohmann::json& properties);
 
 struct UpdateKeyRequest {
   std::optional<std::vector<std::string>> key_ops;

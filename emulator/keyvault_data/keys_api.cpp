@@ -361,13 +361,7 @@ class KeysApi {
       if (auto denied = check_key_permission(ref, caller, route.permission, ctx_.rbac))
         return http::keyvault_error(403, "Forbidden", denied->message, denied->inner_code);
     }
-    VaultSettings settings;
-    settings.name = vault.id.name();
-    settings.soft_delete = props.value("enableSoftDelete", true);
-    settings.retention_days = props.value("softDeleteRetentionInDays", 90);
-    settings.purge_protection = props.value("enablePurgeProtection", false);
-    settings.premium = props.contains("sku") && props["sku"].is_object() &&
-                       iequals(props["sku"].value("name", ""), "premium");
+    const VaultSettings settings = vault_settings(vault.id.name(), props);
     json body;
     Response error;
     if (!parse_body(req, body, error)) return error;

@@ -44,37 +44,42 @@ Response bad_request(const std::string& message) {
   return http::arm_error(400, "BadRequest", message);
 }
 
-// Validates one access policy entry; nullopt when fine.
-std::optional<Response> check_policy(const json& e, size_t i) {
+// Validates one access policy entry: what is wrong with it, nullopt when fine.
+std::optional<std::string> policy_problem(const json& e, size_t i) {
   const std::string where = "accessPolicies[" + std::to_string(i) + "]";
-  if (!e.is_object()) return bad_request("The property '" + where + "' must be an object.");
+  if (!e.is_object()) return std::string("The property '" + where + "' must be an object.");
   auto tenant = e.find("tenantId");
   if (tenant == e.end() || !tenant->is_string() || !entra::is_guid(tenant->get<std::string>()))
-    return bad_request("The property '" + where + ".tenantId' must be a GUID.");
+    return std::string("The property '" + where + ".tenantId' must be a GUID.");
   auto object = e.find("objectId");
   if (object == e.end() || !object->is_string() || object->get<std::string>().empty())
-    return bad_request("The property '" + where + ".objectId' is required.");
+    return std::string("The property '" + where + ".objectId' is required.");
   if (auto app = e.find("applicationId");
       app != e.end() && !app->is_null() &&
       (!app->is_string() || !entra::is_guid(app->get<std::string>())))
-    return bad_request("The property '" + where + ".applicationId' must be a GUID.");
+    return std::string("The property '" + where + ".applicationId' must be a GUID.");
   auto perms = e.find("permissions");
   if (perms == e.end() || !perms->is_object())
-    return bad_request("The property '" + where + ".permissions' is required.");
+    return std::string("The property '" + where + ".permissions' is required.");
   for (auto it = perms->begin(); it != perms->end(); ++it) {
     const auto& allowed = permission_names(it.key());
     if (allowed.empty())
-      return bad_request("The property '" + where + ".permissions." + it.key() +
+      return std::string("The property '" + where + ".permissions." + it.key() +
                          "' is not one of keys, secrets, certificates, storage.");
     if (!it->is_array())
-      return bad_request("The property '" + where + ".permissions." + it.key() +
+      return std::string("The property '" + where + ".permissions." + it.key() +
                          "' must be an array.");
     for (const auto& p : *it) {
       if (!p.is_string() || !allowed.count(http::to_lower(p.get<std::string>())))
-        return bad_request("The permission '" + (p.is_string() ? p.get<std::string>() : p.dump()) +
+        return std::string("The permission '" + (p.is_string() ? p.get<std::string>() : p.dump()) +
                            "' in '" + where + ".permissions." + it.key() + "' is not valid.");
     }
   }
+  return std::nullopt;
+}
+
+std::optional<Response> check_policy(const json& e, size_t i) {
+  if (auto problem = policy_problem(e, i)) return bad_request(*problem);
   return std::nullopt;
 }
 
@@ -112,6 +117,81 @@ bool has_permissions(const json& perms) {
 }
 
 }  // namespace
+
+json new_vault_properties() {
+  return {{"enabledForDeployment", false},
+          {"enabledForDiskEncryption", false},
+          {"enabledForTemplateDeployment", false},
+          {"enableSoftDelete", true},
+          {"softDeleteRetentionInDays", 90},
+          {"enableRbacAuthorization", false},
+          {"publicNetworkAccess", "Enabled"},
+          {"accessPolicies", json::array()}};
+}
+
+std::optional<arm::OperationError> merge_vault_properties(json& merged, const json& props,
+                                                          bool existing, const std::string& name) {
+  auto fail = [](std::string message) {
+    return std::optional<arm::OperationError>(arm::OperationError{"BadRequest", std::move(message)});
+  };
+  const json before = merged;
+  for (auto it = props.begin(); it != props.end(); ++it) {
+    if (it.key() == "createMode" || it.key() == "vaultUri" || it.key() == "provisioningState" ||
+        it.key() == "hsmPoolResourceId" || it.key() == "privateEndpointConnections")
+      continue;  // read-only or request-only
+    merged[it.key()] = *it;
+  }
+
+  // The rules that make soft delete and purge protection one-way (PRODUCT §2).
+  if (auto v = props.find("enablePurgeProtection"); v != props.end() && !v->is_null()) {
+    if (!v->is_boolean()) return fail("The property 'enablePurgeProtection' must be a boolean.");
+    if (!v->get<bool>())
+      return fail(
+          "The property \"enablePurgeProtection\" cannot be set to false. Enabling the purge "
+          "protection for a vault is an irreversible action.");
+  }
+  if (before.value("enablePurgeProtection", false)) merged["enablePurgeProtection"] = true;
+  if (auto v = props.find("enableSoftDelete"); v != props.end() && !v->is_null()) {
+    if (!v->is_boolean()) return fail("The property 'enableSoftDelete' must be a boolean.");
+    if (!v->get<bool>())
+      return fail(
+          "The property \"enableSoftDelete\" cannot be set to false. Enabling the soft delete "
+          "for a vault is an irreversible action.");
+  }
+  if (auto v = merged.find("softDeleteRetentionInDays"); v != merged.end()) {
+    if (!v->is_number_integer() || *v < 7 || *v > 90)
+      return fail("The property 'softDeleteRetentionInDays' must be between 7 and 90.");
+    if (existing && before.value("softDeleteRetentionInDays", 90) != v->get<int>())
+      return fail(
+          "The property 'softDeleteRetentionInDays' cannot be changed once soft delete is "
+          "enabled.");
+  }
+  auto tenant = merged.find("tenantId");
+  if (tenant == merged.end() || !tenant->is_string() || !entra::is_guid(tenant->get<std::string>()))
+    return fail("The property 'tenantId' is required and must be a GUID.");
+  merged["tenantId"] = http::to_lower(tenant->get<std::string>());
+  auto sku = merged.find("sku");
+  if (sku == merged.end() || !sku->is_object() || !sku->contains("name") ||
+      !(*sku)["name"].is_string() ||
+      !(iequals((*sku)["name"].get<std::string>(), "standard") ||
+        iequals((*sku)["name"].get<std::string>(), "premium")))
+    return fail("The property 'sku' is required: {\"family\": \"A\", \"name\": "
+                "\"standard\" | \"premium\"}.");
+  (*sku)["family"] = "A";
+  (*sku)["name"] = http::to_lower((*sku)["name"].get<std::string>());
+  if (!merged["accessPolicies"].is_array())
+    return fail("The property 'accessPolicies' must be an array.");
+  if (!existing && !props.contains("accessPolicies") && !merged.value("enableRbacAuthorization", false))
+    return fail("The property 'accessPolicies' is required unless "
+                "'enableRbacAuthorization' is true.");
+  if (merged["accessPolicies"].size() > 1024)
+    return fail("A vault holds at most 1024 access policies.");
+  for (size_t i = 0; i < merged["accessPolicies"].size(); ++i)
+    if (auto e = policy_problem(merged["accessPolicies"][i], i)) return fail(*e);
+  merged["vaultUri"] = "https://" + name + ".vault.azure.net/";
+  merged["provisioningState"] = "Succeeded";
+  return std::nullopt;
+}
 
 bool is_valid_vault_name(const std::string& name) {
   if (name.size() < 3 || name.size() > 24) return false;
@@ -269,76 +349,15 @@ void VaultProvider::register_routes(http::Router& router) {
                                "The vault name '" + name +
                                    "' is already in use. Vault names are globally unique so it "
                                    "is possible that the name is already taken.");
-      merged = {{"enabledForDeployment", false},
-                {"enabledForDiskEncryption", false},
-                {"enabledForTemplateDeployment", false},
-                {"enableSoftDelete", true},
-                {"softDeleteRetentionInDays", 90},
-                {"enableRbacAuthorization", false},
-                {"publicNetworkAccess", "Enabled"},
-                {"accessPolicies", json::array()}};
+      merged = new_vault_properties();
       r.id = id;
       r.type = kVaultType;
     } else {
       r = *existing;
       merged = existing->body["properties"];
     }
-    const json before = merged;
-    for (auto it = props.begin(); it != props.end(); ++it) {
-      if (it.key() == "createMode" || it.key() == "vaultUri" || it.key() == "provisioningState" ||
-          it.key() == "hsmPoolResourceId" || it.key() == "privateEndpointConnections")
-        continue;  // read-only or request-only
-      merged[it.key()] = *it;
-    }
-
-    // The rules that make soft delete and purge protection one-way (PRODUCT §2).
-    if (auto v = props.find("enablePurgeProtection"); v != props.end() && !v->is_null()) {
-      if (!v->is_boolean()) return bad_request("The property 'enablePurgeProtection' must be a boolean.");
-      if (!v->get<bool>())
-        return bad_request(
-            "The property \"enablePurgeProtection\" cannot be set to false. Enabling the purge "
-            "protection for a vault is an irreversible action.");
-    }
-    if (before.value("enablePurgeProtection", false)) merged["enablePurgeProtection"] = true;
-    if (auto v = props.find("enableSoftDelete"); v != props.end() && !v->is_null()) {
-      if (!v->is_boolean()) return bad_request("The property 'enableSoftDelete' must be a boolean.");
-      if (!v->get<bool>())
-        return bad_request(
-            "The property \"enableSoftDelete\" cannot be set to false. Enabling the soft delete "
-            "for a vault is an irreversible action.");
-    }
-    if (auto v = merged.find("softDeleteRetentionInDays"); v != merged.end()) {
-      if (!v->is_number_integer() || *v < 7 || *v > 90)
-        return bad_request("The property 'softDeleteRetentionInDays' must be between 7 and 90.");
-      if (existing && before.value("softDeleteRetentionInDays", 90) != v->get<int>())
-        return bad_request(
-            "The property 'softDeleteRetentionInDays' cannot be changed once soft delete is "
-            "enabled.");
-    }
-    auto tenant = merged.find("tenantId");
-    if (tenant == merged.end() || !tenant->is_string() || !entra::is_guid(tenant->get<std::string>()))
-      return bad_request("The property 'tenantId' is required and must be a GUID.");
-    merged["tenantId"] = http::to_lower(tenant->get<std::string>());
-    auto sku = merged.find("sku");
-    if (sku == merged.end() || !sku->is_object() || !sku->contains("name") ||
-        !(*sku)["name"].is_string() ||
-        !(iequals((*sku)["name"].get<std::string>(), "standard") ||
-          iequals((*sku)["name"].get<std::string>(), "premium")))
-      return bad_request("The property 'sku' is required: {\"family\": \"A\", \"name\": "
-                         "\"standard\" | \"premium\"}.");
-    (*sku)["family"] = "A";
-    (*sku)["name"] = http::to_lower((*sku)["name"].get<std::string>());
-    if (!merged["accessPolicies"].is_array())
-      return bad_request("The property 'accessPolicies' must be an array.");
-    if (!existing && !props.contains("accessPolicies") && !merged.value("enableRbacAuthorization", false))
-      return bad_request("The property 'accessPolicies' is required unless "
-                         "'enableRbacAuthorization' is true.");
-    if (merged["accessPolicies"].size() > 1024)
-      return bad_request("A vault holds at most 1024 access policies.");
-    for (size_t i = 0; i < merged["accessPolicies"].size(); ++i)
-      if (auto e = check_policy(merged["accessPolicies"][i], i)) return *e;
-    merged["vaultUri"] = "https://" + name + ".vault.azure.net/";
-    merged["provisioningState"] = "Succeeded";
+    if (auto e = merge_vault_properties(merged, props, existing.has_value(), name))
+      return http::arm_error(400, e->code, e->message);
 
     if (auto e = arm::read_location_and_tags(body, patch, existing.has_value(), r)) return *e;
     r.body = {{"properties", merged}};

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "arm/arm_api.h"
+#include "arm/operations.h"
 #include "arm/resource_store.h"
 
 namespace cmk::keyvault_mgmt {
@@ -70,5 +71,15 @@ class VaultProvider {
 };
 
 bool is_valid_vault_name(const std::string& name);
+
+// The properties of a new vault before a request's are merged in (the service's defaults).
+nlohmann::json new_vault_properties();
+// Merges a request's `props` into `merged` (the stored properties, or new_vault_properties())
+// and enforces the vault rules above (one-way soft delete and purge protection, retention, tenant,
+// sku, access policies); sets vaultUri and provisioningState. The error (code BadRequest, the
+// service's words) when a rule is broken. Used by PUT/PATCH and by fixtures.
+std::optional<arm::OperationError> merge_vault_properties(nlohmann::json& merged,
+                                                          const nlohmann::json& props,
+                                                          bool existing, const std::string& name);
 
 }  // namespace cmk::keyvault_mgmt

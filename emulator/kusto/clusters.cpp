@@ -241,6 +241,9 @@ namespace {
 struct IdentityPlan {
   json identity;                  // the resource's new `identity` (null: none at all)
   bool system_assigned = false;   // the cluster must have a system identity
+  // Fixtures only: the system identity's ids instead of minted ones.
+  std::string fixed_principal_id;
+  std::string fixed_client_id;
 };
 
 // Resolves `requested` (the body's identity) against `current` (stored, maybe null). PATCH
@@ -333,6 +336,8 @@ void apply_identity(const KustoProviderContext& ctx, const arm::ResourceId& id,
     mi.resource_id = rid;
     mi.principal_id = ctx.ids->guid();
     mi.client_id = ctx.ids->guid();
+    if (!plan.fixed_principal_id.empty()) mi.principal_id = plan.fixed_principal_id;
+    if (!plan.fixed_client_id.empty()) mi.client_id = plan.fixed_client_id;
     mi.tenant_id = tenant;
     mi.kind = entra::IdentityKind::SystemAssigned;
     ctx.arm.directory->put_managed_identity(mi);
@@ -387,6 +392,87 @@ std::optional<Response> merge_properties(const json& in, json& props, bool patch
     props[k] = v;
   }
   return std::nullopt;
+}
+
+// A write's resource before it is accepted: built from the body and the stored cluster.
+struct ClusterDraft {
+  arm::TrackedResource r;  // id and type set by the caller; the rest filled by shape_cluster
+  IdentityPlan plan;
+  bool identity_given = false;
+  json props;
+  json previous_key;  // the stored keyVaultProperties (null: none)
+};
+
+// Everything a write checks before it is accepted (location, tags, sku, zones, identity,
+// properties, the customer-managed key's shape), without side effects. Shared by PUT/PATCH and
+// by build_cluster (fixtures).
+std::optional<Response> shape_cluster(const KustoProviderContext& ctx, const json& body, bool patch,
+                                      const std::optional<arm::TrackedResource>& existing,
+                                      ClusterDraft& d) {
+  arm::TrackedResource& r = d.r;
+  json& b = r.body;
+  IdentityPlan& plan = d.plan;
+  // location: required on create, a known region, immutable; tags: PUT replaces, PATCH keeps.
+  if (auto e = arm::read_location_and_tags(body, patch, existing.has_value(), r)) return *e;
+
+  if (auto sku = body.find("sku"); sku != body.end() && !sku->is_null()) {
+    json out = b.value("sku", json::object());
+    if (auto e = apply_sku(*sku, out, patch)) return *e;
+    b["sku"] = out;
+  } else if (!patch) {
+    return bad("InvalidRequestContent", "'sku' is required: {name, tier[, capacity]}.");
+  }
+
+  if (auto zones = body.find("zones"); zones != body.end() && !zones->is_null()) {
+    if (!zones->is_array()) return bad("InvalidRequestContent", "'zones' must be an array.");
+    if (!existing) b["zones"] = *zones;  // zones are chosen at creation
+  }
+
+  bool& identity_given = d.identity_given;
+  if (auto ident = body.find("identity"); ident != body.end() && !ident->is_null()) {
+    if (auto e = plan_identity(ctx, *ident, b.value("identity", json()), patch, plan)) return *e;
+    identity_given = true;
+  } else if (!patch) {
+    plan.identity = {{"type", "None"}};  // PUT replaces: no identity given = none
+    identity_given = true;
+  }
+
+  json& props = d.props;
+  props = existing ? b["properties"] : default_properties();
+  if (!patch && existing) {
+    // Replace: start over from the defaults, keeping create-only values and the computed ones.
+    json fresh = default_properties();
+    for (const auto& k : create_only_properties())
+      if (props.contains(k)) fresh[k] = props[k];
+    for (const auto& k : read_only_properties())
+      if (props.contains(k)) fresh[k] = props[k];
+    props = fresh;
+  }
+  if (auto in = body.find("properties"); in != body.end() && !in->is_null())
+    if (auto e = merge_properties(*in, props, patch, existing.has_value())) return *e;
+  // Customer-managed key: what can be checked without the vault fails the request now.
+  auto kv = read_key_vault_properties(props);
+  if (!kv) return bad(kv.error().code, kv.error().message);
+  if (kv.value()) {
+    const json identity_after = identity_given ? plan.identity : b.value("identity", json());
+    if (auto e = check_key_identity(*kv.value(), identity_after)) return bad(e->code, e->message);
+    if (existing && is_leader_or_follower(*ctx.arm.resources, *ctx.arm.subscriptions, r.id))
+      return bad(kCmkLeaderFollowerCode,
+                 "Customer-managed keys are not supported on leader or follower clusters: "
+                 "detach the follower databases first.");
+  }
+  d.previous_key = existing ? existing->body.value("properties", json::object())
+                                           .value("keyVaultProperties", json())
+                                     : json();
+  return std::nullopt;
+}
+
+// "code: message" of an ARM error response built by the helpers above.
+arm::OperationError error_of(const Response& res) {
+  const json e = json::parse(res.body, nullptr, false);
+  if (e.is_object() && e.contains("error") && e["error"].is_object())
+    return {e["error"].value("code", "Error"), e["error"].value("message", res.body)};
+  return {"Error", res.body};
 }
 
 // --- the provider ---
@@ -504,63 +590,17 @@ struct Provider {
     if (!existing && name_taken(name))  // names are global: a cluster's URI is a DNS name
       return bad("InvalidClusterName", name_taken_message(name));
 
-    arm::TrackedResource r = existing ? *existing : arm::TrackedResource{};
-    r.id = existing ? existing->id : id;
-    r.type = kClusterType;
-
-    // location: required on create, a known region, immutable; tags: PUT replaces, PATCH keeps.
-    if (auto e = arm::read_location_and_tags(body, patch, existing.has_value(), r)) return *e;
-
+    ClusterDraft draft;
+    draft.r = existing ? *existing : arm::TrackedResource{};
+    draft.r.id = existing ? existing->id : id;
+    draft.r.type = kClusterType;
+    if (auto e = shape_cluster(ctx, body, patch, existing, draft)) return *e;
+    arm::TrackedResource& r = draft.r;
     json& b = r.body;
-    if (auto sku = body.find("sku"); sku != body.end() && !sku->is_null()) {
-      json out = b.value("sku", json::object());
-      if (auto e = apply_sku(*sku, out, patch)) return *e;
-      b["sku"] = out;
-    } else if (!patch) {
-      return bad("InvalidRequestContent", "'sku' is required: {name, tier[, capacity]}.");
-    }
-
-    if (auto zones = body.find("zones"); zones != body.end() && !zones->is_null()) {
-      if (!zones->is_array()) return bad("InvalidRequestContent", "'zones' must be an array.");
-      if (!existing) b["zones"] = *zones;  // zones are chosen at creation
-    }
-
-    IdentityPlan plan;
-    bool identity_given = false;
-    if (auto ident = body.find("identity"); ident != body.end() && !ident->is_null()) {
-      if (auto e = plan_identity(ctx, *ident, b.value("identity", json()), patch, plan)) return *e;
-      identity_given = true;
-    } else if (!patch) {
-      plan.identity = {{"type", "None"}};  // PUT replaces: no identity given = none
-      identity_given = true;
-    }
-
-    json props = existing ? b["properties"] : default_properties();
-    if (!patch && existing) {
-      // Replace: start over from the defaults, keeping create-only values and the computed ones.
-      json fresh = default_properties();
-      for (const auto& k : create_only_properties())
-        if (props.contains(k)) fresh[k] = props[k];
-      for (const auto& k : read_only_properties())
-        if (props.contains(k)) fresh[k] = props[k];
-      props = fresh;
-    }
-    if (auto in = body.find("properties"); in != body.end() && !in->is_null())
-      if (auto e = merge_properties(*in, props, patch, existing.has_value())) return *e;
-    // Customer-managed key: what can be checked without the vault fails the request now.
-    auto kv = read_key_vault_properties(props);
-    if (!kv) return bad(kv.error().code, kv.error().message);
-    if (kv.value()) {
-      const json identity_after = identity_given ? plan.identity : b.value("identity", json());
-      if (auto e = check_key_identity(*kv.value(), identity_after)) return bad(e->code, e->message);
-      if (existing && is_leader_or_follower(*ctx.arm.resources, *ctx.arm.subscriptions, r.id))
-        return bad(kCmkLeaderFollowerCode,
-                   "Customer-managed keys are not supported on leader or follower clusters: "
-                   "detach the follower databases first.");
-    }
-    const json previous_key = existing ? existing->body.value("properties", json::object())
-                                             .value("keyVaultProperties", json())
-                                       : json();
+    IdentityPlan& plan = draft.plan;
+    const bool identity_given = draft.identity_given;
+    json& props = draft.props;
+    const json previous_key = draft.previous_key;
 
     // Accepted: from here on nothing fails, so side effects may begin.
     if (identity_given) {
@@ -881,6 +921,43 @@ void register_kusto_routes(http::Router& router, KustoProviderContext ctx) {
     }
     return arm::arm_json(200, {{"value", value}});
   });
+}
+
+Outcome<arm::TrackedResource, arm::OperationError> build_cluster(
+    const KustoProviderContext& ctx, const arm::ResourceId& id, const json& body,
+    const std::string& state, const std::string& by) {
+  if (!is_valid_cluster_name(id.name()))
+    return arm::OperationError{"InvalidResourceName",
+                               "Cluster name '" + id.name() +
+                                   "' is invalid: it must be 4 to 22 characters, lowercase "
+                                   "letters and digits, starting with a letter."};
+  const arm::ResourceId canonical = cluster_id(id.subscription, id.resource_group, id.name());
+  // Names are global; the same id is a replacement (a later fixture redefining the cluster).
+  for (const auto& other : ctx.arm.resources->find_named(kClusterType, id.name()))
+    if (!(other == canonical))
+      return arm::OperationError{"InvalidClusterName", name_taken_message(id.name())};
+  ClusterDraft d;
+  d.r.id = canonical;
+  d.r.type = kClusterType;
+  if (auto e = shape_cluster(ctx, body, false, std::nullopt, d)) return error_of(*e);
+  if (auto ident = body.find("identity"); ident != body.end() && ident->is_object()) {
+    d.plan.fixed_principal_id = http::to_lower(ident->value("principalId", ""));
+    d.plan.fixed_client_id = http::to_lower(ident->value("clientId", ""));
+  }
+  const auto subscription = ctx.arm.subscriptions->find(canonical.subscription);
+  apply_identity(ctx, canonical, subscription ? subscription->tenant_id : std::string(), d.plan);
+  if (d.plan.identity["type"] == "None")
+    d.r.body.erase("identity");
+  else
+    d.r.body["identity"] = d.plan.identity;
+  const std::string name = http::to_lower(canonical.name());
+  d.props["uri"] = "https://" + name + "." + d.r.location + ".kusto.windows.net";
+  d.props["dataIngestionUri"] = "https://ingest-" + name + "." + d.r.location + ".kusto.windows.net";
+  d.props["provisioningState"] = "Succeeded";
+  d.props["state"] = state;
+  d.r.body["properties"] = d.props;
+  ctx.arm.resources->put(d.r, by);
+  return *ctx.arm.resources->get(canonical);
 }
 
 }  // namespace cmk::kusto

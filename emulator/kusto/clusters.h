@@ -68,6 +68,7 @@
 #include "kusto/cluster_keys.h"
 #include "arm/resource_store.h"
 #include "common/ids.h"
+#include "common/outcome.h"
 
 namespace cmk::kusto {
 
@@ -89,6 +90,18 @@ void register_kusto_routes(http::Router& router, KustoProviderContext ctx);
 // directory). Call from ArmContext::on_cascade_delete for Kusto clusters.
 void release_cluster(entra::Directory& directory, const arm::TrackedResource& cluster);
 bool is_cluster_type(const std::string& type);
+
+// Stores a new cluster as a creating PUT of `body` would leave it once its operation completed,
+// without the operation: the same checks (name, location, sku, identity, properties, the shape
+// of keyVaultProperties), the system identity registered (its ids minted, or the body's
+// identity.principalId / identity.clientId when given), provisioningState Succeeded and
+// properties.state `state`. The customer-managed key is not used here: the caller activates
+// it (ClusterKeys::activate). A cluster of the same id is replaced (its system identity kept
+// unless the body fixes other ids). For fixtures (and state import). The error: ARM code and
+// message.
+Outcome<arm::TrackedResource, arm::OperationError> build_cluster(
+    const KustoProviderContext& ctx, const arm::ResourceId& id, const nlohmann::json& body,
+    const std::string& state, const std::string& by);
 
 // --- shared by the Kusto providers (clusters, databases) ---
 

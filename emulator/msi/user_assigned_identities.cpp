@@ -20,6 +20,20 @@ bool is_valid_identity_name(const std::string& name) {
   return true;
 }
 
+void create_user_assigned_identity(arm::ResourceStore& resources, entra::Directory& directory,
+                                   arm::TrackedResource r, entra::ManagedIdentity mi,
+                                   const std::string& by) {
+  mi.kind = entra::IdentityKind::UserAssigned;
+  r.type = kUserAssignedIdentityType;
+  r.body = {{"properties",
+             {{"tenantId", mi.tenant_id},
+              {"principalId", mi.principal_id},
+              {"clientId", mi.client_id},
+              {"isolationScope", "None"}}}};
+  directory.put_managed_identity(std::move(mi));
+  resources.put(std::move(r), by);
+}
+
 namespace {
 
 constexpr const char* kBase =
@@ -76,13 +90,8 @@ void register_user_assigned_identity_routes(http::Router& router, IdentityProvid
       mi.principal_id = ctx.ids->guid();
       mi.client_id = ctx.ids->guid();
       mi.tenant_id = sub->tenant_id;
-      mi.kind = entra::IdentityKind::UserAssigned;
-      ctx.arm.directory->put_managed_identity(mi);
-      r.body = {{"properties",
-                 {{"tenantId", mi.tenant_id},
-                  {"principalId", mi.principal_id},
-                  {"clientId", mi.client_id},
-                  {"isolationScope", "None"}}}};
+      create_user_assigned_identity(*ctx.resources, *ctx.arm.directory, r, mi, arm::caller_of(req));
+      return arm::arm_json(201, ctx.resources->get(id)->to_json());
     }
     const bool created = ctx.resources->put(r, arm::caller_of(req));
     return arm::arm_json(created ? 201 : 200, ctx.resources->get(id)->to_json());

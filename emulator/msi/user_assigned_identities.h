@@ -24,6 +24,13 @@ inline constexpr const char* kUserAssignedIdentityType =
 
 void register_user_assigned_identity_routes(http::Router& router, IdentityProviderContext ctx);
 
+// Stores a new identity: resource `r` (id, location and tags set; its body is filled here from
+// `mi`) and the directory entry `mi` (resource_id, principal, client and tenant ids set by the
+// caller). What a creating PUT does with minted ids, and what fixtures do with fixed ones.
+void create_user_assigned_identity(arm::ResourceStore& resources, entra::Directory& directory,
+                                   arm::TrackedResource r, entra::ManagedIdentity mi,
+                                   const std::string& by);
+
 // 3-128 characters: letters, digits, '-' and '_', starting with a letter or digit.
 bool is_valid_identity_name(const std::string& name);
 

@@ -6,7 +6,10 @@
 #include <set>
 #include <sstream>
 
+#include "arm/catalog.h"
 #include "http/message.h"
+#include "kusto/cluster_keys.h"
+#include "msi/user_assigned_identities.h"
 
 namespace cmk::state {
 
@@ -84,8 +87,8 @@ std::string describe_parse_error(const std::string& text, const json::parse_erro
   }
   std::string what = e.what();
   if (auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
-  return "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) +
-         " (" + what + ")";
+  return "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) + " (" +
+         what + ")";
 }
 
 }  // namespace
@@ -101,7 +104,8 @@ Result<Fixture> parse_fixture(const std::string& text, const std::string& source
   if (!doc.is_object()) return r.fail("$", "a fixture must be a JSON object");
   if (auto s = r.check_keys(doc, "$",
                             {"$schema", "version", "description", "tenants", "subscriptions",
-                             "servicePrincipals", "lroPolicies", "faults"});
+                             "servicePrincipals", "resourceGroups", "userAssignedIdentities",
+                             "vaults", "roleAssignments", "clusters", "lroPolicies", "faults"});
       !s)
     return s;
   if (auto v = doc.find("version"); v != doc.end() && (!v->is_number_integer() || *v != 1))
@@ -170,8 +174,8 @@ Result<Fixture> parse_fixture(const std::string& text, const std::string& source
 
   s = each("servicePrincipals", [&](const json& o, const std::string& p) -> Status {
     entra::ServicePrincipal sp;
-    if (auto c = r.check_keys(o, p, {"appId", "objectId", "tenantId", "displayName", "secrets",
-                                     "certificates"});
+    if (auto c = r.check_keys(
+            o, p, {"appId", "objectId", "tenantId", "displayName", "secrets", "certificates"});
         !c)
       return c;
     if (auto c = r.guid(o, p, "appId", sp.app_id, true); !c) return c;
@@ -185,14 +189,49 @@ Result<Fixture> parse_fixture(const std::string& text, const std::string& source
         return r.fail(p + ".secrets[" + std::to_string(i) + "]", "must not be empty");
     for (size_t i = 0; i < sp.certificate_pems.size(); ++i)
       if (sp.certificate_pems[i].find("-----BEGIN CERTIFICATE-----") == std::string::npos)
-        return r.fail(p + ".certificates[" + std::to_string(i) + "]",
-                      "must be a PEM certificate");
+        return r.fail(p + ".certificates[" + std::to_string(i) + "]", "must be a PEM certificate");
     if (sp.display_name.empty()) sp.display_name = "app-" + sp.app_id.substr(0, 8);
     f.service_principals.push_back(std::move(sp));
     return Status::ok();
   });
   if (!s) return s;
+
+  // Resource sections: the shape of each entry now (so a typo stops the start before anything
+  // is applied); members and references when applied.
+  struct Section {
+    const char* name;
+    json Fixture::*member;
+    std::set<std::string> keys;
+  };
+  const std::set<std::string> arm_read_only = {"name", "type", "etag", "systemData"};
+  const Section sections[] = {
+      {"resourceGroups",
+       &Fixture::resource_groups,
+       {"id", "subscriptionId", "name", "type", "location", "tags", "managedBy", "properties"}},
+      {"userAssignedIdentities",
+       &Fixture::user_assigned_identities,
+       {"id", "location", "tags", "properties"}},
+      {"vaults", &Fixture::vaults, {"id", "location", "tags", "properties", "keys"}},
+      {"roleAssignments", &Fixture::role_assignments, {"id", "name", "type", "properties"}},
+      {"clusters",
+       &Fixture::clusters,
+       {"id", "location", "tags", "sku", "zones", "identity", "properties"}},
+  };
+  for (const auto& section : sections) {
+    std::set<std::string> allowed = section.keys;
+    allowed.insert(arm_read_only.begin(), arm_read_only.end());
+    s = each(section.name, [&](const json& o, const std::string& p) -> Status {
+      return r.check_keys(o, p, allowed);
+    });
+    if (!s) return s;
+    if (auto it = doc.find(section.name); it != doc.end()) f.*section.member = *it;
+  }
   return f;
+}
+
+bool Fixture::has_resources() const {
+  return !resource_groups.is_null() || !user_assigned_identities.is_null() || !vaults.is_null() ||
+         !role_assignments.is_null() || !clusters.is_null();
 }
 
 Result<Fixture> load_fixture_file(const std::filesystem::path& path) {
@@ -203,32 +242,586 @@ Result<Fixture> load_fixture_file(const std::filesystem::path& path) {
   return parse_fixture(ss.str(), path.string());
 }
 
-Status apply_fixtures(const std::vector<Fixture>& fixtures, entra::Directory& directory,
-                      arm::SubscriptionRegistry& subscriptions) {
+namespace {
+
+// Who fixtures act as in systemData (createdBy / lastModifiedBy).
+constexpr const char* kFixtureCaller = "cmk-emulator-fixture";
+
+std::string at(const std::string& path, size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+// Applies one fixture's resource sections. Every failure names the file, the JSON path and the
+// problem; the providers' own messages keep their ARM code ("BadRequest: ...").
+class Applier {
+ public:
+  Applier(const Fixture& f, FixtureTargets& t) : f_(f), t_(t) {}
+
+  Status run() {
+    if (auto s = sections("resourceGroups", f_.resource_groups, &Applier::resource_group); !s)
+      return s;
+    if (auto s =
+            sections("userAssignedIdentities", f_.user_assigned_identities, &Applier::identity);
+        !s)
+      return s;
+    if (auto s = sections("vaults", f_.vaults, &Applier::vault); !s) return s;
+    if (auto s = sections("roleAssignments", f_.role_assignments, &Applier::role_assignment); !s)
+      return s;
+    return sections("clusters", f_.clusters, &Applier::cluster);
+  }
+
+ private:
+  using Handler = Status (Applier::*)(const json&, const std::string&);
+
+  Status fail(const std::string& path, const std::string& problem) const {
+    return Status::error(f_.source + ": " + path + ": " + problem);
+  }
+
+  Status sections(const char* name, const json& items, Handler h) {
+    if (items.is_null()) return Status::ok();
+    if (!t_.groups || !t_.resources || !t_.vaults || !t_.keys || !t_.role_assignments ||
+        !t_.clock || !t_.ids)
+      return fail(std::string("$.") + name, "resource sections need a full emulator to apply to");
+    for (size_t i = 0; i < items.size(); ++i)
+      if (auto s = (this->*h)(items[i], at(std::string("$.") + name, i)); !s) return s;
+    return Status::ok();
+  }
+
+  // --- members ---
+
+  Status string_member(const json& o, const std::string& path, const char* key, std::string& out,
+                       bool required) const {
+    auto it = o.find(key);
+    if (it == o.end() || it->is_null())
+      return required ? fail(path + "." + key, "is required") : Status::ok();
+    if (!it->is_string()) return fail(path + "." + key, "must be a string");
+    out = it->get<std::string>();
+    if (required && out.empty()) return fail(path + "." + key, "must not be empty");
+    return Status::ok();
+  }
+
+  Status guid_member(const json& o, const std::string& path, const char* key,
+                     std::string& out) const {
+    if (auto s = string_member(o, path, key, out, false); !s) return s;
+    if (out.empty()) return Status::ok();
+    if (!entra::is_guid(out)) return fail(path + "." + key, "must be a GUID (got \"" + out + "\")");
+    out = http::to_lower(out);
+    return Status::ok();
+  }
+
+  Status object_member(const json& o, const std::string& path, const char* key, json& out,
+                       const std::set<std::string>& allowed = {}) const {
+    auto it = o.find(key);
+    if (it == o.end() || it->is_null()) return Status::ok();
+    if (!it->is_object()) return fail(path + "." + key, "must be an object");
+    if (!allowed.empty())
+      for (const auto& [k, v] : it->items())
+        if (!allowed.count(k)) {
+          std::string list;
+          for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+          return fail(path + "." + key + "." + k, "unknown key (expected one of: " + list + ")");
+        }
+    out = *it;
+    return Status::ok();
+  }
+
+  // The ARM error a provider helper answered, as "Code: message".
+  static std::string arm_problem(const http::Response& res) {
+    const json e = json::parse(res.body, nullptr, false);
+    if (e.is_object() && e.contains("error") && e["error"].is_object())
+      return e["error"].value("code", "Error") + ": " + e["error"].value("message", "");
+    return res.body;
+  }
+
+  // "id": an ARM id of `type` in a defined subscription and resource group.
+  Status resource_id(const json& o, const std::string& path, const char* type,
+                     arm::ResourceId& out) const {
+    std::string text;
+    if (auto s = string_member(o, path, "id", text, true); !s) return s;
+    auto id = arm::ResourceId::parse(text);
+    if (!id || id->resource_group.empty() || id->types_and_names.size() != 1 ||
+        !http::iequals(id->type(), type))
+      return fail(path + ".id", "must be the ARM id of a " + std::string(type) +
+                                    " resource (/subscriptions/{id}/resourceGroups/{name}/"
+                                    "providers/" +
+                                    type + "/{name}); got \"" + text + "\"");
+    if (!t_.subscriptions->find(id->subscription))
+      return fail(path + ".id", "no subscription '" + id->subscription +
+                                    "' is defined (add it under $.subscriptions)");
+    if (!t_.groups->get(id->subscription, id->resource_group))
+      return fail(path + ".id", "no resource group '" + id->resource_group +
+                                    "' is defined in subscription '" + id->subscription +
+                                    "' (add it under $.resourceGroups)");
+    out = *id;
+    return Status::ok();
+  }
+
+  bool principal_known(const std::string& object_id) const {
+    for (const auto& sp : t_.directory->service_principals())
+      if (http::iequals(sp.object_id, object_id)) return true;
+    return t_.directory->find_managed_identity_by_principal_id(object_id).has_value();
+  }
+
+  Status check_principal(const std::string& object_id, const std::string& path) const {
+    if (principal_known(object_id)) return Status::ok();
+    return fail(path, "no principal with object id '" + object_id +
+                          "' is defined (add it under $.servicePrincipals, or give a "
+                          "userAssignedIdentity that properties.principalId)");
+  }
+
+  // An attribute time: ISO-8601, "now", "now+30d" (s, m, h, d) on the virtual clock, or Unix
+  // seconds.
+  Status time_member(const json& o, const std::string& path, const char* key,
+                     std::optional<int64_t>& out) const {
+    auto it = o.find(key);
+    if (it == o.end() || it->is_null()) return Status::ok();
+    if (it->is_number_integer()) {
+      out = it->get<int64_t>();
+      return Status::ok();
+    }
+    if (it->is_string())
+      if (auto t = parse_time_spec(it->get<std::string>(), t_.clock->now())) {
+        out = to_unix_seconds(*t);
+        return Status::ok();
+      }
+    return fail(path + "." + key,
+                "must be an ISO-8601 time (\"2030-01-01T00:00:00Z\"), a time relative to now "
+                "(\"now+30d\", units s, m, h, d) or Unix seconds");
+  }
+
+  // --- sections ---
+
+  Status resource_group(const json& o, const std::string& path) {
+    arm::ResourceGroup rg;
+    if (o.contains("id")) {
+      std::string text;
+      if (auto s = string_member(o, path, "id", text, true); !s) return s;
+      auto id = arm::ResourceId::parse(text);
+      if (!id || id->resource_group.empty() || !id->provider.empty())
+        return fail(path + ".id",
+                    "must be a resource group id (/subscriptions/{id}/"
+                    "resourceGroups/{name}); got \"" +
+                        text + "\"");
+      rg.subscription = http::to_lower(id->subscription);
+      rg.name = id->resource_group;
+    } else {
+      if (auto s = string_member(o, path, "name", rg.name, true); !s) return s;
+      if (auto s = guid_member(o, path, "subscriptionId", rg.subscription); !s) return s;
+      if (rg.subscription.empty()) {
+        auto all = t_.subscriptions->all();
+        if (all.empty())
+          return fail(path + ".subscriptionId",
+                      "no subscription is defined (add one under "
+                      "$.subscriptions)");
+        rg.subscription = all.front().id;
+      }
+    }
+    const std::string where = o.contains("id") ? ".id" : ".subscriptionId";
+    if (!arm::is_valid_resource_group_name(rg.name))
+      return fail(path + (o.contains("id") ? ".id" : ".name"),
+                  "'" + rg.name +
+                      "' is not a valid resource group name (1-90 letters, digits, "
+                      "'_', '-', '.', '(' and ')', not ending in '.')");
+    if (!t_.subscriptions->find(rg.subscription))
+      return fail(path + where, "no subscription '" + rg.subscription +
+                                    "' is defined (add it under $.subscriptions)");
+    if (auto s = string_member(o, path, "location", rg.location, true); !s) return s;
+    if (!arm::find_region(rg.location))
+      return fail(path + ".location", "'" + rg.location + "' is not a region ARM knows");
+    rg.location = arm::normalize_location(arm::find_region(rg.location)->name);
+    if (auto s = object_member(o, path, "tags", rg.tags); !s) return s;
+    if (auto s = string_member(o, path, "managedBy", rg.managed_by, false); !s) return s;
+    t_.groups->put(std::move(rg));
+    return Status::ok();
+  }
+
+  Status identity(const json& o, const std::string& path) {
+    arm::ResourceId id;
+    if (auto s = resource_id(o, path, msi::kUserAssignedIdentityType, id); !s) return s;
+    if (!msi::is_valid_identity_name(id.name()))
+      return fail(path + ".id",
+                  "'" + id.name() +
+                      "' is not a valid identity name (3-128 "
+                      "letters, digits, '-' and '_', starting with a letter or digit)");
+    arm::TrackedResource r;
+    r.id = id;
+    if (auto e = arm::read_location_and_tags(o, false, false, r))
+      return fail(path, arm_problem(*e));
+    json props = json::object();
+    if (auto s = object_member(o, path, "properties", props,
+                               {"principalId", "clientId", "tenantId", "isolationScope"});
+        !s)
+      return s;
+    const std::string ppath = path + ".properties";
+    entra::ManagedIdentity mi;
+    mi.resource_id = id.str();
+    mi.tenant_id = t_.subscriptions->find(id.subscription)->tenant_id;
+    std::string tenant;
+    if (auto s = guid_member(props, ppath, "tenantId", tenant); !s) return s;
+    if (!tenant.empty() && tenant != http::to_lower(mi.tenant_id))
+      return fail(ppath + ".tenantId", "must be the subscription's tenant '" + mi.tenant_id + "'");
+    if (auto s = guid_member(props, ppath, "principalId", mi.principal_id); !s) return s;
+    if (auto s = guid_member(props, ppath, "clientId", mi.client_id); !s) return s;
+    // Minted in the order a PUT mints them, so a seeded run gives the same ids either way.
+    if (mi.principal_id.empty()) mi.principal_id = t_.ids->guid();
+    if (mi.client_id.empty()) mi.client_id = t_.ids->guid();
+    if (auto other = t_.directory->find_managed_identity_by_principal_id(mi.principal_id);
+        other && !http::iequals(other->resource_id, mi.resource_id))
+      return fail(
+          ppath + ".principalId",
+          "'" + mi.principal_id + "' is already the principal id of '" + other->resource_id + "'");
+    if (auto other = t_.directory->find_managed_identity_by_client_id(mi.client_id);
+        other && !http::iequals(other->resource_id, mi.resource_id))
+      return fail(ppath + ".clientId", "'" + mi.client_id + "' is already the client id of '" +
+                                           other->resource_id + "'");
+    msi::create_user_assigned_identity(*t_.resources, *t_.directory, std::move(r), std::move(mi),
+                                       kFixtureCaller);
+    return Status::ok();
+  }
+
+  Status vault(const json& o, const std::string& path) {
+    arm::ResourceId id;
+    if (auto s = resource_id(o, path, keyvault_mgmt::kVaultType, id); !s) return s;
+    const std::string name = id.name();
+    if (!keyvault_mgmt::is_valid_vault_name(name))
+      return fail(path + ".id", "'" + name +
+                                    "' is not a valid vault name (3-24 letters, digits "
+                                    "and '-', starting with a letter, ending with a letter or "
+                                    "digit, no \"--\")");
+    if (auto other = t_.vaults->find_vault_by_name(name); other && !(other->id == id))
+      return fail(path + ".id", "the vault name '" + name + "' is already used by '" +
+                                    other->id.str() + "' (vault names are global)");
+    if (t_.vaults->find_deleted(name))
+      return fail(path + ".id", "a deleted vault is named '" + name + "'");
+    json props;
+    if (auto s = object_member(o, path, "properties", props); !s) return s;
+    if (props.is_null()) return fail(path + ".properties", "is required");
+    if (!props.contains("tenantId"))
+      props["tenantId"] = t_.subscriptions->find(id.subscription)->tenant_id;
+    if (auto policies = props.find("accessPolicies");
+        policies != props.end() && policies->is_array())
+      for (size_t i = 0; i < policies->size(); ++i) {
+        const json& e = (*policies)[i];
+        if (e.is_object() && e.contains("objectId") && e["objectId"].is_string())
+          if (auto s = check_principal(e["objectId"].get<std::string>(),
+                                       at(path + ".properties.accessPolicies", i) + ".objectId");
+              !s)
+            return s;
+      }
+    json merged = keyvault_mgmt::new_vault_properties();
+    if (auto e = keyvault_mgmt::merge_vault_properties(merged, props, false, name))
+      return fail(path + ".properties", e->code + ": " + e->message);
+    arm::TrackedResource r;
+    r.id = id;
+    r.type = keyvault_mgmt::kVaultType;
+    if (auto e = arm::read_location_and_tags(o, false, false, r))
+      return fail(path, arm_problem(*e));
+    r.body = {{"properties", merged}};
+    t_.resources->put(r, kFixtureCaller);
+
+    auto keys = o.find("keys");
+    if (keys == o.end() || keys->is_null()) return Status::ok();
+    if (!keys->is_array()) return fail(path + ".keys", "must be an array");
+    const auto settings = keyvault_data::vault_settings(name, merged);
+    for (size_t i = 0; i < keys->size(); ++i)
+      if (auto s = key((*keys)[i], at(path + ".keys", i), settings); !s) return s;
+    return Status::ok();
+  }
+
+  Status key(const json& o, const std::string& path, const keyvault_data::VaultSettings& vault) {
+    if (!o.is_object()) return fail(path, "must be an object");
+    for (const auto& [k, v] : o.items())
+      if (k != "name" && k != "versions")
+        return fail(path + "." + k, "unknown key (expected one of: name, versions)");
+    std::string name;
+    if (auto s = string_member(o, path, "name", name, true); !s) return s;
+    if (!keyvault_data::is_valid_key_name(name))
+      return fail(path + ".name", "'" + name +
+                                      "' is not a valid key name (1-127 letters, "
+                                      "digits and '-')");
+    auto versions = o.find("versions");
+    if (versions == o.end() || !versions->is_array() || versions->empty())
+      return fail(path + ".versions", "must be a non-empty array (oldest version first)");
+    for (size_t i = 0; i < versions->size(); ++i)
+      if (auto s = key_version((*versions)[i], at(path + ".versions", i), vault, name); !s)
+        return s;
+    return Status::ok();
+  }
+
+  Status key_version(const json& o, const std::string& path,
+                     const keyvault_data::VaultSettings& vault, const std::string& name) {
+    if (!o.is_object()) return fail(path, "must be an object");
+    static const std::set<std::string> allowed = {
+        "version", "kty", "key_size", "crv", "jwk", "pem", "hsm", "key_ops", "tags", "attributes"};
+    for (const auto& [k, v] : o.items())
+      if (!allowed.count(k))
+        return fail(path + "." + k,
+                    "unknown key (expected one of: attributes, crv, hsm, jwk, "
+                    "key_ops, key_size, kty, pem, tags, version)");
+    keyvault_data::FixedVersion fixed;
+    std::string version;
+    if (auto s = string_member(o, path, "version", version, false); !s) return s;
+    if (!version.empty()) fixed.id = version;
+
+    keyvault_data::AttributesInput attrs;
+    json a;
+    if (auto s = object_member(o, path, "attributes", a,
+                               {"enabled", "nbf", "exp", "created", "updated", "exportable",
+                                "recoveryLevel", "recoverableDays"});
+        !s)
+      return s;
+    if (a.is_object()) {
+      if (auto e = a.find("enabled"); e != a.end()) {
+        if (!e->is_boolean()) return fail(path + ".attributes.enabled", "must be true or false");
+        attrs.enabled = e->get<bool>();
+      }
+      if (auto s = time_member(a, path + ".attributes", "nbf", attrs.nbf); !s) return s;
+      if (auto s = time_member(a, path + ".attributes", "exp", attrs.exp); !s) return s;
+      if (auto s = time_member(a, path + ".attributes", "created", fixed.created); !s) return s;
+    }
+    std::optional<json> tags;
+    if (auto it = o.find("tags"); it != o.end() && !it->is_null()) tags = *it;
+    std::optional<std::vector<std::string>> key_ops;
+    if (auto it = o.find("key_ops"); it != o.end() && !it->is_null()) {
+      key_ops.emplace();
+      if (!it->is_array()) return fail(path + ".key_ops", "must be an array of strings");
+      for (size_t i = 0; i < it->size(); ++i) {
+        if (!(*it)[i].is_string()) return fail(at(path + ".key_ops", i), "must be a string");
+        key_ops->push_back((*it)[i].get<std::string>());
+      }
+    }
+    const bool has_jwk = o.contains("jwk"), has_pem = o.contains("pem");
+    if (has_jwk && has_pem) return fail(path, "give key material as \"jwk\" or \"pem\", not both");
+    keyvault_data::KeyResult<keyvault_data::KeyView> made = keyvault_data::KeyError{};
+    if (has_jwk || has_pem) {
+      for (const char* gen : {"kty", "key_size", "crv"})
+        if (o.contains(gen))
+          return fail(path + "." + gen, std::string("applies to generated keys only; the ") +
+                                            (has_jwk ? "JWK" : "PEM") + " gives the key");
+      keyvault_data::ImportKeyRequest r;
+      if (has_jwk) {
+        if (!o["jwk"].is_object()) return fail(path + ".jwk", "must be a JSON Web Key object");
+        r.jwk = o["jwk"];
+        if (key_ops) r.jwk["key_ops"] = *key_ops;
+      } else {
+        if (!o["pem"].is_string()) return fail(path + ".pem", "must be a PEM string");
+        r.pem = o["pem"].get<std::string>();
+        r.key_ops = key_ops;
+      }
+      if (auto h = o.find("hsm"); h != o.end()) {
+        if (!h->is_boolean()) return fail(path + ".hsm", "must be true or false");
+        r.hsm = h->get<bool>();
+      }
+      r.attributes = attrs;
+      r.tags = tags;
+      r.fixed = fixed;
+      made = t_.keys->import(vault, name, r);
+    } else {
+      if (o.contains("hsm"))
+        return fail(path + ".hsm",
+                    "applies to given key material only; "
+                    "use kty \"RSA-HSM\" or \"EC-HSM\"");
+      keyvault_data::CreateKeyRequest r;
+      r.kty = "RSA";
+      if (auto s = string_member(o, path, "kty", r.kty, false); !s) return s;
+      if (r.kty.empty()) r.kty = "RSA";
+      if (auto it = o.find("key_size"); it != o.end() && !it->is_null()) {
+        if (!it->is_number_integer()) return fail(path + ".key_size", "must be an integer");
+        r.key_size = it->get<int>();
+      }
+      std::string crv;
+      if (auto s = string_member(o, path, "crv", crv, false); !s) return s;
+      if (!crv.empty()) r.crv = crv;
+      r.key_ops = key_ops;
+      r.attributes = attrs;
+      r.tags = tags;
+      r.fixed = fixed;
+      made = t_.keys->create(vault, name, r);
+    }
+    if (!made) return fail(path, made.error().message);
+    return Status::ok();
+  }
+
+  // A role assignment's scope: "/", a defined subscription, resource group or resource (or a
+  // child of one, such as a vault's key).
+  Status check_scope(const std::string& scope, const std::string& path) const {
+    if (scope == "/") return Status::ok();
+    auto id = arm::ResourceId::parse(scope);
+    if (!id)
+      return fail(path, "'" + scope +
+                            "' is not an ARM scope (a subscription, resource "
+                            "group or resource id)");
+    if (!t_.subscriptions->find(id->subscription))
+      return fail(path, "no subscription '" + id->subscription +
+                            "' is defined (add it under $.subscriptions)");
+    if (id->resource_group.empty()) return Status::ok();
+    if (!t_.groups->get(id->subscription, id->resource_group))
+      return fail(path, "no resource group '" + id->resource_group +
+                            "' is defined (add it under $.resourceGroups)");
+    if (id->types_and_names.empty()) return Status::ok();
+    arm::ResourceId top = *id;
+    top.types_and_names.resize(1);
+    if (!t_.resources->get(top))
+      return fail(path, "no resource '" + top.str() +
+                            "' is defined (define it in an earlier "
+                            "section or fixture)");
+    return Status::ok();
+  }
+
+  Status role_assignment(const json& o, const std::string& path) {
+    authorization::RoleAssignment a;
+    if (auto s = guid_member(o, path, "name", a.name); !s) return s;
+    if (a.name.empty()) a.name = t_.ids->guid();
+    json props;
+    if (auto s = object_member(o, path, "properties", props,
+                               {"scope", "roleDefinitionId", "principalId", "principalType",
+                                "createdOn", "createdBy", "updatedOn", "updatedBy"});
+        !s)
+      return s;
+    if (props.is_null()) return fail(path + ".properties", "is required");
+    const std::string ppath = path + ".properties";
+    if (auto s = string_member(props, ppath, "scope", a.scope, true); !s) return s;
+    if (auto s = check_scope(a.scope, ppath + ".scope"); !s) return s;
+    std::string role;
+    if (auto s = string_member(props, ppath, "roleDefinitionId", role, true); !s) return s;
+    const authorization::RoleDefinition* def = authorization::find_role_definition(role);
+    if (!def)
+      for (const auto& d : authorization::builtin_role_definitions())
+        if (http::iequals(d.role_name, role)) def = &d;
+    if (!def) {
+      std::string names;
+      for (const auto& d : authorization::builtin_role_definitions())
+        names += (names.empty() ? "" : ", ") + d.role_name;
+      return fail(ppath + ".roleDefinitionId",
+                  "no built-in role '" + role +
+                      "' (a GUID, a roleDefinitions id or one of: " + names + ")");
+    }
+    if (role.find('/') != std::string::npos) {
+      a.role_definition_id = role;
+    } else {
+      auto id = arm::ResourceId::parse(a.scope);
+      a.role_definition_id = (id ? "/subscriptions/" + id->subscription : std::string()) +
+                             "/providers/Microsoft.Authorization/roleDefinitions/" + def->guid;
+    }
+    if (props.value("principalId", json()).is_null())
+      return fail(ppath + ".principalId", "is required");
+    if (auto s = guid_member(props, ppath, "principalId", a.principal_id); !s) return s;
+    if (auto s = check_principal(a.principal_id, ppath + ".principalId"); !s) return s;
+    a.principal_type = "ServicePrincipal";
+    if (auto s = string_member(props, ppath, "principalType", a.principal_type, false); !s)
+      return s;
+    a.created_by = kFixtureCaller;
+    switch (t_.role_assignments->put(a)) {
+      case authorization::RoleAssignmentStore::PutOutcome::Created:
+      case authorization::RoleAssignmentStore::PutOutcome::Unchanged:
+        return Status::ok();
+      case authorization::RoleAssignmentStore::PutOutcome::Conflict:
+        return fail(path + ".name", "another role assignment is named '" + a.name +
+                                        "' at this scope (assignments cannot be changed)");
+      case authorization::RoleAssignmentStore::PutOutcome::Exists:
+        return fail(path,
+                    "the principal already has this role at this scope under another "
+                    "name");
+    }
+    return Status::ok();
+  }
+
+  Status cluster(const json& o, const std::string& path) {
+    arm::ResourceId id;
+    if (auto s = resource_id(o, path, kusto::kClusterType, id); !s) return s;
+    // References first, so a missing identity, vault, key or version is named by its path.
+    if (auto ident = o.find("identity"); ident != o.end() && ident->is_object())
+      if (auto u = ident->find("userAssignedIdentities"); u != ident->end() && u->is_object())
+        for (const auto& [k, v] : u->items()) {
+          auto uid = arm::ResourceId::parse(k);
+          if (!uid || !t_.resources->get(*uid))
+            return fail(path + ".identity.userAssignedIdentities['" + k + "']",
+                        "no user-assigned identity '" + k +
+                            "' is defined (add it under $.userAssignedIdentities)");
+        }
+    json props = json::object();
+    if (auto s = object_member(o, path, "properties", props); !s) return s;
+    std::string state = "Running";
+    if (auto s = string_member(props, path + ".properties", "state", state, false); !s) return s;
+    if (state != "Running" && state != "Stopped")
+      return fail(path + ".properties.state", "must be Running or Stopped (got \"" + state + "\")");
+    const std::string kvpath = path + ".properties.keyVaultProperties";
+    auto kv = kusto::read_key_vault_properties(props);
+    if (!kv) return fail(kvpath, kv.error().code + ": " + kv.error().message);
+    if (kv.value()) {
+      const auto& k = *kv.value();
+      auto vault = t_.vaults->find_vault_by_name(k.vault_name);
+      if (!vault)
+        return fail(kvpath + ".keyVaultUri",
+                    "no vault '" + k.vault_name + "' is defined (add it under $.vaults)");
+      const auto settings =
+          keyvault_data::vault_settings(vault->id.name(), vault->body["properties"]);
+      auto found = t_.keys->get(settings, k.key_name, "");
+      if (!found && found.error().kind == keyvault_data::KeyErrorKind::KeyNotFound)
+        return fail(kvpath + ".keyName", "vault '" + k.vault_name + "' has no key '" + k.key_name +
+                                             "' (add it under the vault's keys)");
+      if (!k.key_version.empty()) {
+        auto ver = t_.keys->get(settings, k.key_name, k.key_version);
+        if (!ver && ver.error().kind == keyvault_data::KeyErrorKind::KeyNotFound)
+          return fail(kvpath + ".keyVersion", "key '" + k.key_name + "' has no version '" +
+                                                  k.key_version +
+                                                  "' (give the versions a "
+                                                  "fixed \"version\" to refer to them)");
+      }
+    }
+    auto built = kusto::build_cluster(t_.kusto, id, o, state, kFixtureCaller);
+    if (!built) return fail(path, built.error().code + ": " + built.error().message);
+    if (!kv.value() && t_.kusto.keys) t_.kusto.keys->forget(built.value().id.key());  // replaced
+    if (kv.value()) {
+      if (!t_.kusto.keys)
+        return fail(kvpath, "customer-managed keys need the emulator's Key Vault endpoints");
+      if (auto e = t_.kusto.keys->activate(built.value()))
+        return fail(kvpath, "the cluster cannot use its customer-managed key: " + e->code + ": " +
+                                e->message);
+    }
+    return Status::ok();
+  }
+
+  const Fixture& f_;
+  FixtureTargets& t_;
+};
+
+}  // namespace
+
+Status apply_fixtures(const std::vector<Fixture>& fixtures, FixtureTargets& targets) {
   for (const auto& f : fixtures) {
-    for (const auto& t : f.tenants) directory.put_tenant(t);
-    // Principals without a tenant belong to the first tenant known at this point.
-    std::string first_tenant;
-    if (auto all = directory.tenants(); !all.empty()) first_tenant = all.front().id;
+    for (const auto& t : f.tenants) targets.directory->put_tenant(t);
     for (size_t i = 0; i < f.subscriptions.size(); ++i) {
       const auto& sub = f.subscriptions[i];
-      if (!directory.find_tenant(sub.tenant_id))
+      if (!targets.directory->find_tenant(sub.tenant_id))
         return Status::error(f.source + ": $.subscriptions[" + std::to_string(i) +
                              "].tenantId: no tenant '" + sub.tenant_id +
                              "' is defined (add it under $.tenants)");
-      subscriptions.put(sub);
+      targets.subscriptions->put(sub);
     }
+    // Principals without a tenant belong to the first tenant known at this point.
+    std::string first_tenant;
+    if (auto all = targets.directory->tenants(); !all.empty()) first_tenant = all.front().id;
     for (size_t i = 0; i < f.service_principals.size(); ++i) {
       auto sp = f.service_principals[i];
       if (sp.tenant_id.empty()) sp.tenant_id = first_tenant;
-      if (sp.tenant_id.empty() || !directory.find_tenant(sp.tenant_id))
+      if (sp.tenant_id.empty() || !targets.directory->find_tenant(sp.tenant_id))
         return Status::error(f.source + ": $.servicePrincipals[" + std::to_string(i) +
                              "].tenantId: no tenant '" + sp.tenant_id +
                              "' is defined (add it under $.tenants)");
-      directory.put_service_principal(std::move(sp));
+      targets.directory->put_service_principal(std::move(sp));
     }
+    if (auto s = Applier(f, targets).run(); !s) return s;
   }
   return Status::ok();
+}
+
+Status apply_fixtures(const std::vector<Fixture>& fixtures, entra::Directory& directory,
+                      arm::SubscriptionRegistry& subscriptions) {
+  FixtureTargets targets;
+  targets.directory = &directory;
+  targets.subscriptions = &subscriptions;
+  return apply_fixtures(fixtures, targets);
 }
 
 }  // namespace cmk::state

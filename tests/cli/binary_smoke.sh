@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Black-box test of the binary: ready line, health over HTTPS, the proxy front door, the
 # certificate's names and extensions, CA reuse across restarts, clean stop on SIGTERM, fixture
-# errors, and `cmk-emulator env`.
+# errors, example fixtures, --seed, and `cmk-emulator env`.
 set -euo pipefail
 BIN="$1"
 WORK="$(mktemp -d)"
@@ -94,9 +94,14 @@ rc=0
 grep -q 'bad.json: $.tenants\[0\].id: must be a GUID' "$WORK/err" || fail "fixture error message: $(cat "$WORK/err")"
 [ ! -s "$WORK/out" ] || fail "a failed start printed a ready line"
 
-# --- the default fixture file loads
+# --- the default fixture file loads; so does the seed workflow's last step, seeded
 start --fixture "$CMK_SOURCE_DIR/fixtures/default.json"
 stop
+start --fixture "$CMK_SOURCE_DIR/fixtures/seed-cmk-enabled.json" --seed 11
+stop
+rc=0
+"$BIN" --https-port 0 --http-port 0 --certs-dir "$WORK/certs" --seed many >"$WORK/out" 2>"$WORK/err" || rc=$?
+[ "$rc" -ne 0 ] || fail "--seed took a value that is not a number"
 
 # --- env prints the proxy-mode exports
 "$BIN" env --http-port 18080 --certs-dir "$WORK/certs" >"$WORK/env"

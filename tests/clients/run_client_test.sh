@@ -4,7 +4,9 @@
 # Environment: CMK_BINARY (default build/cmk-emulator), CMK_SOURCE_DIR (default: this repo).
 #
 # 1. starts build/cmk-emulator on free ports with its own certificates and state, adding the
-#    flags a scenario names on a line "cmk-emulator-flags: ..." (in a comment, any language);
+#    flags a scenario names on a line "cmk-emulator-flags: ..." (in a comment, any language;
+#    relative paths in them, e.g. "--fixture fixtures/seed-cmk-enabled.json", are resolved
+#    against CMK_SOURCE_DIR, where the emulator is started);
 # 2. exports the proxy-mode environment (HTTPS_PROXY, NO_PROXY, the CA for requests/Node/OpenSSL),
 #    an empty HOME and AZURE_CONFIG_DIR, and the CMK_* variables scenarios use (see below), after
 #    clearing every inherited variable that could steer a client elsewhere;
@@ -61,8 +63,9 @@ esac
 # --- a fresh emulator on free ports
 read -r -a scenario_flags < <(sed -n 's/.*cmk-emulator-flags:\(.*\)$/\1/p' "$SCENARIO" | head -n 1)
 [ "${#scenario_flags[@]}" -gt 0 ] && say "emulator flags: ${scenario_flags[*]}"
-"$CMK_BINARY" --https-port 0 --http-port 0 --certs-dir "$WORK/certs" --log-level info \
-  "${scenario_flags[@]}" \
+CMK_BINARY="$(realpath "$CMK_BINARY")"
+(cd "$CMK_SOURCE_DIR" && exec "$CMK_BINARY" --https-port 0 --http-port 0 --certs-dir "$WORK/certs" \
+  --log-level info "${scenario_flags[@]}") \
   >"$WORK/emulator.out" 2>"$WORK/emulator.err" &
 EMU_PID=$!
 for _ in $(seq 1 400); do
