@@ -567,6 +567,7 @@ void FaultSet::install(std::shared_ptr<const Snapshot> rules) {
 }
 
 void FaultSet::replace(std::vector<Rule> rules) {
+  std::lock_guard writers(append_mu_);  // an append racing this must not bring back the old list
   auto next = std::make_shared<Snapshot>();
   for (auto& r : rules) next->push_back(std::make_shared<Live>(std::move(r)));
   {

@@ -187,7 +187,7 @@ class FaultSet {
   mutable std::mutex rules_mu_;  // guards the pointer only, held for a copy of it
   std::shared_ptr<const Snapshot> rules_ = std::make_shared<const Snapshot>();
   std::atomic<size_t> count_{0};
-  std::mutex append_mu_;  // serialises read-copy-update writers (append, remove)
+  std::mutex append_mu_;  // serialises the writers (replace, append, remove)
   mutable std::mutex quotas_mu_;
   std::map<std::string, Quota> quotas_;
 };

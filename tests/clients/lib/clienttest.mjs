@@ -2,6 +2,7 @@
 // environment and the CMK_* variables).
 import dns from "node:dns";
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 
 export const env = process.env;
 export const TENANT = env.CMK_TENANT;
@@ -111,4 +112,21 @@ export async function admin(method, path, body) {
 export async function journal(filters = {}) {
   const q = new URLSearchParams({ limit: "1000", ...filters });
   return (await admin("GET", `requests?${q}`)).value;
+}
+
+// A resource group by a plain ARM PUT (no @azure/arm-resources is pinned), through
+// @azure/core-rest-pipeline's default pipeline, which carries the proxy policy (HTTPS_PROXY) as the
+// SDK clients' pipelines do. `endpoint`: ARM's base URL (endpoint mode: https://localhost:<port>).
+const requireFromNode = createRequire(new URL("../node/package.json", import.meta.url));
+export async function createResourceGroup(cred, subscription, name,
+  { location = "westeurope", endpoint = "https://management.azure.com" } = {}) {
+  const { createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest } =
+    requireFromNode("@azure/core-rest-pipeline");
+  const token = await cred.getToken("https://management.azure.com/.default");
+  const put = await createPipelineFromOptions({}).sendRequest(createDefaultHttpClient(), createPipelineRequest({
+    url: `${endpoint}/subscriptions/${subscription}/resourceGroups/${name}?api-version=2021-04-01`,
+    method: "PUT", body: JSON.stringify({ location }),
+    headers: createHttpHeaders({ authorization: `Bearer ${token.token}`, "content-type": "application/json" }),
+  }));
+  expect(put.status === 201, `resource group PUT: ${put.status} ${put.bodyAsText}`);
 }

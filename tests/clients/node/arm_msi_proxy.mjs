@@ -4,19 +4,11 @@
 // pinned), which honours the same proxy settings as the SDK clients.
 import { ClientSecretCredential } from "@azure/identity";
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
-import { createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest } from "@azure/core-rest-pipeline";
-import { SP_APP_ID, SP_SECRET, TENANT, env, expect, expectRequest } from "../lib/clienttest.mjs";
+import { SP_APP_ID, SP_SECRET, TENANT, env, expect, expectRequest, createResourceGroup } from "../lib/clienttest.mjs";
 
 const SUB = env.CMK_SUBSCRIPTION;
 const cred = new ClientSecretCredential(TENANT, SP_APP_ID, SP_SECRET);
-const token = await cred.getToken("https://management.azure.com/.default");
-const rgUrl = `https://management.azure.com/subscriptions/${SUB}/resourceGroups/rg-node?api-version=2021-04-01`;
-// The default pipeline carries the proxy policy (HTTPS_PROXY), as the SDK clients' do.
-const put = await createPipelineFromOptions({}).sendRequest(createDefaultHttpClient(), createPipelineRequest({
-  url: rgUrl, method: "PUT", body: JSON.stringify({ location: "westeurope" }),
-  headers: createHttpHeaders({ authorization: `Bearer ${token.token}`, "content-type": "application/json" }),
-}));
-expect(put.status === 201, `resource group PUT: ${put.status} ${put.bodyAsText}`);
+await createResourceGroup(cred, SUB, "rg-node");
 
 const msi = new ManagedServiceIdentityClient(cred, SUB);
 const ident = await msi.userAssignedIdentities.createOrUpdate("rg-node", "id-node", { location: "westeurope" });

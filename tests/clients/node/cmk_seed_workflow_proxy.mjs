@@ -14,9 +14,8 @@ import { KeyVaultManagementClient } from "@azure/arm-keyvault";
 import { KustoManagementClient } from "@azure/arm-kusto";
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import { KeyClient } from "@azure/keyvault-keys";
-import { createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest } from "@azure/core-rest-pipeline";
 import { readFileSync } from "node:fs";
-import { HTTP_PORT, SP_APP_ID, SP_OBJECT_ID, SP_SECRET, TENANT, env, expect, expectRequest, fail } from "../lib/clienttest.mjs";
+import { HTTP_PORT, SP_APP_ID, SP_OBJECT_ID, SP_SECRET, TENANT, env, expect, expectRequest, fail, createResourceGroup } from "../lib/clienttest.mjs";
 
 const SUB = env.CMK_SUBSCRIPTION;
 const RG = "rg-cmknode";
@@ -39,13 +38,7 @@ const clusterWrappedWith = (vault, key, version) =>
   expectRequest("POST", `https://${vault}.vault.azure.net/keys/${key}/${version}/wrapkey`, 200);
 
 const cred = new ClientSecretCredential(TENANT, SP_APP_ID, SP_SECRET);
-const token = await cred.getToken("https://management.azure.com/.default");
-const put = await createPipelineFromOptions({}).sendRequest(createDefaultHttpClient(), createPipelineRequest({
-  url: `https://management.azure.com/subscriptions/${SUB}/resourceGroups/${RG}?api-version=2021-04-01`,
-  method: "PUT", body: JSON.stringify({ location: LOC }),
-  headers: createHttpHeaders({ authorization: `Bearer ${token.token}`, "content-type": "application/json" }),
-}));
-expect(put.status === 201, `resource group PUT: ${put.status} ${put.bodyAsText}`);
+await createResourceGroup(cred, SUB, RG, { location: LOC });
 
 // The vault: soft delete + purge protection; the test principal may manage keys.
 const kvm = new KeyVaultManagementClient(cred, SUB);

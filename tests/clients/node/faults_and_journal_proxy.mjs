@@ -11,9 +11,8 @@ import { ClientSecretCredential } from "@azure/identity";
 import { KeyVaultManagementClient } from "@azure/arm-keyvault";
 import { KustoManagementClient } from "@azure/arm-kusto";
 import { CryptographyClient, KeyClient } from "@azure/keyvault-keys";
-import { createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest } from "@azure/core-rest-pipeline";
 import { randomBytes } from "node:crypto";
-import { SP_APP_ID, SP_OBJECT_ID, SP_SECRET, TENANT, admin, env, expect, fail, journal } from "../lib/clienttest.mjs";
+import { SP_APP_ID, SP_OBJECT_ID, SP_SECRET, TENANT, admin, env, expect, fail, journal, createResourceGroup } from "../lib/clienttest.mjs";
 
 const SUB = env.CMK_SUBSCRIPTION;
 const RG = "rg-faults-node";
@@ -26,13 +25,7 @@ const faults = (...rules) => admin("PUT", "faults", rules);
 const summary = (records) => JSON.stringify(records.map((r) => [r.status, r.fault]));
 
 const cred = new ClientSecretCredential(TENANT, SP_APP_ID, SP_SECRET);
-const token = await cred.getToken("https://management.azure.com/.default");
-const put = await createPipelineFromOptions({}).sendRequest(createDefaultHttpClient(), createPipelineRequest({
-  url: `https://management.azure.com/subscriptions/${SUB}/resourceGroups/${RG}?api-version=2021-04-01`,
-  method: "PUT", body: JSON.stringify({ location: LOC }),
-  headers: createHttpHeaders({ authorization: `Bearer ${token.token}`, "content-type": "application/json" }),
-}));
-expect(put.status === 201, `resource group PUT: ${put.status} ${put.bodyAsText}`);
+await createResourceGroup(cred, SUB, RG, { location: LOC });
 
 // 1. ARM throttling on the vault PUT: one 429 with Retry-After: 1, then the real answer.
 await faults({

@@ -11,11 +11,9 @@ import { constants, createHash, createPublicKey, publicEncrypt, randomBytes } fr
 import { ClientSecretCredential } from "@azure/identity";
 import { KeyVaultManagementClient } from "@azure/arm-keyvault";
 import { CryptographyClient, KeyClient } from "@azure/keyvault-keys";
-import { createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest } from "@azure/core-rest-pipeline";
 import {
   SP_APP_ID, SP_OBJECT_ID, SP_SECRET, TENANT, bypassProxyFor, env, expect, expectRequest, fail,
-  onlyLoopbackRequests, resolveToLoopback,
-} from "../lib/clienttest.mjs";
+  onlyLoopbackRequests, resolveToLoopback, createResourceGroup } from "../lib/clienttest.mjs";
 
 const SUB = env.CMK_SUBSCRIPTION;
 const VAULT = "kv-ep-node";
@@ -28,13 +26,7 @@ bypassProxyFor(VAULT_HOST);
 // disableInstanceDiscovery: MSAL would otherwise ask login.microsoftonline.com (real-clients §4).
 const cred = new ClientSecretCredential(TENANT, SP_APP_ID, SP_SECRET, { authorityHost: EMU, disableInstanceDiscovery: true });
 const armScope = "https://management.azure.com/.default";
-const token = await cred.getToken(armScope);
-const put = await createPipelineFromOptions({}).sendRequest(createDefaultHttpClient(), createPipelineRequest({
-  url: `${EMU}/subscriptions/${SUB}/resourceGroups/rg-keysepnode?api-version=2021-04-01`,
-  method: "PUT", body: JSON.stringify({ location: "westeurope" }),
-  headers: createHttpHeaders({ authorization: `Bearer ${token.token}`, "content-type": "application/json" }),
-}));
-expect(put.status === 201, `resource group PUT: ${put.status} ${put.bodyAsText}`);
+await createResourceGroup(cred, SUB, "rg-keysepnode", { endpoint: EMU });
 // @azure/arm-keyvault 5 takes the scope as credentials.scopes (older clients: credentialScopes).
 await new KeyVaultManagementClient(cred, SUB, { endpoint: EMU, credentials: { scopes: [armScope] } })
   .vaults.beginCreateOrUpdateAndWait("rg-keysepnode", VAULT, {

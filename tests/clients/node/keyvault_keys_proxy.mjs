@@ -7,19 +7,12 @@ import { createHash, randomBytes } from "node:crypto";
 import { ClientSecretCredential } from "@azure/identity";
 import { KeyVaultManagementClient } from "@azure/arm-keyvault";
 import { CryptographyClient, KeyClient } from "@azure/keyvault-keys";
-import { createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest } from "@azure/core-rest-pipeline";
-import { SP_APP_ID, SP_OBJECT_ID, SP_SECRET, TENANT, env, expect, expectRequest, fail } from "../lib/clienttest.mjs";
+import { SP_APP_ID, SP_OBJECT_ID, SP_SECRET, TENANT, env, expect, expectRequest, fail, createResourceGroup } from "../lib/clienttest.mjs";
 
 const SUB = env.CMK_SUBSCRIPTION;
 const VAULT = "kv-keys-node";
 const cred = new ClientSecretCredential(TENANT, SP_APP_ID, SP_SECRET);
-const token = await cred.getToken("https://management.azure.com/.default");
-const put = await createPipelineFromOptions({}).sendRequest(createDefaultHttpClient(), createPipelineRequest({
-  url: `https://management.azure.com/subscriptions/${SUB}/resourceGroups/rg-keysnode?api-version=2021-04-01`,
-  method: "PUT", body: JSON.stringify({ location: "westeurope" }),
-  headers: createHttpHeaders({ authorization: `Bearer ${token.token}`, "content-type": "application/json" }),
-}));
-expect(put.status === 201, `resource group PUT: ${put.status} ${put.bodyAsText}`);
+await createResourceGroup(cred, SUB, "rg-keysnode");
 await new KeyVaultManagementClient(cred, SUB).vaults.beginCreateOrUpdateAndWait("rg-keysnode", VAULT, {
   location: "westeurope",
   properties: {

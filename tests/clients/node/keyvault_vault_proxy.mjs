@@ -3,19 +3,11 @@
 // updateAccessPolicy("add"), reads it back, and sees purge protection refuse to go off.
 import { ClientSecretCredential } from "@azure/identity";
 import { KeyVaultManagementClient } from "@azure/arm-keyvault";
-import { createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest } from "@azure/core-rest-pipeline";
-import { SP_APP_ID, SP_SECRET, TENANT, env, expect, fail } from "../lib/clienttest.mjs";
+import { SP_APP_ID, SP_SECRET, TENANT, env, expect, fail, createResourceGroup } from "../lib/clienttest.mjs";
 
 const SUB = env.CMK_SUBSCRIPTION;
 const cred = new ClientSecretCredential(TENANT, SP_APP_ID, SP_SECRET);
-const token = await cred.getToken("https://management.azure.com/.default");
-// The resource group, with a plain ARM PUT through a default pipeline (it honours HTTPS_PROXY).
-const put = await createPipelineFromOptions({}).sendRequest(createDefaultHttpClient(), createPipelineRequest({
-  url: `https://management.azure.com/subscriptions/${SUB}/resourceGroups/rg-kvnode?api-version=2021-04-01`,
-  method: "PUT", body: JSON.stringify({ location: "westeurope" }),
-  headers: createHttpHeaders({ authorization: `Bearer ${token.token}`, "content-type": "application/json" }),
-}));
-expect(put.status === 201, `resource group PUT: ${put.status} ${put.bodyAsText}`);
+await createResourceGroup(cred, SUB, "rg-kvnode");
 
 const kv = new KeyVaultManagementClient(cred, SUB);
 const vault = await kv.vaults.beginCreateOrUpdateAndWait("rg-kvnode", "kv-node", {

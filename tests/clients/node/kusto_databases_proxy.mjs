@@ -6,8 +6,7 @@
 // from the leader, and the deletions.
 import { ClientSecretCredential } from "@azure/identity";
 import { KustoManagementClient } from "@azure/arm-kusto";
-import { createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest } from "@azure/core-rest-pipeline";
-import { SP_APP_ID, SP_SECRET, TENANT, env, expect, expectRequest } from "../lib/clienttest.mjs";
+import { SP_APP_ID, SP_SECRET, TENANT, env, expect, expectRequest, createResourceGroup } from "../lib/clienttest.mjs";
 
 const SUB = env.CMK_SUBSCRIPTION;
 const RG = "rg-kdbnode";
@@ -15,13 +14,7 @@ const LEADER = "kcleadernode";
 const FOLLOWER = "kcfollownode";
 const BASE = `https://management.azure.com/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Kusto/clusters`;
 const cred = new ClientSecretCredential(TENANT, SP_APP_ID, SP_SECRET);
-const token = await cred.getToken("https://management.azure.com/.default");
-const put = await createPipelineFromOptions({}).sendRequest(createDefaultHttpClient(), createPipelineRequest({
-  url: `https://management.azure.com/subscriptions/${SUB}/resourceGroups/${RG}?api-version=2021-04-01`,
-  method: "PUT", body: JSON.stringify({ location: "westeurope" }),
-  headers: createHttpHeaders({ authorization: `Bearer ${token.token}`, "content-type": "application/json" }),
-}));
-expect(put.status === 201, `resource group PUT: ${put.status} ${put.bodyAsText}`);
+await createResourceGroup(cred, SUB, RG);
 
 const kusto = new KustoManagementClient(cred, SUB);
 const fast = { updateIntervalInMs: 10 };
