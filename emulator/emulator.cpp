@@ -1,19 +1,19 @@
 #include "emulator.h"
 
 #include "admin/admin_api.h"
-#include "common/files.h"
 #include "arm/api_versions.h"
 #include "arm/arm_api.h"
 #include "authorization/authorization_api.h"
+#include "common/files.h"
 #include "deployments/deployments_api.h"
-#include "keyvault_data/keys_api.h"
-#include "kusto/clusters.h"
-#include "msi/user_assigned_identities.h"
 #include "entra/bearer_auth.h"
 #include "entra/login_api.h"
 #include "faults/fault_filter.h"
-#include "journal/journal_filter.h"
 #include "http/error_bodies.h"
+#include "journal/journal_filter.h"
+#include "keyvault_data/keys_api.h"
+#include "kusto/clusters.h"
+#include "msi/user_assigned_identities.h"
 #include "state/fixture.h"
 
 namespace cmk {
@@ -51,31 +51,34 @@ Emulator::Emulator(EmulatorOptions options)
       listeners_(log_, [this](Request& req) { return handle(req); }) {
   pipeline_.add(std::make_shared<http::RequestIdFilter>());
   pipeline_.add(std::make_shared<http::AccessLogFilter>(log_));
-  pipeline_.add(std::make_shared<journal::JournalFilter>(journal_, clock_, options_.journal_bodies));
+  pipeline_.add(
+      std::make_shared<journal::JournalFilter>(journal_, clock_, options_.journal_bodies));
   // After the id, log and journal filters, so a 401 carries request ids, is logged and journaled.
   pipeline_.add(std::make_shared<entra::BearerAuthFilter>(
       [this]() -> const entra::TokenService* { return token_service_.get(); }));
   // After authentication, so rules can match the caller.
   pipeline_.add(std::make_shared<faults::FaultFilter>(faults_));
   operations_.set_fault_source([] { return faults::FaultFilter::take_pending_lro_fault(); });
-  operations_.set_on_faulted([this](const arm::Operation& op) { arm::mark_faulted(resources_, op); });
+  operations_.set_on_faulted(
+      [this](const arm::Operation& op) { arm::mark_faulted(resources_, op); });
   if (options_.strict_api_versions)
-    pipeline_.add(std::make_shared<arm::StrictApiVersionFilter>([this](const std::string& id) {
-      return location_of(id);
-    }));
+    pipeline_.add(std::make_shared<arm::StrictApiVersionFilter>(
+        [this](const std::string& id) { return location_of(id); }));
   pipeline_.add(std::make_shared<arm::ArmHeadersFilter>());
   msi_settings_.set_host_identity(options_.msi_identity);
   msi_settings_.set_identity_header(options_.msi_identity_header);
   register_routes();
 }
 
-Emulator::~Emulator() { stop(); }
+Emulator::~Emulator() {
+  stop();
+}
 
 void Emulator::register_routes() {
   // A CMK cluster reaches Key Vault the way clients do: through this emulator's endpoints, with
   // a token its managed identity gets from the token service.
   kusto::KeyVaultLink link;
-  link.send = [this](Request& r) { return handle(r); };
+  link.send = [this](Request& r) { return dispatch(r); };
   link.vault_token = [this](const entra::ManagedIdentity& mi) -> Result<std::string> {
     if (!token_service_) return Status::error("the token service is not running");
     auto issued = token_service_->issue_managed_identity_token(mi, "https://vault.azure.net");
@@ -93,12 +96,9 @@ void Emulator::register_routes() {
     for (const auto& [k, v] : client_environment()) env[k] = v;
     nlohmann::json msi_env = nlohmann::json::object();
     for (const auto& [k, v] : msi_environment()) msi_env[k] = v;
-    return nlohmann::json{{"host", options_.host},
-                          {"https_port", https_port()},
-                          {"http_port", http_port()},
-                          {"ca_file", tls_.ca_file.string()},
-                          {"environment", env},
-                          {"msi_environment", msi_env}};
+    return nlohmann::json{{"host", options_.host},    {"https_port", https_port()},
+                          {"http_port", http_port()}, {"ca_file", tls_.ca_file.string()},
+                          {"environment", env},       {"msi_environment", msi_env}};
   };
   ctx.front_door = &listeners_.front_door();
   ctx.started_at = &started_at_;
@@ -111,6 +111,10 @@ void Emulator::register_routes() {
   ctx.faults = &faults_;
   ctx.operations = &operations_;
   admin::register_admin_routes(router(Surface::Admin), std::move(ctx));
+  admin::register_state_routes(router(Surface::Admin),
+                               {[this](bool secrets) { return export_state(secrets); },
+                                [this](const nlohmann::json& doc) { return import_state(doc); },
+                                [this] { return reset_state(); }});
 
   auto service = [this]() -> const entra::TokenService* { return token_service_.get(); };
   entra::register_login_routes(router(Surface::Login), {service, [this] { return https_port(); }});
@@ -138,7 +142,9 @@ void Emulator::register_routes() {
   keyvault_data::KeysApiContext keys_ctx;
   keys_ctx.store = &keys_;
   keys_ctx.pool = &key_pool_;
-  keys_ctx.find_vault = [this](const std::string& name) { return vaults_->find_vault_by_name(name); };
+  keys_ctx.find_vault = [this](const std::string& name) {
+    return vaults_->find_vault_by_name(name);
+  };
   keys_ctx.list_vaults = [this] { return vaults_->all_vaults(); };
   keys_ctx.localhost_vault = options_.localhost_vault;
   keys_ctx.token_service = service;
@@ -152,7 +158,7 @@ void Emulator::register_routes() {
   authorization::register_authorization_routes(router(Surface::Arm), arm_ctx, role_assignments_);
   // Template deployments apply each resource through this emulator's own routes (Emulator::handle).
   deployments::register_deployment_routes(
-      router(Surface::Arm), {arm_ctx, &ids_, &clock_, [this](Request& r) { return handle(r); }});
+      router(Surface::Arm), {arm_ctx, &ids_, &clock_, [this](Request& r) { return dispatch(r); }});
 }
 
 Status Emulator::start() {
@@ -172,57 +178,37 @@ Status Emulator::start() {
   token_service_ = std::make_unique<entra::TokenService>(directory_, std::move(signing_key.value()),
                                                          token_clock_, token_options);
 
-  std::vector<state::Fixture> fixtures;
+  start_fixtures_.clear();
   if (options_.fixtures.empty()) {
-    auto f = state::parse_fixture(state::builtin_default_fixture_text(), "built-in default fixture");
+    auto f =
+        state::parse_fixture(state::builtin_default_fixture_text(), "built-in default fixture");
     if (!f) return f.status();
-    fixtures.push_back(std::move(f.value()));
+    start_fixtures_.push_back(std::move(f.value()));
   }
   for (const auto& path : options_.fixtures) {
     auto f = state::load_fixture_file(path);
     if (!f) return f.status();
-    fixtures.push_back(std::move(f.value()));
+    start_fixtures_.push_back(std::move(f.value()));
   }
-  // Before the fixtures' LRO policies and fault rules are loaded: a fixture's resources are
-  // stored as they are, and a CMK cluster's key calls meet no injected fault.
-  state::FixtureTargets targets;
-  targets.directory = &directory_;
-  targets.subscriptions = &subscriptions_;
-  targets.groups = &resource_groups_;
-  targets.resources = &resources_;
-  targets.vaults = vaults_.get();
-  targets.keys = &keys_;
-  targets.role_assignments = &role_assignments_;
-  targets.kusto = {arm_ctx_, &ids_, cluster_keys_.get()};
-  targets.clock = &clock_;
-  targets.ids = &ids_;
-  if (auto s = state::apply_fixtures(fixtures, targets); !s) return s;
-  register_default_host_identity();
-  // Long-running operation policies: fixtures in order, then --lro-policy flags on top.
-  for (const auto& f : fixtures)
-    if (f.lro_policies) lro_policies_.apply(*f.lro_policies);
-  for (const auto& spec : options_.lro_policies) {
-    auto set = arm::parse_lro_policy_flag(spec);
-    if (!set) return set.status();
-    lro_policies_.apply(set.value());
+  if (!options_.state_dir.empty()) {
+    auto dir = state::StateDirectory::open(options_.state_dir);
+    if (!dir) return dir.status();
+    state_dir_ = std::move(dir.value());
   }
-  // Fault rules: the fixtures' sections in order, then --faults files.
-  for (const auto& f : fixtures) {
-    if (!f.faults) continue;
-    auto rules = faults::parse_rules(*f.faults, clock_.now(), "$.faults", faults_.size() + 1);
-    if (!rules) return Status::error(f.source + ": " + rules.status().message());
-    faults_.append(std::move(rules.value()));
+  if (state_dir_ && state_dir_->has_state()) {
+    // Resume: the saved state is the world; the fixtures were applied when it was new.
+    auto saved = state_dir_->load();
+    if (!saved) return saved.status();
+    const std::string source = (state_dir_->path() / "state.db").string();
+    auto f = state::parse_fixture(saved.value().dump(), source);
+    if (!f) return f.status();
+    if (auto s = load_fixtures({f.value()}, /*with_flags=*/false); !s) return s;
+    log_.info("resumed the state saved in " + source);
+  } else if (auto s = load_fixtures(start_fixtures_, /*with_flags=*/true); !s) {
+    return s;
   }
-  for (const auto& path : options_.fault_files) {
-    auto text = read_file(path, 16 << 20);
-    if (!text) return Status::error(path.string() + ": " + text.status().message());
-    if (!text.value()) return Status::error(path.string() + ": no such file");
-    const nlohmann::json doc = nlohmann::json::parse(*text.value(), nullptr, false);
-    if (doc.is_discarded()) return Status::error(path.string() + ": not valid JSON");
-    auto rules = faults::parse_rules(doc, clock_.now(), "$", faults_.size() + 1);
-    if (!rules) return Status::error(path.string() + ": " + rules.status().message());
-    faults_.append(std::move(rules.value()));
-  }
+  if (state_dir_)
+    if (auto s = state_dir_->commit(state_stores(), /*force=*/true); !s) return s;
 
   http::ListenerOptions lo;
   lo.host = options_.host;
@@ -237,6 +223,96 @@ Status Emulator::start() {
             " (ARM, login, vaults, admin), http://" + options_.host + ":" +
             std::to_string(http_port()) + " (proxy, managed identity, admin)");
   return Status::ok();
+}
+
+Status Emulator::load_fixtures(const std::vector<state::Fixture>& fixtures, bool with_flags) {
+  // Before the fixtures' LRO policies and fault rules are loaded: a fixture's resources are
+  // stored as they are, and a CMK cluster's key calls meet no injected fault.
+  state::FixtureTargets targets;
+  targets.stores = state_stores();
+  targets.kusto = {arm_ctx_, &ids_, cluster_keys_.get()};
+  targets.ids = &ids_;
+  if (auto s = state::apply_fixtures(fixtures, targets); !s) return s;
+  register_default_host_identity();
+  // Long-running operation policies: fixtures in order, then --lro-policy flags on top.
+  for (const auto& f : fixtures)
+    if (f.lro_policies) lro_policies_.apply(*f.lro_policies);
+  if (with_flags)
+    for (const auto& spec : options_.lro_policies) {
+      auto set = arm::parse_lro_policy_flag(spec);
+      if (!set) return set.status();
+      lro_policies_.apply(set.value());
+    }
+  // Fault rules: the fixtures' sections in order, then --faults files.
+  for (const auto& f : fixtures) {
+    if (!f.faults) continue;
+    auto rules = faults::parse_rules(*f.faults, clock_.now(), "$.faults", faults_.size() + 1);
+    if (!rules) return Status::error(f.source + ": " + rules.status().message());
+    faults_.append(std::move(rules.value()));
+  }
+  if (!with_flags) return Status::ok();
+  for (const auto& path : options_.fault_files) {
+    auto text = read_file(path, 16 << 20);
+    if (!text) return Status::error(path.string() + ": " + text.status().message());
+    if (!text.value()) return Status::error(path.string() + ": no such file");
+    const nlohmann::json doc = nlohmann::json::parse(*text.value(), nullptr, false);
+    if (doc.is_discarded()) return Status::error(path.string() + ": not valid JSON");
+    auto rules = faults::parse_rules(doc, clock_.now(), "$", faults_.size() + 1);
+    if (!rules) return Status::error(path.string() + ": " + rules.status().message());
+    faults_.append(std::move(rules.value()));
+  }
+  return Status::ok();
+}
+
+state::StateStores Emulator::state_stores() {
+  state::StateStores s;
+  s.clock = &clock_;
+  s.directory = &directory_;
+  s.subscriptions = &subscriptions_;
+  s.groups = &resource_groups_;
+  s.resources = &resources_;
+  s.vaults = vaults_.get();
+  s.keys = &keys_;
+  s.role_assignments = &role_assignments_;
+  s.operations = &operations_;
+  s.cluster_keys = cluster_keys_.get();
+  s.lro_policies = &lro_policies_;
+  s.faults = &faults_;
+  return s;
+}
+
+nlohmann::json Emulator::export_state(bool include_secrets) {
+  std::shared_lock lock(state_mu_);
+  return state::export_state(state_stores(), include_secrets);
+}
+
+Status Emulator::replace_state(const std::vector<state::Fixture>& fixtures, bool with_flags,
+                               const nlohmann::json& fallback) {
+  state::clear_state(state_stores());
+  Status s = load_fixtures(fixtures, with_flags);
+  if (!s) {
+    // Back to what it was: the export of a moment ago loads (it is the stores' own rendering).
+    state::clear_state(state_stores());
+    auto previous = state::parse_fixture(fallback.dump(), "the previous state");
+    if (previous) load_fixtures({previous.value()}, /*with_flags=*/false);
+    return s;
+  }
+  if (state_dir_) return state_dir_->commit(state_stores(), /*force=*/true);
+  return Status::ok();
+}
+
+Status Emulator::import_state(const nlohmann::json& fixture) {
+  auto f = state::parse_fixture(fixture.dump(), "PUT /_emulator/state");
+  if (!f) return f.status();
+  std::unique_lock lock(state_mu_);
+  const nlohmann::json fallback = state::export_state(state_stores(), true);
+  return replace_state({f.value()}, /*with_flags=*/false, fallback);
+}
+
+Status Emulator::reset_state() {
+  std::unique_lock lock(state_mu_);
+  const nlohmann::json fallback = state::export_state(state_stores(), true);
+  return replace_state(start_fixtures_, /*with_flags=*/true, fallback);
 }
 
 // The identity the MSI endpoints speak for by default: the system-assigned identity of a VM in
@@ -289,6 +365,29 @@ std::string Emulator::location_of(const std::string& resource_id) const {
 }
 
 Response Emulator::handle(Request& req) {
+  Response res;
+  if (req.surface == Surface::Admin) {
+    // Unlocked: a state import or reset takes the lock alone (state_admin.cpp).
+    res = dispatch(req);
+  } else {
+    std::shared_lock lock(state_mu_);
+    res = dispatch(req);
+  }
+  if (state_dir_) {
+    // Before the response leaves: an acknowledged write is a saved write.
+    std::shared_lock lock(state_mu_);
+    if (auto s = state_dir_->commit(state_stores()); !s) {
+      log_.error(s.message());
+      return http::surface_error(req, 503, "StateNotSaved",
+                                 "The emulator could not save its state, so the outcome of this "
+                                 "request is not durable: " +
+                                     s.message());
+    }
+  }
+  return res;
+}
+
+Response Emulator::dispatch(Request& req) {
   return pipeline_.handle(req, [this](Request& r) {
     Response res;
     std::string allowed;
@@ -296,10 +395,9 @@ Response Emulator::handle(Request& req) {
       case http::Router::Outcome::Handled:
         return res;
       case http::Router::Outcome::MethodNotAllowed: {
-        Response err = http::surface_error(
-            r, 405, "MethodNotAllowed",
-            "The method '" + r.method + "' is not allowed on '" + r.path + "'. Allowed: " +
-                allowed + ".");
+        Response err = http::surface_error(r, 405, "MethodNotAllowed",
+                                           "The method '" + r.method + "' is not allowed on '" +
+                                               r.path + "'. Allowed: " + allowed + ".");
         err.set_header("Allow", allowed);
         return err;
       }

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,9 @@
 #include "kusto/cluster_keys.h"
 #include "msi/msi_api.h"
 #include "state/clock.h"
+#include "state/fixture.h"
+#include "state/persistence.h"
+#include "state/snapshot.h"
 
 namespace cmk {
 
@@ -95,6 +99,11 @@ struct EmulatorOptions {
   // from the OS. Key bytes and request ids stay random (README "Fixtures": give key material in
   // the fixture to repeat wrapped bytes).
   std::optional<uint64_t> seed;
+  // Durable state (state/persistence.h): "" keeps the state in memory only. With a directory,
+  // every acknowledged write is on disk before its response leaves; a directory that holds a
+  // saved state is resumed (the fixtures are then not applied: they were, when it was new, and
+  // POST /_emulator/reset goes back to them).
+  std::filesystem::path state_dir;
 };
 
 class Emulator {
@@ -142,11 +151,35 @@ class Emulator {
   // Shell, az), AZURE_POD_IDENTITY_AUTHORITY_HOST (IMDS). Set one flavour, not all.
   std::vector<std::pair<std::string, std::string>> msi_environment() const;
 
-  // Handles one request exactly as the listeners would (pipeline, routing, error mapping).
+  // Handles one request exactly as the listeners would (pipeline, routing, error mapping, and
+  // with --state-dir the commit of what it changed before returning).
   http::Response handle(http::Request& req);
+
+  // The state as a fixture (state/snapshot.h); key material and secrets only when asked.
+  nlohmann::json export_state(bool include_secrets);
+  // Replaces the whole state with a fixture document (an export, typically). On error the state
+  // is as it was and the message names the JSON path.
+  Status import_state(const nlohmann::json& fixture);
+  // Back to the fixtures (and --faults / --lro-policy flags) the emulator started with.
+  Status reset_state();
+  // Every store the state lives in.
+  state::StateStores state_stores();
+  // The state directory, when --state-dir was given and start() succeeded.
+  state::StateDirectory* state_directory() { return state_dir_.get(); }
 
  private:
   http::Router& router(http::Surface s) { return routers_[static_cast<size_t>(s)]; }
+  // The pipeline and routes without the state lock or commit: for requests the emulator sends
+  // itself while serving one (a CMK cluster's Key Vault calls, a deployment's resources).
+  http::Response dispatch(http::Request& req);
+  // Loads fixtures into empty stores, then the LRO policy flags and fault files (the start
+  // sequence, also reset's).
+  // `with_flags` false: only what the fixtures say (an import, or a resumed state directory).
+  Status load_fixtures(const std::vector<state::Fixture>& fixtures, bool with_flags);
+  // Empties the stores and loads `fixtures`; on error, puts `fallback` (an export) back. Saves
+  // the result with --state-dir. Called with state_mu_ held alone.
+  Status replace_state(const std::vector<state::Fixture>& fixtures, bool with_flags,
+                       const nlohmann::json& fallback);
   void register_routes();
   void register_default_host_identity();
   // The location of an ARM resource, or of the resource group it is in ("" when neither exists).
@@ -180,6 +213,11 @@ class Emulator {
   http::Listeners listeners_;
   std::chrono::steady_clock::time_point started_at_;
   bool running_ = false;
+  // Requests hold it shared while they are handled; a state import or reset holds it alone, so
+  // no request sees half of the old state and half of the new.
+  std::shared_mutex state_mu_;
+  std::vector<state::Fixture> start_fixtures_;  // what reset goes back to
+  std::unique_ptr<state::StateDirectory> state_dir_;
 };
 
 // The proxy-mode environment for given ports and CA path (also `cmk-emulator env`).

@@ -113,6 +113,12 @@ int main(int argc, char** argv) {
       "Make every generated id repeatable (resource, operation, principal and client ids, key "
       "versions, ETags): the same fixtures and requests give the same ids");
 
+  std::string state_dir;
+  app.add_option("--state-dir", state_dir,
+                 "Keep the state in this directory (SQLite, owner-only) so that every "
+                 "acknowledged write survives kill -9; a directory with a saved state is resumed "
+                 "(README \"Durable state\"). One emulator per directory");
+
   CLI::App* env = app.add_subcommand(
       "env", "Print the shell exports that point clients at the emulator (proxy mode)");
   add_common(*env);
@@ -132,6 +138,7 @@ int main(int argc, char** argv) {
   for (const auto& f : fixtures) opts.fixtures.emplace_back(f);
   for (const auto& f : fault_files) opts.fault_files.emplace_back(f);
   if (seed_opt->count() > 0) opts.seed = seed;
+  opts.state_dir = state_dir;
 
   // Block the stop signals in every thread; the main thread waits for them below.
   sigset_t stop_signals;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "arm/operations.h"
+#include "common/status.h"
 #include "entra/directory.h"
 #include "entra/token_service.h"
 #include "faults/fault_rules.h"
@@ -40,6 +41,16 @@ struct AdminContext {
 };
 
 void register_admin_routes(http::Router& router, AdminContext ctx);
+
+// /_emulator/state (GET export, PUT import) and POST /_emulator/reset (state_admin.cpp). The
+// emulator owns the state; these call back into it. Import and reset either succeed or leave
+// the state as it was; their errors are messages naming the file and JSON path.
+struct StateAdmin {
+  std::function<nlohmann::json(bool include_secrets)> export_state;
+  std::function<Status(const nlohmann::json& fixture)> import_state;
+  std::function<Status()> reset;
+};
+void register_state_routes(http::Router& router, StateAdmin admin);
 
 // /_emulator/requests: the request journal (journal_admin.cpp).
 void register_journal_routes(http::Router& router, journal::Journal& journal, const Clock& clock);

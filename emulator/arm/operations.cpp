@@ -71,11 +71,13 @@ nlohmann::json LroPolicy::to_json() const {
 void LroPolicyTable::set(const std::string& type, const std::string& op, LroPolicy p) {
   std::lock_guard lock(mu_);
   rules_[{http::to_lower(type), http::to_lower(op)}] = p;
+  revision_.bump();
 }
 
 void LroPolicyTable::set_default(LroPolicy p) {
   std::lock_guard lock(mu_);
   default_ = p;
+  revision_.bump();
 }
 
 LroPolicy LroPolicyTable::get(const std::string& type, const std::string& op) const {
@@ -92,6 +94,7 @@ void LroPolicyTable::clear() {
   std::lock_guard lock(mu_);
   rules_.clear();
   default_ = LroPolicy{};
+  revision_.bump();
 }
 
 void LroPolicyTable::apply(const LroPolicySet& set) {
@@ -99,6 +102,7 @@ void LroPolicyTable::apply(const LroPolicySet& set) {
   if (set.default_policy) default_ = *set.default_policy;
   for (const auto& r : set.rules)
     rules_[{http::to_lower(r.resource_type), http::to_lower(r.operation)}] = r.policy;
+  revision_.bump();
 }
 
 void LroPolicyTable::replace(const LroPolicySet& set) {
@@ -108,6 +112,7 @@ void LroPolicyTable::replace(const LroPolicySet& set) {
   std::lock_guard lock(mu_);
   default_ = set.default_policy.value_or(LroPolicy{});
   rules_ = std::move(rules);
+  revision_.bump();
 }
 
 nlohmann::json LroPolicyTable::to_json() const {
@@ -281,6 +286,7 @@ void OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
                      op.fault->outcome == LroFault::Outcome::Cancel))
       faulted.push_back(op);
     op.ended_at = clock_.now();
+    revision_.bump();
     it->second.completing = false;
     it->second.completion = nullptr;  // release what the provider captured
     finished_order_[++sequence_] = id;
@@ -322,6 +328,7 @@ std::string OperationEngine::start(std::string resource_key, std::string kind, s
   const std::string id = e.op.id;
   running_[e.op.resource_key].push_back(id);
   ops_.emplace(id, std::move(e));
+  revision_.bump();
   complete_due(lock, {id});
   return id;
 }
@@ -370,6 +377,7 @@ bool OperationEngine::release(const std::string& id) {
   auto it = ops_.find(http::to_lower(id));
   if (it == ops_.end() || !it->second.op.held) return false;
   it->second.op.held = false;
+  revision_.bump();
   return true;
 }
 
@@ -381,6 +389,7 @@ size_t OperationEngine::release_all() {
       e.op.held = false;
       ++n;
     }
+  if (n) revision_.bump();
   return n;
 }
 
@@ -393,6 +402,37 @@ std::vector<Operation> OperationEngine::running() const {
   std::sort(out.begin(), out.end(),
             [](const Operation& a, const Operation& b) { return a.started_at < b.started_at; });
   return out;
+}
+
+std::vector<Operation> OperationEngine::all() const {
+  std::lock_guard lock(mu_);
+  std::vector<Operation> out;
+  out.reserve(ops_.size());
+  for (const auto& [id, e] : ops_) out.push_back(e.op);
+  return out;
+}
+
+void OperationEngine::replace_all(std::vector<Operation> finished) {
+  std::lock_guard lock(mu_);
+  ops_.clear();
+  running_.clear();
+  finished_order_.clear();
+  std::stable_sort(finished.begin(), finished.end(), [](const Operation& a, const Operation& b) {
+    return a.ended_at.value_or(a.started_at) < b.ended_at.value_or(b.started_at);
+  });
+  for (auto& op : finished) {
+    if (!is_terminal(op.status)) continue;  // the contract: finished ones only
+    op.id = http::to_lower(op.id);
+    op.fault.reset();
+    op.held = false;
+    finished_order_[++sequence_] = op.id;
+    Entry e;
+    e.op = std::move(op);
+    const std::string id = e.op.id;
+    ops_.insert_or_assign(id, std::move(e));
+  }
+  trim();
+  revision_.bump();
 }
 
 void mark_faulted(ResourceStore& resources, const Operation& op) {

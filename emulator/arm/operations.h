@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/ids.h"
+#include "common/revision.h"
 #include "common/status.h"
 #include "state/clock.h"
 
@@ -88,8 +89,10 @@ class LroPolicyTable {
   void replace(const LroPolicySet& set);
   // The table in LroPolicySet's JSON form, rules sorted by type and operation.
   nlohmann::json to_json() const;
+  uint64_t revision() const { return revision_.value(); }  // common/revision.h
 
  private:
+  Revision revision_;
   mutable std::mutex mu_;
   LroPolicy default_;
   std::map<std::pair<std::string, std::string>, LroPolicy> rules_;  // lower-case keys
@@ -158,6 +161,14 @@ class OperationEngine {
   // Operations not yet finished, oldest first.
   std::vector<Operation> running() const;
 
+  // State export and import (state/snapshot.h). all(): every operation record, by id.
+  // replace_all(): the records, all of them finished (a running operation's work lives in this
+  // process and cannot be saved: the snapshot ends such operations before importing them).
+  std::vector<Operation> all() const;
+  void replace_all(std::vector<Operation> finished);
+  // Bumped when an operation starts, ends or is released; not by polls (common/revision.h).
+  uint64_t revision() const { return revision_.value(); }
+
  private:
   struct Entry {
     Operation op;
@@ -172,6 +183,7 @@ class OperationEngine {
 
   const Clock& clock_;
   IdGenerator& ids_;
+  Revision revision_;
   const size_t max_records_;
   std::function<std::optional<LroFault>()> fault_source_;
   std::function<void(const Operation&)> on_faulted_;

@@ -23,6 +23,7 @@ std::string ResourceGroupStore::key(const std::string& subscription, const std::
 
 bool ResourceGroupStore::put(ResourceGroup rg) {
   std::lock_guard lock(mu_);
+  revision_.bump();
   auto [it, created] = groups_.try_emplace(key(rg.subscription, rg.name), rg);
   if (!created) {
     rg.name = it->second.name;
@@ -52,6 +53,7 @@ std::vector<ResourceGroup> ResourceGroupStore::list(const std::string& subscript
 
 bool ResourceGroupStore::remove(const std::string& subscription, const std::string& name) {
   std::lock_guard lock(mu_);
+  revision_.bump();
   return groups_.erase(key(subscription, name)) > 0;
 }
 
@@ -61,7 +63,26 @@ bool ResourceGroupStore::set_state(const std::string& subscription, const std::s
   auto it = groups_.find(key(subscription, name));
   if (it == groups_.end()) return false;
   it->second.provisioning_state = state;
+  revision_.bump();
   return true;
+}
+
+std::vector<ResourceGroup> ResourceGroupStore::all() const {
+  std::lock_guard lock(mu_);
+  std::vector<ResourceGroup> out;
+  out.reserve(groups_.size());
+  for (const auto& [k, g] : groups_) out.push_back(g);
+  return out;
+}
+
+void ResourceGroupStore::replace_all(std::vector<ResourceGroup> groups) {
+  std::lock_guard lock(mu_);
+  groups_.clear();
+  for (auto& g : groups) {
+    std::string k = key(g.subscription, g.name);
+    groups_.insert_or_assign(std::move(k), std::move(g));
+  }
+  revision_.bump();
 }
 
 bool is_valid_resource_group_name(const std::string& name) {

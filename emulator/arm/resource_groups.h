@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/revision.h"
+
 namespace cmk::arm {
 
 struct ResourceGroup {
@@ -32,8 +34,14 @@ class ResourceGroupStore {
   bool remove(const std::string& subscription, const std::string& name);
   // Sets provisioningState; false when the group does not exist.
   bool set_state(const std::string& subscription, const std::string& name, const std::string& state);
+  // Every group of every subscription, ordered by subscription and lower-case name.
+  std::vector<ResourceGroup> all() const;
+  // State import and reset (state/snapshot.h): names keep their casing.
+  void replace_all(std::vector<ResourceGroup> groups);
+  uint64_t revision() const { return revision_.value(); }  // common/revision.h
 
  private:
+  Revision revision_;
   static std::string key(const std::string& subscription, const std::string& name);
   mutable std::mutex mu_;
   std::map<std::string, ResourceGroup> groups_;

@@ -45,6 +45,7 @@ bool ResourceStore::put(TrackedResource r, const std::string& by) {
   const std::string key = r.id.key();
   const TimePoint now = clock_.now();
   auto it = resources_.find(key);
+  revision_.bump();
   r.etag = new_etag();
   r.modified_by = by;
   r.modified_at = now;
@@ -75,6 +76,7 @@ bool ResourceStore::update(const ResourceId& id, const std::string& by,
   auto it = resources_.find(id.key());
   if (it == resources_.end()) return false;
   if (mutate(it->second)) {
+    revision_.bump();
     it->second.etag = new_etag();
     if (!by.empty()) it->second.modified_by = by;
     it->second.modified_at = clock_.now();
@@ -108,6 +110,7 @@ bool ResourceStore::remove(const ResourceId& id) {
   std::lock_guard lock(mu_);
   auto it = resources_.find(id.key());
   if (it == resources_.end()) return false;
+  revision_.bump();
   rendered_.erase(it->first);
   unindex(it->second);
   resources_.erase(it);
@@ -142,7 +145,86 @@ size_t ResourceStore::remove_resource_group(const std::string& subscription,
     it = resources_.erase(it);
     ++n;
   }
+  if (n) revision_.bump();
   return n;
+}
+
+std::vector<std::pair<std::string, ResourceStore::Rendered>> ResourceStore::all_rendered() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::string, Rendered>> out;
+  out.reserve(resources_.size());
+  for (const auto& [key, r] : resources_) {
+    Rendered& cached = rendered_[key];
+    if (!cached.json || cached.etag != r.etag) {
+      cached.json = std::make_shared<const std::string>(r.to_json().dump());
+      cached.etag = r.etag;
+    }
+    out.emplace_back(key, cached);
+  }
+  return out;
+}
+
+std::vector<TrackedResource> ResourceStore::all() const {
+  std::lock_guard lock(mu_);
+  std::vector<TrackedResource> out;
+  out.reserve(resources_.size());
+  for (const auto& [key, r] : resources_) out.push_back(r);
+  return out;
+}
+
+void ResourceStore::replace_all(std::vector<TrackedResource> resources) {
+  std::lock_guard lock(mu_);
+  resources_.clear();
+  rendered_.clear();
+  by_type_and_name_.clear();
+  for (auto& r : resources) {
+    std::string key = r.id.key();
+    if (auto it = resources_.find(key); it != resources_.end()) {
+      unindex(it->second);
+      resources_.erase(it);
+    }
+    by_type_and_name_.emplace(type_and_name(r), key);
+    resources_.emplace(std::move(key), std::move(r));
+  }
+  revision_.bump();
+}
+
+Result<TrackedResource> TrackedResource::from_json(const json& j) {
+  if (!j.is_object()) return Status::error("must be an object");
+  auto text = [&](const char* k) -> std::string {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  TrackedResource r;
+  auto id = ResourceId::parse(text("id"));
+  if (!id || id->name().empty()) return Status::error("id: must be an ARM resource id");
+  r.id = *id;
+  r.type = text("type");
+  if (r.type.empty()) return Status::error("type: must be a non-empty string");
+  r.location = text("location");
+  if (auto t = j.find("tags"); t != j.end()) {
+    if (!t->is_object()) return Status::error("tags: must be an object");
+    r.tags = *t;
+  }
+  r.etag = text("etag");
+  if (r.etag.empty()) return Status::error("etag: must be a non-empty string");
+  auto sd = j.find("systemData");
+  if (sd == j.end() || !sd->is_object()) return Status::error("systemData: must be an object");
+  auto stamp = [&](const char* k, TimePoint& out) -> Status {
+    auto it = sd->find(k);
+    std::optional<TimePoint> t;
+    if (it != sd->end() && it->is_string()) t = parse_iso8601(it->get<std::string>());
+    if (!t) return Status::error(std::string("systemData.") + k + ": must be an ISO-8601 time");
+    out = *t;
+    return Status::ok();
+  };
+  if (auto s = stamp("createdAt", r.created_at); !s) return s;
+  if (auto s = stamp("lastModifiedAt", r.modified_at); !s) return s;
+  r.created_by = sd->value("createdBy", "");
+  r.modified_by = sd->value("lastModifiedBy", "");
+  r.body = j;
+  for (const char* k : {"id", "name", "type", "location", "tags", "etag", "systemData"}) r.body.erase(k);
+  return r;
 }
 
 json paged_list(const std::vector<json>& items, size_t skip, size_t page_size,

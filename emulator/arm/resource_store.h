@@ -21,6 +21,8 @@
 
 #include "arm/resource_id.h"
 #include "common/ids.h"
+#include "common/revision.h"
+#include "common/status.h"
 #include "state/clock.h"
 
 namespace cmk::arm {
@@ -39,6 +41,9 @@ struct TrackedResource {
 
   // The ARM JSON of the resource: body plus id, name, type, location, tags, etag, systemData.
   nlohmann::json to_json() const;
+  // The inverse of to_json, exact (state import): etag and systemData are kept. Errors name the
+  // member ("etag: must be a non-empty string").
+  static Result<TrackedResource> from_json(const nlohmann::json& j);
 };
 
 class ResourceStore {
@@ -72,8 +77,18 @@ class ResourceStore {
   // Every resource of a resource group, for its cascading deletion.
   size_t remove_resource_group(const std::string& subscription, const std::string& group);
 
+  // State export and persistence (state/snapshot.h): every resource's rendering by key, ordered
+  // by key. Cheap for resources that did not change since the last call (cached per ETag).
+  std::vector<std::pair<std::string, Rendered>> all_rendered() const;
+  std::vector<TrackedResource> all() const;  // ordered by key
+  // State import and reset: replaces every resource, exactly as given (ETags and systemData
+  // kept, no new stamps).
+  void replace_all(std::vector<TrackedResource> resources);
+  uint64_t revision() const { return revision_.value(); }  // common/revision.h
+
  private:
   std::string new_etag();
+  Revision revision_;
   const Clock& clock_;
   IdGenerator& ids_;
   mutable std::mutex mu_;

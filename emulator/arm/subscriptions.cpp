@@ -6,6 +6,7 @@ namespace cmk::arm {
 
 void SubscriptionRegistry::put(Subscription s) {
   std::lock_guard lock(mu_);
+  revision_.bump();
   for (auto& existing : subs_) {
     if (http::iequals(existing.id, s.id)) {
       existing = std::move(s);
@@ -25,6 +26,12 @@ std::optional<Subscription> SubscriptionRegistry::find(const std::string& id) co
 std::vector<Subscription> SubscriptionRegistry::all() const {
   std::lock_guard lock(mu_);
   return subs_;
+}
+
+void SubscriptionRegistry::replace_all(std::vector<Subscription> subs) {
+  std::lock_guard lock(mu_);
+  subs_ = std::move(subs);
+  revision_.bump();
 }
 
 }  // namespace cmk::arm

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "common/revision.h"
+
 namespace cmk::arm {
 
 struct Subscription {
@@ -20,8 +22,12 @@ class SubscriptionRegistry {
   void put(Subscription s);  // adds or replaces by id (case-insensitive)
   std::optional<Subscription> find(const std::string& id) const;
   std::vector<Subscription> all() const;
+  // State import and reset (state/snapshot.h).
+  void replace_all(std::vector<Subscription> subs);
+  uint64_t revision() const { return revision_.value(); }  // common/revision.h
 
  private:
+  Revision revision_;
   mutable std::mutex mu_;
   std::vector<Subscription> subs_;
 };

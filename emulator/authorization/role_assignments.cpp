@@ -166,7 +166,26 @@ RoleAssignmentStore::PutOutcome RoleAssignmentStore::put(RoleAssignment a) {
     if (same_grant(b)) return PutOutcome::Exists;
   a.created_on = clock_.now();
   by_key_.emplace(key, std::move(a));
+  revision_.bump();
   return PutOutcome::Created;
+}
+
+std::vector<RoleAssignment> RoleAssignmentStore::all() const {
+  std::lock_guard lock(mu_);
+  std::vector<RoleAssignment> out;
+  for (const auto& [k, a] : by_key_) out.push_back(a);
+  return out;
+}
+
+void RoleAssignmentStore::replace_all(std::vector<RoleAssignment> assignments) {
+  std::lock_guard lock(mu_);
+  by_key_.clear();
+  for (auto& a : assignments) {
+    a.scope = trim_slash(a.scope);
+    std::string key = lower(a.scope) + "|" + lower(a.name);
+    by_key_.insert_or_assign(std::move(key), std::move(a));
+  }
+  revision_.bump();
 }
 
 std::optional<RoleAssignment> RoleAssignmentStore::get(const std::string& scope,
@@ -184,6 +203,7 @@ std::optional<RoleAssignment> RoleAssignmentStore::remove(const std::string& sco
   if (it == by_key_.end()) return std::nullopt;
   RoleAssignment a = std::move(it->second);
   by_key_.erase(it);
+  revision_.bump();
   return a;
 }
 

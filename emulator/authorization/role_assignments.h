@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/revision.h"
 #include "state/clock.h"
 
 namespace cmk::authorization {
@@ -76,7 +77,14 @@ class RoleAssignmentStore {
   bool allows(const std::string& principal_id, const std::string& scope,
               const std::string& data_action) const;
 
+  // State export and import (state/snapshot.h): every assignment ordered by scope and name;
+  // replace_all keeps names and creation stamps as given.
+  std::vector<RoleAssignment> all() const;
+  void replace_all(std::vector<RoleAssignment> assignments);
+  uint64_t revision() const { return revision_.value(); }  // common/revision.h
+
  private:
+  Revision revision_;
   const Clock& clock_;
   mutable std::mutex mu_;
   std::map<std::string, RoleAssignment> by_key_;  // lower(scope) + "|" + lower(name)

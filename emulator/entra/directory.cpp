@@ -12,6 +12,7 @@ using http::iequals;
 
 void Directory::put_tenant(Tenant t) {
   std::lock_guard lock(mu_);
+  revision_.bump();
   for (auto& existing : tenants_) {
     if (iequals(existing.id, t.id)) {
       existing = std::move(t);
@@ -23,6 +24,7 @@ void Directory::put_tenant(Tenant t) {
 
 void Directory::put_service_principal(ServicePrincipal sp) {
   std::lock_guard lock(mu_);
+  revision_.bump();
   for (auto& existing : service_principals_) {
     if (iequals(existing.app_id, sp.app_id)) {
       existing = std::move(sp);
@@ -61,6 +63,7 @@ ServicePrincipal Directory::add_service_principal_if_absent(ServicePrincipal sp)
   for (const auto& existing : service_principals_)
     if (iequals(existing.app_id, sp.app_id)) return existing;
   service_principals_.push_back(sp);
+  revision_.bump();
   return sp;
 }
 
@@ -70,11 +73,13 @@ bool Directory::remove_service_principal(const std::string& app_id) {
                          [&](const ServicePrincipal& sp) { return iequals(sp.app_id, app_id); });
   if (it == service_principals_.end()) return false;
   service_principals_.erase(it);
+  revision_.bump();
   return true;
 }
 
 void Directory::put_managed_identity(ManagedIdentity mi) {
   std::lock_guard lock(mu_);
+  revision_.bump();
   for (auto& existing : managed_identities_) {
     if (iequals(existing.resource_id, mi.resource_id)) {
       existing = std::move(mi);
@@ -91,6 +96,7 @@ bool Directory::remove_managed_identity(const std::string& resource_id) {
                    [&](const ManagedIdentity& m) { return iequals(m.resource_id, resource_id); });
   if (it == managed_identities_.end()) return false;
   managed_identities_.erase(it);
+  revision_.bump();
   return true;
 }
 
@@ -121,6 +127,16 @@ std::optional<ManagedIdentity> Directory::find_managed_identity_by_principal_id(
 std::vector<ManagedIdentity> Directory::managed_identities() const {
   std::lock_guard lock(mu_);
   return managed_identities_;
+}
+
+void Directory::replace_all(std::vector<Tenant> tenants,
+                            std::vector<ServicePrincipal> service_principals,
+                            std::vector<ManagedIdentity> managed_identities) {
+  std::lock_guard lock(mu_);
+  tenants_ = std::move(tenants);
+  service_principals_ = std::move(service_principals);
+  managed_identities_ = std::move(managed_identities);
+  revision_.bump();
 }
 
 namespace {

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/revision.h"
+
 namespace cmk::entra {
 
 struct Tenant {
@@ -67,7 +69,14 @@ class Directory {
   std::optional<ManagedIdentity> find_managed_identity_by_principal_id(const std::string& id) const;
   std::vector<ManagedIdentity> managed_identities() const;
 
+  // State import and reset (state/snapshot.h): everything at once, in the order given.
+  void replace_all(std::vector<Tenant> tenants, std::vector<ServicePrincipal> service_principals,
+                   std::vector<ManagedIdentity> managed_identities);
+  // Bumped by every change (common/revision.h).
+  uint64_t revision() const { return revision_.value(); }
+
  private:
+  Revision revision_;
   mutable std::mutex mu_;
   std::vector<Tenant> tenants_;
   std::vector<ServicePrincipal> service_principals_;

@@ -564,6 +564,13 @@ void FaultSet::install(std::shared_ptr<const Snapshot> rules) {
   std::lock_guard lock(rules_mu_);
   count_.store(rules->size(), std::memory_order_relaxed);
   rules_ = std::move(rules);
+  revision_.bump();
+}
+
+nlohmann::json FaultSet::definitions() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& live : *snapshot()) out.push_back(live->rule.source);
+  return out;
 }
 
 void FaultSet::replace(std::vector<Rule> rules) {

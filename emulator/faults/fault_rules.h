@@ -39,6 +39,7 @@
 #include <nlohmann/json.hpp>
 
 #include "arm/operations.h"
+#include "common/revision.h"
 #include "common/status.h"
 #include "state/clock.h"
 
@@ -165,8 +166,14 @@ class FaultSet {
 
   // {"value": [rule JSON + {"name","matched","hits","exhausted"}], "quotas": {...}}
   nlohmann::json to_json() const;
+  // The rules as loaded (each with its name), in order: what PUT /_emulator/faults takes back
+  // (state export). Counters are not part of it.
+  nlohmann::json definitions() const;
+  // Bumped when the rule list changes, not by matching (common/revision.h).
+  uint64_t revision() const { return revision_.value(); }
 
  private:
+  Revision revision_;
   struct Live {
     explicit Live(Rule r) : rule(std::move(r)), rng(rule.limits.seed) {}
     const Rule rule;

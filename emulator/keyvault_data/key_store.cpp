@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
+#include <string_view>
 
 #include "common/base64.h"
 #include "common/openssl_util.h"
@@ -21,6 +23,13 @@ struct KeyStore::Version {
   KeyAttributes attributes;
   json tags = json::object();
   std::optional<json> release_policy;
+  // Snapshot caches, made on first use under the vault lock; secret ones are wiped when the
+  // last copy goes. private_b64: the material as export_vault() shows it (material never
+  // changes); text_*: the version's export_vault() JSON, dumped, without and with the material
+  // (reset when the version changes: update()).
+  std::shared_ptr<const std::string> private_b64;
+  std::shared_ptr<const std::string> text_public;
+  std::shared_ptr<const std::string> text_private;
 };
 
 struct KeyStore::StoredKey {
@@ -39,6 +48,7 @@ struct KeyStore::VaultKeys {
   std::mutex mu;
   std::map<std::string, StoredKey> live;      // by lower-case name
   std::map<std::string, DeletedKey> deleted;  // by lower-case name
+  std::atomic<uint64_t> revision{0};          // KeyStore::revision_ at the last change
 };
 
 struct KeyStore::Resolved {
@@ -59,7 +69,9 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool iequal(const std::string& a, const std::string& b) { return lower(a) == lower(b); }
+bool iequal(const std::string& a, const std::string& b) {
+  return lower(a) == lower(b);
+}
 
 KeyError not_found(const std::string& name, const std::string& version = {}) {
   return {KeyErrorKind::KeyNotFound,
@@ -113,8 +125,8 @@ std::string quoted_list(const std::vector<std::string>& items) {
 }
 
 // key_ops checked against the family and put in Key Vault's casing ("wrapkey" -> "wrapKey").
-KeyResult<std::vector<std::string>> normalize_ops(KeyFamily f,
-                                                  const std::optional<std::vector<std::string>>& in) {
+KeyResult<std::vector<std::string>> normalize_ops(
+    KeyFamily f, const std::optional<std::vector<std::string>>& in) {
   const auto& allowed = ops_for(f);
   if (!in) return allowed;
   std::vector<std::string> out, bad;
@@ -162,9 +174,9 @@ std::optional<KeyError> check_release(const KeyAttributes& a, const std::optiona
 
 std::optional<KeyError> check_fixed(const FixedVersion& f) {
   if (!f.id) return std::nullopt;
-  const bool hex = f.id->size() == 32 && std::all_of(f.id->begin(), f.id->end(), [](unsigned char c) {
-    return std::isxdigit(c) != 0;
-  });
+  const bool hex =
+      f.id->size() == 32 && std::all_of(f.id->begin(), f.id->end(),
+                                        [](unsigned char c) { return std::isxdigit(c) != 0; });
   if (!hex) return bad_parameter("The key version '" + *f.id + "' is not 32 hexadecimal digits.");
   return std::nullopt;
 }
@@ -193,13 +205,14 @@ std::string recovery_level(const VaultSettings& v) {
   return level;
 }
 
-int recoverable_days(const VaultSettings& v) { return v.soft_delete ? v.retention_days : 0; }
+int recoverable_days(const VaultSettings& v) {
+  return v.soft_delete ? v.retention_days : 0;
+}
 
 bool is_valid_key_name(const std::string& name) {
   if (name.empty() || name.size() > 127) return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '-';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '-'; });
 }
 
 const char* operation_name(CipherOperation op) {
@@ -242,8 +255,11 @@ std::optional<int64_t> parse_iso8601_duration(const std::string& text) {
     const char unit = static_cast<char>(std::toupper(static_cast<unsigned char>(text[j])));
     int64_t seconds = 0;
     if (!time) {
-      seconds = unit == 'Y' ? 365 * kDay : unit == 'M' ? 30 * kDay : unit == 'W' ? 7 * kDay
-                : unit == 'D' ? kDay : 0;
+      seconds = unit == 'Y'   ? 365 * kDay
+                : unit == 'M' ? 30 * kDay
+                : unit == 'W' ? 7 * kDay
+                : unit == 'D' ? kDay
+                              : 0;
     } else {
       seconds = unit == 'H' ? 3600 : unit == 'M' ? 60 : unit == 'S' ? 1 : 0;
     }
@@ -273,7 +289,24 @@ VaultSettings vault_settings(const std::string& vault_name, const json& props) {
   return settings;
 }
 
-int64_t KeyStore::now() const { return to_unix_seconds(clock_.now()); }
+int64_t KeyStore::now() const {
+  return to_unix_seconds(clock_.now());
+}
+
+void KeyStore::touch(VaultKeys& vk) const {
+  vk.revision.store(++revision_);
+}
+
+std::shared_ptr<KeyStore::VaultKeys> KeyStore::find_vault(const std::string& lower_name) const {
+  std::lock_guard lock(mu_);
+  auto it = vaults_.find(lower_name);
+  return it == vaults_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const KeyMaterial> KeyStore::backup_key() const {
+  std::lock_guard lock(mu_);
+  return backup_key_;
+}
 
 std::shared_ptr<KeyStore::VaultKeys> KeyStore::vault(const VaultSettings& v) {
   std::lock_guard lock(mu_);
@@ -283,8 +316,13 @@ std::shared_ptr<KeyStore::VaultKeys> KeyStore::vault(const VaultSettings& v) {
 }
 
 void KeyStore::drop_vault(const std::string& vault_name) {
+  std::shared_ptr<VaultKeys> gone;  // freed (and its secrets wiped) outside the lock
   std::lock_guard lock(mu_);
-  vaults_.erase(lower(vault_name));
+  auto it = vaults_.find(lower(vault_name));
+  if (it == vaults_.end()) return;
+  gone = std::move(it->second);
+  vaults_.erase(it);
+  ++revision_;
 }
 
 namespace {
@@ -312,20 +350,23 @@ KeyView deleted_view(const KeyStore::DeletedKey& d, const VaultSettings& v) {
   return view;
 }
 
-void sweep(KeyStore::VaultKeys& vk, int64_t now) {
-  std::erase_if(vk.deleted, [&](const auto& kv) { return kv.second.scheduled_purge_date <= now; });
-}
-
 // Items after `marker` in an ordered map, at most `max`.
 template <typename Map, typename Fn>
 KeyPage page_of(Map& map, const std::string& marker, size_t max, Fn&& to_view) {
   KeyPage page;
   auto it = marker.empty() ? map.begin() : map.upper_bound(lower(marker));
-  for (; it != map.end() && page.items.size() < max; ++it) page.items.push_back(to_view(it->second));
+  for (; it != map.end() && page.items.size() < max; ++it)
+    page.items.push_back(to_view(it->second));
   if (it != map.end() && !page.items.empty()) page.next_marker = lower(page.items.back().name);
   return page;
 }
 }  // namespace
+
+void KeyStore::sweep(VaultKeys& vk, int64_t t) const {
+  if (std::erase_if(vk.deleted,
+                    [&](const auto& kv) { return kv.second.scheduled_purge_date <= t; }))
+    touch(vk);
+}
 
 KeyResult<KeyMaterial> KeyStore::make_material(const VaultSettings& v, const std::string& kty,
                                                std::optional<int> size,
@@ -337,8 +378,8 @@ KeyResult<KeyMaterial> KeyStore::make_material(const VaultSettings& v, const std
                          "' is not supported. Supported types are RSA, RSA-HSM, EC, EC-HSM, oct, "
                          "oct-HSM.");
   if ((info->hsm || info->family == KeyFamily::Oct) && !v.premium)
-    return bad_parameter("The key type '" + info->canonical +
-                         "' needs a premium vault; vault '" + v.name + "' is standard.");
+    return bad_parameter("The key type '" + info->canonical + "' needs a premium vault; vault '" +
+                         v.name + "' is standard.");
   switch (info->family) {
     case KeyFamily::Rsa:
       if (crv) return bad_parameter("The property 'crv' applies to EC keys only.");
@@ -354,8 +395,9 @@ KeyResult<KeyMaterial> KeyStore::make_material(const VaultSettings& v, const std
       if (name.empty()) name = "P-256";
       auto curve = parse_curve(name);
       if (!curve)
-        return bad_parameter("The curve '" + name +
-                             "' is not supported. Supported curves are P-256, P-384, P-521, P-256K.");
+        return bad_parameter(
+            "The curve '" + name +
+            "' is not supported. Supported curves are P-256, P-384, P-521, P-256K.");
       return KeyMaterial::generate_ec(*curve);
     }
     case KeyFamily::Oct:
@@ -379,6 +421,7 @@ KeyResult<KeyView> KeyStore::add_version(const VaultSettings& v, const std::stri
       return KeyError{KeyErrorKind::Conflict,
                       "Key '" + stored.name + "' already has a version '" + version.id + "'."};
   stored.versions.push_back(std::move(version));
+  touch(*vk);
   return view_of(stored, stored.versions.back(), v);
 }
 
@@ -444,10 +487,12 @@ KeyResult<KeyView> KeyStore::import(const VaultSettings& v, const std::string& n
                          "' needs a premium vault; vault '" + v.name + "' is standard.");
   std::optional<std::vector<std::string>> requested_ops = r.key_ops;
   if (auto it = r.jwk.find("key_ops"); !r.pem && it != r.jwk.end() && !it->is_null()) {
-    if (!it->is_array()) return bad_parameter("The JWK member 'key_ops' must be an array of strings.");
+    if (!it->is_array())
+      return bad_parameter("The JWK member 'key_ops' must be an array of strings.");
     requested_ops.emplace();
     for (const auto& op : *it) {
-      if (!op.is_string()) return bad_parameter("The JWK member 'key_ops' must be an array of strings.");
+      if (!op.is_string())
+        return bad_parameter("The JWK member 'key_ops' must be an array of strings.");
       requested_ops->push_back(op.get<std::string>());
     }
   }
@@ -458,10 +503,11 @@ KeyResult<KeyView> KeyStore::import(const VaultSettings& v, const std::string& n
   ver.attributes.created = ver.attributes.updated = r.fixed.created.value_or(now());
   apply(ver.attributes, r.attributes);
   if (auto e = check_release(ver.attributes, r.release_policy)) return *e;
-  auto material = from_pem ? KeyResult<KeyMaterial>(std::move(*from_pem)) : KeyMaterial::from_jwk(r.jwk);
+  auto material =
+      from_pem ? KeyResult<KeyMaterial>(std::move(*from_pem)) : KeyMaterial::from_jwk(r.jwk);
   if (!material) return material.error();
   ver.id = r.fixed.id ? lower(*r.fixed.id) : ids_.hex32();
-  ver.kty = info->family == KeyFamily::Rsa ? (hsm ? "RSA-HSM" : "RSA")
+  ver.kty = info->family == KeyFamily::Rsa  ? (hsm ? "RSA-HSM" : "RSA")
             : info->family == KeyFamily::Ec ? (hsm ? "EC-HSM" : "EC")
                                             : (hsm ? "oct-HSM" : "oct");
   ver.key_ops = std::move(ops.value());
@@ -481,7 +527,7 @@ KeyResult<KeyStore::Resolved> KeyStore::resolve(const VaultSettings& v, const st
   auto it = vk->live.find(lower(name));
   if (it == vk->live.end()) return not_found(name, version);
   const int64_t t = now();
-  settle_rotation(it->second, t);
+  settle_rotation(*vk, it->second, t);
   const StoredKey& key = it->second;
   const Version* ver = &key.versions.back();
   if (!version.empty()) {
@@ -500,8 +546,9 @@ KeyResult<KeyStore::Resolved> KeyStore::resolve(const VaultSettings& v, const st
                     std::string("Operation ") + op + " is not permitted on this key."};
   if (needs_window) {
     if (ver->attributes.nbf && t < *ver->attributes.nbf)
-      return KeyError{KeyErrorKind::KeyNotYetValid,
-                      std::string("Operation ") + op + " is not allowed on a key that is not yet valid."};
+      return KeyError{
+          KeyErrorKind::KeyNotYetValid,
+          std::string("Operation ") + op + " is not allowed on a key that is not yet valid."};
     if (ver->attributes.exp && t >= *ver->attributes.exp)
       return KeyError{KeyErrorKind::KeyExpired,
                       std::string("Operation ") + op + " is not allowed on an expired key."};
@@ -526,7 +573,7 @@ KeyResult<KeyView> KeyStore::update(const VaultSettings& v, const std::string& n
   auto it = vk->live.find(lower(name));
   if (it == vk->live.end()) return not_found(name, version);
   const int64_t t = now();
-  settle_rotation(it->second, t);
+  settle_rotation(*vk, it->second, t);
   StoredKey& key = it->second;
   Version* ver = &key.versions.back();
   if (!version.empty()) {
@@ -546,7 +593,10 @@ KeyResult<KeyView> KeyStore::update(const VaultSettings& v, const std::string& n
   if (r.release_policy) next.release_policy = r.release_policy;
   if (auto e = check_release(next.attributes, next.release_policy)) return *e;
   next.attributes.updated = t;
+  next.text_public.reset();
+  next.text_private.reset();
   *ver = std::move(next);
+  touch(*vk);
   return view_of(key, *ver, v);
 }
 
@@ -555,7 +605,7 @@ KeyPage KeyStore::list_keys(const VaultSettings& v, const std::string& marker, s
   std::lock_guard lock(vk->mu);
   const int64_t t = now();
   return page_of(vk->live, marker, max, [&](StoredKey& k) {
-    settle_rotation(k, t);
+    settle_rotation(*vk, k, t);
     KeyView view = view_of(k, k.versions.back(), v);
     view.version.clear();  // list items name the key, not a version
     return view;
@@ -568,7 +618,7 @@ KeyResult<KeyPage> KeyStore::list_versions(const VaultSettings& v, const std::st
   std::lock_guard lock(vk->mu);
   auto it = vk->live.find(lower(name));
   if (it == vk->live.end()) return not_found(name);
-  settle_rotation(it->second, now());
+  settle_rotation(*vk, it->second, now());
   const auto& versions = it->second.versions;
   size_t start = 0;
   if (!marker.empty()) {
@@ -591,10 +641,11 @@ KeyResult<KeyView> KeyStore::remove(const VaultSettings& v, const std::string& n
   sweep(*vk, t);
   auto it = vk->live.find(lower(name));
   if (it == vk->live.end()) return not_found(name);
-  settle_rotation(it->second, t);
+  settle_rotation(*vk, it->second, t);
   DeletedKey d;
   d.key = std::move(it->second);
   vk->live.erase(it);
+  touch(*vk);
   d.deleted_date = t;
   d.scheduled_purge_date = t + static_cast<int64_t>(recoverable_days(v)) * kDay;
   if (!v.soft_delete) return view_of(d.key, d.key.versions.back(), v);
@@ -633,6 +684,7 @@ KeyResult<KeyView> KeyStore::recover(const VaultSettings& v, const std::string& 
   vk->deleted.erase(it);
   auto& slot = vk->live[lower(name)];
   slot = std::move(key);
+  touch(*vk);
   return view_of(slot, slot.versions.back(), v);
 }
 
@@ -648,12 +700,13 @@ KeyResult<Done> KeyStore::purge(const VaultSettings& v, const std::string& name)
                     "this vault. Key Vault service will automatically purge it after the "
                     "retention period has passed."};
   vk->deleted.erase(it);
+  touch(*vk);
   return Done{};
 }
 
 // --- rotation -----------------------------------------------------------------------------
 
-KeyResult<KeyMaterial> KeyStore::regenerate(const Version& like) {
+KeyResult<KeyMaterial> KeyStore::regenerate(const Version& like) const {
   const KeyMaterial& m = *like.material;
   switch (m.family()) {
     case KeyFamily::Rsa:
@@ -666,7 +719,8 @@ KeyResult<KeyMaterial> KeyStore::regenerate(const Version& like) {
   return bad_parameter("The key cannot be rotated.");
 }
 
-KeyStore::Version KeyStore::next_version(const StoredKey& key, KeyMaterial material, int64_t created) {
+KeyStore::Version KeyStore::next_version(const StoredKey& key, KeyMaterial material,
+                                         int64_t created) const {
   const Version& latest = key.versions.back();
   Version ver;
   ver.id = ids_.hex32();
@@ -677,13 +731,14 @@ KeyStore::Version KeyStore::next_version(const StoredKey& key, KeyMaterial mater
   ver.attributes.exportable = latest.attributes.exportable;
   ver.attributes.created = ver.attributes.updated = created;
   if (key.policy && key.policy->expiry_time)
-    if (auto d = parse_iso8601_duration(*key.policy->expiry_time)) ver.attributes.exp = created + *d;
+    if (auto d = parse_iso8601_duration(*key.policy->expiry_time))
+      ver.attributes.exp = created + *d;
   ver.public_jwk = material.public_jwk();
   ver.material = std::make_shared<const KeyMaterial>(std::move(material));
   return ver;
 }
 
-void KeyStore::settle_rotation(StoredKey& key, int64_t t) {
+void KeyStore::settle_rotation(VaultKeys& vk, StoredKey& key, int64_t t) const {
   if (!key.policy) return;
   std::optional<int64_t> after_create, before_expiry;
   for (const auto& a : key.policy->lifetime_actions) {
@@ -705,6 +760,7 @@ void KeyStore::settle_rotation(StoredKey& key, int64_t t) {
     auto material = regenerate(latest);
     if (!material) return;
     key.versions.push_back(next_version(key, std::move(material.value()), *due));
+    touch(vk);
   }
 }
 
@@ -715,7 +771,7 @@ KeyResult<KeyView> KeyStore::rotate(const VaultSettings& v, const std::string& n
     std::lock_guard lock(vk->mu);
     auto it = vk->live.find(lower(name));
     if (it == vk->live.end()) return not_found(name);
-    settle_rotation(it->second, now());
+    settle_rotation(*vk, it->second, now());
     like = it->second.versions.back();
   }
   auto material = regenerate(*like);  // outside the lock: RSA generation may take a while
@@ -725,6 +781,7 @@ KeyResult<KeyView> KeyStore::rotate(const VaultSettings& v, const std::string& n
   auto it = vk->live.find(lower(name));
   if (it == vk->live.end()) return not_found(name);
   it->second.versions.push_back(next_version(it->second, std::move(material.value()), now()));
+  touch(*vk);
   return view_of(it->second, it->second.versions.back(), v);
 }
 
@@ -734,13 +791,14 @@ KeyResult<RotationPolicy> KeyStore::get_rotation_policy(const VaultSettings& v,
   std::lock_guard lock(vk->mu);
   auto it = vk->live.find(lower(name));
   if (it == vk->live.end()) return not_found(name);
-  settle_rotation(it->second, now());
+  settle_rotation(*vk, it->second, now());
   return it->second.policy ? *it->second.policy : default_rotation_policy();
 }
 
-KeyResult<RotationPolicy> KeyStore::set_rotation_policy(const VaultSettings& v,
-                                                        const std::string& name,
-                                                        const RotationPolicy& in) {
+namespace {
+// A rotation policy as set_rotation_policy takes it: checked, types in canonical casing, no
+// actions meaning the default ones. created/updated are left empty.
+KeyResult<RotationPolicy> checked_policy(const RotationPolicy& in) {
   RotationPolicy p;
   std::optional<int64_t> expiry;
   if (in.expiry_time) {
@@ -748,7 +806,8 @@ KeyResult<RotationPolicy> KeyStore::set_rotation_policy(const VaultSettings& v,
     if (!expiry)
       return bad_parameter("The expiryTime '" + *in.expiry_time +
                            "' is not an ISO 8601 duration (for example P90D or P1Y).");
-    if (*expiry < 28 * kDay) return bad_parameter("The expiryTime must be at least 28 days (P28D).");
+    if (*expiry < 28 * kDay)
+      return bad_parameter("The expiryTime must be at least 28 days (P28D).");
     p.expiry_time = in.expiry_time;
   }
   bool rotate_seen = false, notify_seen = false;
@@ -759,19 +818,22 @@ KeyResult<RotationPolicy> KeyStore::set_rotation_policy(const VaultSettings& v,
     else if (iequal(a.type, "notify"))
       out.type = "Notify";
     else
-      return bad_parameter("The lifetime action type '" + a.type + "' is not one of Rotate, Notify.");
+      return bad_parameter("The lifetime action type '" + a.type +
+                           "' is not one of Rotate, Notify.");
     bool& seen = out.type == "Rotate" ? rotate_seen : notify_seen;
     if (seen) return bad_parameter("A rotation policy has at most one '" + out.type + "' action.");
     seen = true;
     if (a.time_after_create.has_value() == a.time_before_expiry.has_value())
-      return bad_parameter("Each lifetime action needs exactly one trigger: timeAfterCreate or "
-                           "timeBeforeExpiry.");
+      return bad_parameter(
+          "Each lifetime action needs exactly one trigger: timeAfterCreate or "
+          "timeBeforeExpiry.");
     const std::string text = a.time_after_create ? *a.time_after_create : *a.time_before_expiry;
     auto d = parse_iso8601_duration(text);
     if (!d)
       return bad_parameter("The trigger '" + text +
                            "' is not an ISO 8601 duration (for example P30D).");
-    if (*d < 7 * kDay) return bad_parameter("A lifetime action's trigger must be at least 7 days (P7D).");
+    if (*d < 7 * kDay)
+      return bad_parameter("A lifetime action's trigger must be at least 7 days (P7D).");
     if (out.type == "Notify" && a.time_after_create)
       return bad_parameter("A 'Notify' action takes timeBeforeExpiry only.");
     if (a.time_before_expiry && expiry && *d >= *expiry)
@@ -783,15 +845,26 @@ KeyResult<RotationPolicy> KeyStore::set_rotation_policy(const VaultSettings& v,
   // No actions means "back to the default actions" (the SDKs document it so).
   if (p.lifetime_actions.empty()) p.lifetime_actions = default_rotation_policy().lifetime_actions;
 
+  return p;
+}
+}  // namespace
+
+KeyResult<RotationPolicy> KeyStore::set_rotation_policy(const VaultSettings& v,
+                                                        const std::string& name,
+                                                        const RotationPolicy& in) {
+  auto checked = checked_policy(in);
+  if (!checked) return checked.error();
+  RotationPolicy p = std::move(checked.value());
   auto vk = vault(v);
   std::lock_guard lock(vk->mu);
   auto it = vk->live.find(lower(name));
   if (it == vk->live.end()) return not_found(name);
   const int64_t t = now();
-  settle_rotation(it->second, t);
+  settle_rotation(*vk, it->second, t);
   p.created = it->second.policy && it->second.policy->created ? it->second.policy->created : t;
   p.updated = t;
   it->second.policy = p;
+  touch(*vk);
   return p;
 }
 
@@ -835,7 +908,9 @@ KeyResult<SignResult> KeyStore::sign(const VaultSettings& v, const std::string& 
                                      const std::string& version, const std::string& alg_name,
                                      const std::string& digest) {
   auto alg = parse_signature_algorithm(alg_name);
-  if (!alg) return bad_parameter("The algorithm '" + alg_name + "' is not a supported signature algorithm.");
+  if (!alg)
+    return bad_parameter("The algorithm '" + alg_name +
+                         "' is not a supported signature algorithm.");
   auto r = resolve(v, name, version, "sign", "sign", true, false);
   if (!r) return r.error();
   auto sig = r->material->sign(*alg, digest);
@@ -847,7 +922,9 @@ KeyResult<VerifyResult> KeyStore::verify(const VaultSettings& v, const std::stri
                                          const std::string& version, const std::string& alg_name,
                                          const std::string& digest, const std::string& signature) {
   auto alg = parse_signature_algorithm(alg_name);
-  if (!alg) return bad_parameter("The algorithm '" + alg_name + "' is not a supported signature algorithm.");
+  if (!alg)
+    return bad_parameter("The algorithm '" + alg_name +
+                         "' is not a supported signature algorithm.");
   auto r = resolve(v, name, version, "verify", "verify", false, false);
   if (!r) return r.error();
   auto ok = r->material->verify(*alg, digest, signature);
@@ -867,7 +944,9 @@ KeyResult<std::string> KeyStore::random_bytes(int count) {
 
 namespace {
 json attributes_json(const KeyAttributes& a) {
-  json j = {{"enabled", a.enabled}, {"created", a.created}, {"updated", a.updated},
+  json j = {{"enabled", a.enabled},
+            {"created", a.created},
+            {"updated", a.updated},
             {"exportable", a.exportable}};
   if (a.nbf) j["nbf"] = *a.nbf;
   if (a.exp) j["exp"] = *a.exp;
@@ -905,8 +984,10 @@ RotationPolicy policy_from(const json& j) {
   for (const auto& a : j.at("actions")) {
     LifetimeAction la;
     la.type = a.at("type").get<std::string>();
-    if (a.contains("timeAfterCreate")) la.time_after_create = a["timeAfterCreate"].get<std::string>();
-    if (a.contains("timeBeforeExpiry")) la.time_before_expiry = a["timeBeforeExpiry"].get<std::string>();
+    if (a.contains("timeAfterCreate"))
+      la.time_after_create = a["timeAfterCreate"].get<std::string>();
+    if (a.contains("timeBeforeExpiry"))
+      la.time_before_expiry = a["timeBeforeExpiry"].get<std::string>();
     p.lifetime_actions.push_back(std::move(la));
   }
   if (j.contains("expiryTime")) p.expiry_time = j["expiryTime"].get<std::string>();
@@ -934,7 +1015,8 @@ struct WipeString {
 }  // namespace
 
 KeyResult<std::string> KeyStore::backup(const VaultSettings& v, const std::string& name) {
-  if (!backup_key_) return KeyError{KeyErrorKind::Internal, "The backup key is missing."};
+  const auto sealing = backup_key();
+  if (!sealing) return KeyError{KeyErrorKind::Internal, "The backup key is missing."};
   json doc;
   WipeJson wipe_doc{doc};
   {
@@ -942,7 +1024,7 @@ KeyResult<std::string> KeyStore::backup(const VaultSettings& v, const std::strin
     std::lock_guard lock(vk->mu);
     auto it = vk->live.find(lower(name));
     if (it == vk->live.end()) return not_found(name);
-    settle_rotation(it->second, now());
+    settle_rotation(*vk, it->second, now());
     const StoredKey& key = it->second;
     doc = {{"format", 1}, {"name", key.name}, {"versions", json::array()}};
     if (key.policy) doc["policy"] = policy_json(*key.policy);
@@ -964,20 +1046,23 @@ KeyResult<std::string> KeyStore::backup(const VaultSettings& v, const std::strin
   std::string plain = doc.dump();
   WipeString wipe_plain{plain};
   EncryptionAlgorithm gcm{EncryptionAlgorithm::Kind::AesGcm, 256, "A256GCM"};
-  auto sealed = backup_key_->encrypt(gcm, {plain, std::nullopt, std::string(kBackupAad), std::nullopt});
+  auto sealed = sealing->encrypt(gcm, {plain, std::nullopt, std::string(kBackupAad), std::nullopt});
   if (!sealed) return sealed.error();
   return std::string(kBackupMagic) + *sealed->iv + *sealed->tag + sealed->value;
 }
 
 KeyResult<KeyView> KeyStore::restore(const VaultSettings& v, const std::string& blob) {
-  const KeyError unreadable = bad_parameter("The backup blob cannot be read: it was not made by "
-                                            "this emulator instance, or it was altered.");
-  if (!backup_key_) return KeyError{KeyErrorKind::Internal, "The backup key is missing."};
+  const KeyError unreadable = bad_parameter(
+      "The backup blob cannot be read: it was not made by "
+      "this emulator instance, or it was altered.");
+  const auto sealing = backup_key();
+  if (!sealing) return KeyError{KeyErrorKind::Internal, "The backup key is missing."};
   const size_t head = 4 + 12 + 16;
   if (blob.size() <= head || blob.compare(0, 4, kBackupMagic) != 0) return unreadable;
   EncryptionAlgorithm gcm{EncryptionAlgorithm::Kind::AesGcm, 256, "A256GCM"};
-  CipherInput in{blob.substr(head), blob.substr(4, 12), std::string(kBackupAad), blob.substr(16, 16)};
-  auto plain = backup_key_->decrypt(gcm, in);
+  CipherInput in{blob.substr(head), blob.substr(4, 12), std::string(kBackupAad),
+                 blob.substr(16, 16)};
+  auto plain = sealing->decrypt(gcm, in);
   if (!plain) return unreadable;
   WipeString wipe_plain{plain.value()};
   json doc = json::parse(*plain, nullptr, false);
@@ -989,7 +1074,7 @@ KeyResult<KeyView> KeyStore::restore(const VaultSettings& v, const std::string& 
     if (doc.contains("policy")) key.policy = policy_from(doc["policy"]);
     for (const auto& j : doc.at("versions")) {
       const std::string family_text = j.at("family").get<std::string>();
-      const KeyFamily family = family_text == "EC" ? KeyFamily::Ec
+      const KeyFamily family = family_text == "EC"    ? KeyFamily::Ec
                                : family_text == "oct" ? KeyFamily::Oct
                                                       : KeyFamily::Rsa;
       auto raw = base64url_decode(j.at("material").get<std::string>());
@@ -1029,7 +1114,493 @@ KeyResult<KeyView> KeyStore::restore(const VaultSettings& v, const std::string& 
                         "it, or restore into another vault."};
   auto& slot = vk->live[k];
   slot = std::move(key);
+  touch(*vk);
   return view_of(slot, slot.versions.back(), v);
+}
+
+// --- snapshot -------------------------------------------------------------------------------
+
+namespace {
+
+// Secret text, wiped when the last reference goes.
+std::shared_ptr<const std::string> secret_string(std::string text) {
+  return std::shared_ptr<const std::string>(new std::string(std::move(text)),
+                                            [](const std::string* s) {
+                                              wipe(const_cast<std::string&>(*s));
+                                              delete s;
+                                            });
+}
+
+json snapshot_policy_json(const RotationPolicy& p) {
+  json actions = json::array();
+  for (const auto& a : p.lifetime_actions) {
+    json j = json::object();
+    j["type"] = a.type;
+    if (a.time_after_create) j["timeAfterCreate"] = *a.time_after_create;
+    if (a.time_before_expiry) j["timeBeforeExpiry"] = *a.time_before_expiry;
+    actions.push_back(std::move(j));
+  }
+  json j = json::object();
+  j["lifetimeActions"] = std::move(actions);
+  if (p.expiry_time) j["expiryTime"] = *p.expiry_time;
+  if (p.created) j["created"] = *p.created;
+  if (p.updated) j["updated"] = *p.updated;
+  return j;
+}
+
+// The public JWK as a snapshot shows it: the material's public members and the version's kty.
+json snapshot_jwk(const KeyStore::Version& ver) {
+  json jwk = ver.public_jwk;
+  jwk["kty"] = ver.kty;
+  return jwk;
+}
+
+// Called under the vault lock: fills the version's private_b64 cache.
+json snapshot_version(KeyStore::Version& ver, bool include_private) {
+  json j = json::object();
+  j["version"] = ver.id;
+  j["kty"] = ver.kty;
+  j["key_ops"] = ver.key_ops;
+  j["attributes"] = attributes_json(ver.attributes);
+  j["tags"] = ver.tags;
+  if (ver.release_policy) j["release_policy"] = *ver.release_policy;
+  j["jwk"] = snapshot_jwk(ver);
+  if (include_private) {
+    if (!ver.private_b64) {
+      std::string raw;
+      WipeString wipe_raw{raw};
+      ver.material->export_private(raw);
+      ver.private_b64 = secret_string(base64url_encode(raw));
+    }
+    j["material"] = *ver.private_b64;
+  }
+  return j;
+}
+
+json snapshot_key(KeyStore::StoredKey& key, bool include_private) {
+  json versions = json::array();
+  for (auto& ver : key.versions) versions.push_back(snapshot_version(ver, include_private));
+  json j = json::object();
+  j["name"] = key.name;
+  j["versions"] = std::move(versions);
+  if (key.policy) j["rotationPolicy"] = snapshot_policy_json(*key.policy);
+  return j;
+}
+
+// The version's snapshot_version() JSON, dumped: cached. Called under the vault lock.
+const std::string& version_text(KeyStore::Version& ver, bool include_private) {
+  auto& text = include_private ? ver.text_private : ver.text_public;
+  if (!text) {
+    json j = snapshot_version(ver, include_private);
+    std::string dumped = j.dump();
+    if (include_private) {
+      wipe(j["material"].get_ref<std::string&>());
+      text = secret_string(std::move(dumped));
+    } else {
+      text = std::make_shared<const std::string>(std::move(dumped));
+    }
+  }
+  return *text;
+}
+
+// snapshot_key(key, ...).dump() up to its versions ("{...,\"versions\":["); `deleted` adds
+// its dates. Members in the order json objects keep them (sorted).
+std::string key_text_head(const KeyStore::StoredKey& key, const KeyStore::DeletedKey* deleted) {
+  std::string out = "{";
+  if (deleted) out += "\"deletedDate\":" + std::to_string(deleted->deleted_date) + ',';
+  out += "\"name\":" + json(key.name).dump();
+  if (key.policy) out += ",\"rotationPolicy\":" + snapshot_policy_json(*key.policy).dump();
+  if (deleted) out += ",\"scheduledPurgeDate\":" + std::to_string(deleted->scheduled_purge_date);
+  out += ",\"versions\":[";
+  return out;
+}
+
+// --- reading a snapshot: every error names the JSON path ---
+
+Status at(const std::string& path, const std::string& what) {
+  return Status::error(path + ": " + what);
+}
+
+Status only_members(const json& j, const std::string& path,
+                    std::initializer_list<const char*> allowed) {
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return it.key() == a; }))
+      return at(path + "." + it.key(), "unknown member");
+  return Status::ok();
+}
+
+std::optional<int64_t> as_int(const json& j) {
+  if (j.is_number_unsigned()) {
+    const auto u = j.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return static_cast<int64_t>(u);
+  }
+  if (j.is_number_integer()) return j.get<int64_t>();
+  return std::nullopt;
+}
+
+Status read_int(const json& obj, const std::string& path, const char* name, bool required,
+                std::optional<int64_t>& out) {
+  auto it = obj.find(name);
+  if (it == obj.end()) return required ? at(path + "." + name, "missing") : Status::ok();
+  out = as_int(*it);
+  if (!out) return at(path + "." + name, "must be an integer (Unix seconds)");
+  return Status::ok();
+}
+
+Status read_required_int(const json& obj, const std::string& path, const char* name, int64_t& out) {
+  std::optional<int64_t> v;
+  if (auto s = read_int(obj, path, name, true, v); !s) return s;
+  out = *v;
+  return Status::ok();
+}
+
+Status read_bool(const json& obj, const std::string& path, const char* name, bool& out) {
+  auto it = obj.find(name);
+  if (it == obj.end()) return Status::ok();
+  if (!it->is_boolean()) return at(path + "." + name, "must be true or false");
+  out = it->get<bool>();
+  return Status::ok();
+}
+
+Status read_string(const json& obj, const std::string& path, const char* name, bool required,
+                   std::optional<std::string>& out) {
+  auto it = obj.find(name);
+  if (it == obj.end()) return required ? at(path + "." + name, "missing") : Status::ok();
+  if (!it->is_string()) return at(path + "." + name, "must be a string");
+  out = it->get<std::string>();
+  return Status::ok();
+}
+
+Status read_attributes(const json& j, const std::string& path, KeyAttributes& a) {
+  if (!j.is_object()) return at(path, "must be an object");
+  if (auto s = only_members(j, path, {"enabled", "nbf", "exp", "created", "updated", "exportable"});
+      !s)
+    return s;
+  if (auto s = read_bool(j, path, "enabled", a.enabled); !s) return s;
+  if (auto s = read_bool(j, path, "exportable", a.exportable); !s) return s;
+  if (auto s = read_int(j, path, "nbf", false, a.nbf); !s) return s;
+  if (auto s = read_int(j, path, "exp", false, a.exp); !s) return s;
+  if (auto s = read_required_int(j, path, "created", a.created); !s) return s;
+  return read_required_int(j, path, "updated", a.updated);
+}
+
+Status read_policy(const json& j, const std::string& path, RotationPolicy& out) {
+  if (!j.is_object()) return at(path, "must be an object");
+  if (auto s = only_members(j, path, {"lifetimeActions", "expiryTime", "created", "updated"}); !s)
+    return s;
+  auto actions = j.find("lifetimeActions");
+  if (actions == j.end()) return at(path + ".lifetimeActions", "missing");
+  if (!actions->is_array()) return at(path + ".lifetimeActions", "must be an array");
+  RotationPolicy p;
+  for (size_t i = 0; i < actions->size(); ++i) {
+    const json& a = (*actions)[i];
+    const std::string apath = path + ".lifetimeActions[" + std::to_string(i) + "]";
+    if (!a.is_object()) return at(apath, "must be an object");
+    if (auto s = only_members(a, apath, {"type", "timeAfterCreate", "timeBeforeExpiry"}); !s)
+      return s;
+    std::optional<std::string> type;
+    LifetimeAction la;
+    if (auto s = read_string(a, apath, "type", true, type); !s) return s;
+    if (auto s = read_string(a, apath, "timeAfterCreate", false, la.time_after_create); !s)
+      return s;
+    if (auto s = read_string(a, apath, "timeBeforeExpiry", false, la.time_before_expiry); !s)
+      return s;
+    la.type = *type;
+    p.lifetime_actions.push_back(std::move(la));
+  }
+  if (auto s = read_string(j, path, "expiryTime", false, p.expiry_time); !s) return s;
+  auto checked = checked_policy(p);
+  if (!checked) return at(path, checked.error().message);
+  out = std::move(checked.value());
+  if (auto s = read_int(j, path, "created", false, out.created); !s) return s;
+  return read_int(j, path, "updated", false, out.updated);
+}
+
+Status read_version(const json& j, const std::string& path, KeyStore::Version& ver) {
+  if (!j.is_object()) return at(path, "must be an object");
+  if (auto s = only_members(
+          j, path,
+          {"version", "kty", "key_ops", "attributes", "tags", "release_policy", "jwk", "material"});
+      !s)
+    return s;
+  std::optional<std::string> id, kty;
+  if (auto s = read_string(j, path, "version", true, id); !s) return s;
+  if (check_fixed(FixedVersion{id, std::nullopt}))
+    return at(path + ".version", "'" + *id + "' is not 32 hexadecimal digits");
+  ver.id = lower(*id);
+  if (auto s = read_string(j, path, "kty", true, kty); !s) return s;
+  auto info = parse_kty(*kty);
+  if (!info)
+    return at(path + ".kty",
+              "the key type '" + *kty + "' is not one of RSA, RSA-HSM, EC, EC-HSM, oct, oct-HSM");
+  ver.kty = info->canonical;
+
+  auto ops_json = j.find("key_ops");
+  if (ops_json == j.end()) return at(path + ".key_ops", "missing");
+  if (!ops_json->is_array()) return at(path + ".key_ops", "must be an array of strings");
+  std::vector<std::string> ops;
+  for (const auto& op : *ops_json) {
+    if (!op.is_string()) return at(path + ".key_ops", "must be an array of strings");
+    ops.push_back(op.get<std::string>());
+  }
+  auto normalized = normalize_ops(info->family, ops);
+  if (!normalized) return at(path + ".key_ops", normalized.error().message);
+  ver.key_ops = std::move(normalized.value());
+
+  auto attributes = j.find("attributes");
+  if (attributes == j.end()) return at(path + ".attributes", "missing");
+  if (auto s = read_attributes(*attributes, path + ".attributes", ver.attributes); !s) return s;
+  if (auto tags = j.find("tags"); tags != j.end()) {
+    if (auto e = check_tags(*tags)) return at(path + ".tags", e->message);
+    ver.tags = *tags;
+  }
+  if (auto policy = j.find("release_policy"); policy != j.end()) {
+    if (!policy->is_object()) return at(path + ".release_policy", "must be an object");
+    ver.release_policy = *policy;
+  }
+  if (auto e = check_release(ver.attributes, ver.release_policy)) return at(path, e->message);
+
+  auto text = j.find("material");
+  if (text == j.end())
+    return at(path, "carries no private key material: export with ?include=secrets to import");
+  const std::string mpath = path + ".material";
+  if (!text->is_string()) return at(mpath, "must be a base64url string");
+  auto raw = base64url_decode(text->get_ref<const std::string&>());
+  if (!raw) return at(mpath, "is not base64url (" + raw.error() + ")");
+  WipeString wipe_raw{raw.value()};
+  auto material = KeyMaterial::restore_private(info->family, *raw);
+  if (!material)
+    return at(mpath, std::string("is not a private ") + family_name(info->family) +
+                         " key as this emulator exports it (kty " + ver.kty + ")");
+  if (info->family == KeyFamily::Rsa &&
+      (material->size_bits() < 2048 || material->size_bits() > 4096))
+    return at(mpath, "an RSA key of " + std::to_string(material->size_bits()) +
+                         " bits: Key Vault keys have 2048 to 4096");
+  ver.public_jwk = material->public_jwk();
+  if (auto jwk = j.find("jwk"); jwk != j.end() && *jwk != snapshot_jwk(ver))
+    return at(path + ".jwk", "is not the public key of the version's material");
+  // The bytes as given: restore_private() read them, so they restore again.
+  ver.private_b64 = secret_string(base64url_encode(*raw));
+  ver.material = std::make_shared<const KeyMaterial>(std::move(material.value()));
+  return Status::ok();
+}
+
+Status read_key(const json& j, const std::string& path, bool deleted, KeyStore::DeletedKey& out) {
+  if (!j.is_object()) return at(path, "must be an object");
+  auto members = deleted ? only_members(j, path,
+                                        {"name", "versions", "rotationPolicy", "deletedDate",
+                                         "scheduledPurgeDate"})
+                         : only_members(j, path, {"name", "versions", "rotationPolicy"});
+  if (!members) return members;
+  std::optional<std::string> name;
+  if (auto s = read_string(j, path, "name", true, name); !s) return s;
+  if (!is_valid_key_name(*name))
+    return at(path + ".name",
+              "'" + *name + "' is not a key name (1-127 letters, digits and dashes)");
+  out.key.name = *name;
+  auto versions = j.find("versions");
+  if (versions == j.end()) return at(path + ".versions", "missing");
+  if (!versions->is_array() || versions->empty())
+    return at(path + ".versions", "must be a non-empty array");
+  for (size_t i = 0; i < versions->size(); ++i) {
+    const std::string vpath = path + ".versions[" + std::to_string(i) + "]";
+    KeyStore::Version ver;
+    if (auto s = read_version((*versions)[i], vpath, ver); !s) return s;
+    for (const auto& earlier : out.key.versions)
+      if (earlier.id == ver.id)
+        return at(vpath + ".version", "'" + ver.id + "' appears twice in the key");
+    out.key.versions.push_back(std::move(ver));
+  }
+  if (auto policy = j.find("rotationPolicy"); policy != j.end()) {
+    RotationPolicy p;
+    if (auto s = read_policy(*policy, path + ".rotationPolicy", p); !s) return s;
+    out.key.policy = std::move(p);
+  }
+  if (!deleted) return Status::ok();
+  if (auto s = read_required_int(j, path, "deletedDate", out.deleted_date); !s) return s;
+  return read_required_int(j, path, "scheduledPurgeDate", out.scheduled_purge_date);
+}
+
+Status read_vault(const json& j, const std::string& path, KeyStore::VaultKeys& vk) {
+  if (!j.is_object()) return at(path, "must be an object with 'keys' and 'deletedKeys' (or null)");
+  if (auto s = only_members(j, path, {"keys", "deletedKeys"}); !s) return s;
+  std::map<std::string, std::string> seen;  // lower-case name -> path of its key
+  for (const bool deleted : {false, true}) {
+    const char* member = deleted ? "deletedKeys" : "keys";
+    auto list = j.find(member);
+    if (list == j.end()) continue;
+    if (!list->is_array()) return at(path + "." + member, "must be an array");
+    for (size_t i = 0; i < list->size(); ++i) {
+      const std::string kpath = path + "." + member + "[" + std::to_string(i) + "]";
+      KeyStore::DeletedKey d;
+      if (auto s = read_key((*list)[i], kpath, deleted, d); !s) return s;
+      const std::string k = lower(d.key.name);
+      if (auto [it, fresh] = seen.emplace(k, kpath); !fresh)
+        return at(kpath + ".name", "the key '" + d.key.name + "' is also at " + it->second +
+                                       " (names compare case-insensitively)");
+      if (deleted)
+        vk.deleted.emplace(k, std::move(d));
+      else
+        vk.live.emplace(k, std::move(d.key));
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+json KeyStore::export_vault(const std::string& vault_name, bool include_private,
+                            uint64_t* revision) const {
+  if (revision) *revision = 0;
+  auto vk = find_vault(lower(vault_name));
+  if (!vk) return nullptr;
+  std::lock_guard lock(vk->mu);
+  const int64_t t = now();
+  sweep(*vk, t);
+  for (auto& [_, key] : vk->live) settle_rotation(*vk, key, t);
+  if (revision) *revision = vk->revision.load();
+  if (vk->live.empty() && vk->deleted.empty()) return nullptr;
+  json keys = json::array();
+  for (auto& [_, key] : vk->live) keys.push_back(snapshot_key(key, include_private));
+  json deleted = json::array();
+  for (auto& [_, d] : vk->deleted) {
+    json j = snapshot_key(d.key, include_private);
+    j["deletedDate"] = d.deleted_date;
+    j["scheduledPurgeDate"] = d.scheduled_purge_date;
+    deleted.push_back(std::move(j));
+  }
+  json out = json::object();
+  out["keys"] = std::move(keys);
+  out["deletedKeys"] = std::move(deleted);
+  return out;
+}
+
+std::string KeyStore::export_vault_text(const std::string& vault_name, bool include_private,
+                                        uint64_t* revision) const {
+  if (revision) *revision = 0;
+  auto vk = find_vault(lower(vault_name));
+  if (!vk) return "null";
+  std::lock_guard lock(vk->mu);
+  const int64_t t = now();
+  sweep(*vk, t);
+  for (auto& [_, key] : vk->live) settle_rotation(*vk, key, t);
+  if (revision) *revision = vk->revision.load();
+  if (vk->live.empty() && vk->deleted.empty()) return "null";
+  // Two passes: the exact size first, so the text (secret with include_private) is written
+  // once, without reallocations leaving copies behind.
+  struct Part {
+    std::string head;
+    StoredKey* key;
+  };
+  std::vector<Part> deleted, live;
+  size_t size = std::string_view("{\"deletedKeys\":[],\"keys\":[]}").size();
+  auto plan = [&](std::vector<Part>& parts, StoredKey& key, const DeletedKey* d) {
+    parts.push_back({key_text_head(key, d), &key});
+    size += parts.back().head.size() + 3;  // "]}" and a ','
+    for (auto& ver : key.versions) size += version_text(ver, include_private).size() + 1;
+  };
+  for (auto& [_, d] : vk->deleted) plan(deleted, d.key, &d);
+  for (auto& [_, key] : vk->live) plan(live, key, nullptr);
+  std::string out;
+  out.reserve(size);
+  auto write = [&](const std::vector<Part>& parts) {
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (i > 0) out += ',';
+      out += parts[i].head;
+      for (size_t v = 0; v < parts[i].key->versions.size(); ++v) {
+        if (v > 0) out += ',';
+        out += version_text(parts[i].key->versions[v], include_private);
+      }
+      out += "]}";
+    }
+  };
+  out += "{\"deletedKeys\":[";
+  write(deleted);
+  out += "],\"keys\":[";
+  write(live);
+  out += "]}";
+  return out;
+}
+
+std::vector<std::string> KeyStore::vault_names() const {
+  std::vector<std::pair<std::string, std::shared_ptr<VaultKeys>>> all;
+  {
+    std::lock_guard lock(mu_);
+    all.assign(vaults_.begin(), vaults_.end());
+  }
+  const int64_t t = now();
+  std::vector<std::string> names;
+  for (const auto& [name, vk] : all) {
+    std::lock_guard lock(vk->mu);
+    if (!vk->live.empty() ||
+        std::any_of(vk->deleted.begin(), vk->deleted.end(),
+                    [&](const auto& kv) { return kv.second.scheduled_purge_date > t; }))
+      names.push_back(name);
+  }
+  return names;  // sorted: from the map
+}
+
+std::string KeyStore::export_backup_key() const {
+  const auto key = backup_key();
+  if (!key) return {};
+  std::string raw;
+  WipeString wipe_raw{raw};
+  key->export_private(raw);
+  return base64url_encode(raw);
+}
+
+Status KeyStore::import_backup_key(const std::string& b64url) {
+  auto raw = base64url_decode(b64url);
+  if (!raw) return Status::error("The backup key is not base64url: " + raw.error());
+  WipeString wipe_raw{raw.value()};
+  if (raw->size() != 32)
+    return Status::error("The backup key must be 32 bytes (AES-256), not " +
+                         std::to_string(raw->size()) + ".");
+  auto key = KeyMaterial::restore_private(KeyFamily::Oct, *raw);
+  if (!key) return Status::error(key.error().message);
+  auto held = std::make_shared<const KeyMaterial>(std::move(key.value()));
+  {
+    std::lock_guard lock(mu_);
+    backup_key_.swap(held);
+    ++revision_;
+  }
+  return Status::ok();  // the previous key goes with `held`, outside the lock
+}
+
+Status KeyStore::replace_all(const json& vaults, const std::string& path) {
+  if (!vaults.is_object()) return at(path, "must be an object of vault name -> keys");
+  std::map<std::string, std::shared_ptr<VaultKeys>> next;
+  std::map<std::string, std::string> seen;  // lower-case vault name -> as given
+  for (auto it = vaults.begin(); it != vaults.end(); ++it) {
+    const std::string vpath = path + "." + it.key();
+    if (!is_valid_key_name(it.key()))
+      return at(vpath, "'" + it.key() + "' is not a vault name (letters, digits and dashes)");
+    const std::string name = lower(it.key());
+    if (auto [first, fresh] = seen.emplace(name, it.key()); !fresh)
+      return at(vpath, "the vault '" + it.key() + "' is also given as '" + first->second +
+                           "' (names compare case-insensitively)");
+    if (it->is_null()) continue;
+    auto vk = std::make_shared<VaultKeys>();
+    if (auto s = read_vault(*it, vpath, *vk); !s) return s;
+    if (!vk->live.empty() || !vk->deleted.empty()) next.emplace(name, std::move(vk));
+  }
+  {
+    std::lock_guard lock(mu_);
+    const uint64_t r = ++revision_;
+    for (auto& [_, vk] : next) vk->revision.store(r);
+    vaults_.swap(next);
+  }
+  return Status::ok();  // the previous state goes with `next`, outside the lock
+}
+
+uint64_t KeyStore::revision() const {
+  return revision_.load();
+}
+
+uint64_t KeyStore::vault_revision(const std::string& vault_name) const {
+  auto vk = find_vault(lower(vault_name));
+  return vk ? vk->revision.load() : 0;
 }
 
 }  // namespace cmk::keyvault_data

@@ -252,6 +252,7 @@ void VaultProvider::purge_expired() {
   std::erase_if(deleted_, [&](const auto& kv) {
     if (kv.second.scheduled_purge_at > now) return false;
     if (on_purged_) on_purged_(kv.second.vault.id.name());
+    revision_.bump();
     return true;
   });
 }
@@ -271,6 +272,25 @@ void VaultProvider::retain_deleted(const arm::TrackedResource& vault) {
   d.scheduled_purge_at =
       d.deleted_at + std::chrono::hours(24) * props.value("softDeleteRetentionInDays", 90);
   deleted_[http::to_lower(vault.id.name())] = std::move(d);
+  revision_.bump();
+}
+
+std::vector<DeletedVault> VaultProvider::deleted_vaults() {
+  std::lock_guard lock(mu_);
+  purge_expired();
+  std::vector<DeletedVault> out;
+  for (const auto& [name, d] : deleted_) out.push_back(d);
+  return out;
+}
+
+void VaultProvider::replace_deleted(std::vector<DeletedVault> vaults) {
+  std::lock_guard lock(mu_);
+  deleted_.clear();
+  for (auto& d : vaults) {
+    std::string key = http::to_lower(d.vault.id.name());
+    deleted_.insert_or_assign(std::move(key), std::move(d));
+  }
+  revision_.bump();
 }
 
 void VaultProvider::register_routes(http::Router& router) {
@@ -335,6 +355,7 @@ void VaultProvider::register_routes(http::Router& router) {
                                      "'; recover it there.");
         r = deleted->second.vault;
         deleted_.erase(deleted);
+        revision_.bump();
         resources_.put(r, arm::caller_of(req));
         return arm::arm_json(200, resources_.get(id)->to_json());
       }
@@ -509,6 +530,7 @@ void VaultProvider::register_routes(http::Router& router) {
                                  to_iso8601(it->second.scheduled_purge_at) + ".");
     const std::string purged = it->second.vault.id.name();
     deleted_.erase(it);
+    revision_.bump();
     if (on_purged_) on_purged_(purged);
     Response r;
     r.status = 200;

@@ -29,6 +29,7 @@
 #include "arm/arm_api.h"
 #include "arm/operations.h"
 #include "arm/resource_store.h"
+#include "common/revision.h"
 
 namespace cmk::keyvault_mgmt {
 
@@ -58,6 +59,13 @@ class VaultProvider {
   // so what lives outside the store (its keys) goes too. Set before serving.
   void set_on_purged(std::function<void(const std::string& name)> f) { on_purged_ = std::move(f); }
 
+  // State export and import (state/snapshot.h): the deleted vaults (those past their retention
+  // purged first), ordered by lower-case name; replace_deleted sets them all at once without
+  // purging anything (the keys of a replaced vault are the caller's business).
+  std::vector<DeletedVault> deleted_vaults();
+  void replace_deleted(std::vector<DeletedVault> vaults);
+  uint64_t revision() const { return revision_.value(); }  // common/revision.h
+
  private:
   void purge_expired();  // retention on the virtual clock
   bool name_taken_elsewhere(const std::string& name, const arm::ResourceId& id) const;
@@ -65,6 +73,7 @@ class VaultProvider {
   arm::ArmContext arm_;
   arm::ResourceStore& resources_;
   const Clock& clock_;
+  Revision revision_;
   mutable std::mutex mu_;  // deleted_ and the check-then-act of create/delete/recover
   std::map<std::string, DeletedVault> deleted_;  // by lower-case name
   std::function<void(const std::string&)> on_purged_;

@@ -280,12 +280,13 @@ std::optional<OperationError> ClusterKeys::activate(const arm::TrackedResource& 
   t.usable = true;
   auto it = intervals_.find(cluster.id.key());
   t.next_check = clock_.now() + (it != intervals_.end() ? it->second : default_interval_);
+  revision_.bump();
   return std::nullopt;
 }
 
 void ClusterKeys::forget(const std::string& cluster_key) {
   std::lock_guard lock(mu_);
-  tracked_.erase(cluster_key);
+  if (tracked_.erase(cluster_key)) revision_.bump();
 }
 
 std::optional<ClusterKeys::Health> ClusterKeys::refresh_if_due(const arm::TrackedResource& cluster) {
@@ -298,6 +299,7 @@ std::optional<ClusterKeys::Health> ClusterKeys::refresh_if_due(const arm::Tracke
     // Claimed: concurrent readers see the old state instead of refreshing twice.
     auto interval = intervals_.find(key);
     it->second.next_check = now + (interval != intervals_.end() ? interval->second : default_interval_);
+    revision_.bump();
   }
   Health health;
   auto kv = read_key_vault_properties(cluster.body.value("properties", json::object()));
@@ -317,6 +319,7 @@ std::optional<ClusterKeys::Health> ClusterKeys::refresh_if_due(const arm::Tracke
   }
   it->second.usable = health.usable;
   it->second.key.checked_at = now;
+  revision_.bump();
   return health;
 }
 
@@ -346,17 +349,94 @@ json ClusterKeys::to_json() const {
 void ClusterKeys::set_refresh_interval(std::chrono::seconds interval) {
   std::lock_guard lock(mu_);
   default_interval_ = interval;
+  revision_.bump();
 }
 
 void ClusterKeys::set_refresh_interval(const std::string& cluster_key, std::chrono::seconds interval) {
   std::lock_guard lock(mu_);
   intervals_[http::to_lower(cluster_key)] = interval;
+  revision_.bump();
 }
 
 std::chrono::seconds ClusterKeys::refresh_interval(const std::string& cluster_key) const {
   std::lock_guard lock(mu_);
   auto it = intervals_.find(http::to_lower(cluster_key));
   return it != intervals_.end() ? it->second : default_interval_;
+}
+
+json ClusterKeys::snapshot() const {
+  std::lock_guard lock(mu_);
+  json intervals = json::object();
+  for (const auto& [key, s] : intervals_) intervals[key] = s.count();
+  json tracked = json::array();
+  for (const auto& [key, t] : tracked_)
+    tracked.push_back({{"cluster", t.cluster_id},
+                       {"kid", t.key.kid},
+                       {"wrappedKey", t.key.wrapped_dek},
+                       {"checkedAt", to_iso8601(t.key.checked_at)},
+                       {"nextCheck", to_iso8601(t.next_check)},
+                       {"usable", t.usable}});
+  return {{"defaultRefreshSeconds", default_interval_.count()},
+          {"refreshSeconds", intervals},
+          {"clusters", tracked}};
+}
+
+Status ClusterKeys::restore(const json& j, const std::string& path) {
+  auto fail = [&](const std::string& where, const std::string& what) {
+    return Status::error(path + where + ": " + what);
+  };
+  if (!j.is_object()) return fail("", "must be an object");
+  std::chrono::seconds default_interval = default_interval_;
+  if (auto d = j.find("defaultRefreshSeconds"); d != j.end()) {
+    if (!d->is_number_integer() || d->get<int64_t>() < 0)
+      return fail(".defaultRefreshSeconds", "must be a non-negative integer");
+    default_interval = std::chrono::seconds(d->get<int64_t>());
+  }
+  std::map<std::string, std::chrono::seconds> intervals;
+  if (auto r = j.find("refreshSeconds"); r != j.end()) {
+    if (!r->is_object()) return fail(".refreshSeconds", "must be an object");
+    for (auto it = r->begin(); it != r->end(); ++it) {
+      if (!it->is_number_integer() || it->get<int64_t>() < 0)
+        return fail(".refreshSeconds." + it.key(), "must be a non-negative integer");
+      intervals[http::to_lower(it.key())] = std::chrono::seconds(it->get<int64_t>());
+    }
+  }
+  std::map<std::string, Tracked> tracked;
+  if (auto c = j.find("clusters"); c != j.end()) {
+    if (!c->is_array()) return fail(".clusters", "must be an array");
+    for (size_t i = 0; i < c->size(); ++i) {
+      const json& e = (*c)[i];
+      const std::string at = ".clusters[" + std::to_string(i) + "]";
+      if (!e.is_object()) return fail(at, "must be an object");
+      auto str = [&](const char* k) {
+        auto it = e.find(k);
+        return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      Tracked t;
+      t.cluster_id = str("cluster");
+      auto id = arm::ResourceId::parse(t.cluster_id);
+      if (!id) return fail(at + ".cluster", "must be a cluster's ARM id");
+      t.key.kid = str("kid");
+      if (t.key.kid.empty()) return fail(at + ".kid", "must be a key identifier");
+      t.key.wrapped_dek = str("wrappedKey");
+      auto checked = parse_iso8601(str("checkedAt"));
+      auto next = parse_iso8601(str("nextCheck"));
+      if (!checked) return fail(at + ".checkedAt", "must be an ISO-8601 time");
+      if (!next) return fail(at + ".nextCheck", "must be an ISO-8601 time");
+      t.key.checked_at = *checked;
+      t.next_check = *next;
+      auto usable = e.find("usable");
+      if (usable == e.end() || !usable->is_boolean()) return fail(at + ".usable", "must be a boolean");
+      t.usable = usable->get<bool>();
+      tracked[id->key()] = std::move(t);
+    }
+  }
+  std::lock_guard lock(mu_);
+  default_interval_ = default_interval;
+  intervals_ = std::move(intervals);
+  tracked_ = std::move(tracked);
+  revision_.bump();
+  return Status::ok();
 }
 
 }  // namespace cmk::kusto

@@ -41,6 +41,7 @@
 
 #include "arm/operations.h"
 #include "arm/resource_store.h"
+#include "common/revision.h"
 #include "common/status.h"
 #include "entra/directory.h"
 #include "entra/token_service.h"
@@ -112,7 +113,18 @@ class ClusterKeys {
   void set_refresh_interval(const std::string& cluster_key, std::chrono::seconds interval);
   std::chrono::seconds refresh_interval(const std::string& cluster_key) const;
 
+  // State export and import (state/snapshot.h): refresh intervals and every key in use with its
+  // wrapped data key and check times:
+  //   {"defaultRefreshSeconds": n, "refreshSeconds": {clusterKey: n},
+  //    "clusters": [{"cluster", "kid", "wrappedKey", "checkedAt", "nextCheck", "usable"}]}
+  // restore() checks everything first; on error nothing changes and the message names the path
+  // under `path`.
+  nlohmann::json snapshot() const;
+  Status restore(const nlohmann::json& j, const std::string& path);
+  uint64_t revision() const { return revision_.value(); }  // common/revision.h
+
  private:
+  Revision revision_;
   struct Tracked {
     std::string cluster_id;  // as the cluster spells it
     KeyInUse key;

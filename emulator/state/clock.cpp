@@ -25,6 +25,7 @@ bool VirtualClock::advance(Duration by) {
   std::lock_guard lock(mu_);
   offset_ += by;
   if (frozen_) frozen_at_ += by;
+  revision_.bump();
   return true;
 }
 
@@ -38,6 +39,20 @@ void VirtualClock::set_frozen(bool frozen) {
     offset_ = frozen_at_ - base_->now();
   }
   frozen_ = frozen;
+  revision_.bump();
+}
+
+VirtualClock::State VirtualClock::state() const {
+  std::lock_guard lock(mu_);
+  return {frozen_, offset_, frozen_at_};
+}
+
+void VirtualClock::set_state(const State& s) {
+  std::lock_guard lock(mu_);
+  frozen_ = s.frozen;
+  offset_ = s.offset;
+  frozen_at_ = s.frozen_at;
+  revision_.bump();
 }
 
 bool VirtualClock::frozen() const {
@@ -55,12 +70,15 @@ int64_t to_unix_seconds(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-TimePoint from_unix_seconds(int64_t s) { return TimePoint(std::chrono::seconds(s)); }
+TimePoint from_unix_seconds(int64_t s) {
+  return TimePoint(std::chrono::seconds(s));
+}
 
 std::string to_iso8601(TimePoint t) {
   const auto since = t.time_since_epoch();
   const auto secs = std::chrono::floor<std::chrono::seconds>(since);
-  const auto ticks = std::chrono::duration_cast<std::chrono::nanoseconds>(since - secs).count() / 100;
+  const auto ticks =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(since - secs).count() / 100;
   std::time_t tt = static_cast<std::time_t>(secs.count());
   std::tm tm{};
   gmtime_r(&tt, &tm);
@@ -124,7 +142,8 @@ std::optional<TimePoint> parse_iso8601(std::string_view s) {
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     const int sign = s[pos++] == '-' ? -1 : 1;
     int oh, om;
-    if (!digits(s, pos, 2, oh) || !expect_char(s, pos, ':') || !digits(s, pos, 2, om)) return std::nullopt;
+    if (!digits(s, pos, 2, oh) || !expect_char(s, pos, ':') || !digits(s, pos, 2, om))
+      return std::nullopt;
     offset_minutes = sign * (oh * 60 + om);
   }
   if (pos != s.size()) return std::nullopt;
@@ -155,11 +174,20 @@ std::optional<TimePoint> parse_time_spec(std::string_view s, TimePoint now) {
   if (i == 1 || i + 1 != s.size()) return std::nullopt;
   int64_t unit = 0;
   switch (s[i]) {
-    case 's': unit = 1; break;
-    case 'm': unit = 60; break;
-    case 'h': unit = 3600; break;
-    case 'd': unit = 86400; break;
-    default: return std::nullopt;
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      return std::nullopt;
   }
   return now + std::chrono::seconds(sign * n * unit);
 }

@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/revision.h"
+
 namespace cmk {
 
 using TimePoint = std::chrono::system_clock::time_point;
@@ -50,7 +52,20 @@ class VirtualClock final : public Clock {
   // How far virtual time is ahead of real time.
   Duration offset() const;
 
+  // The clock's own settings, for state export and import (state/snapshot.h): when not frozen,
+  // virtual time is real time + offset (so it keeps moving while the emulator is down, as real
+  // time does); when frozen, it stays at frozen_at.
+  struct State {
+    bool frozen = false;
+    Duration offset{0};
+    TimePoint frozen_at{};
+  };
+  State state() const;
+  void set_state(const State& s);
+  uint64_t revision() const { return revision_.value(); }  // common/revision.h
+
  private:
+  Revision revision_;
   const Clock* base_;
   mutable std::mutex mu_;
   Duration offset_{0};

@@ -102,10 +102,11 @@ Result<Fixture> parse_fixture(const std::string& text, const std::string& source
     return r.fail("$", describe_parse_error(text, e));
   }
   if (!doc.is_object()) return r.fail("$", "a fixture must be a JSON object");
-  if (auto s = r.check_keys(doc, "$",
-                            {"$schema", "version", "description", "tenants", "subscriptions",
-                             "servicePrincipals", "resourceGroups", "userAssignedIdentities",
-                             "vaults", "roleAssignments", "clusters", "lroPolicies", "faults"});
+  if (auto s =
+          r.check_keys(doc, "$",
+                       {"$schema", "version", "description", "tenants", "subscriptions",
+                        "servicePrincipals", "resourceGroups", "userAssignedIdentities", "vaults",
+                        "roleAssignments", "clusters", "lroPolicies", "faults", "state"});
       !s)
     return s;
   if (auto v = doc.find("version"); v != doc.end() && (!v->is_number_integer() || *v != 1))
@@ -174,8 +175,9 @@ Result<Fixture> parse_fixture(const std::string& text, const std::string& source
 
   s = each("servicePrincipals", [&](const json& o, const std::string& p) -> Status {
     entra::ServicePrincipal sp;
-    if (auto c = r.check_keys(
-            o, p, {"appId", "objectId", "tenantId", "displayName", "secrets", "certificates"});
+    if (auto c = r.check_keys(o, p,
+                              {"appId", "objectId", "tenantId", "displayName", "secrets",
+                               "certificates", "registeredOnTheFly"});
         !c)
       return c;
     if (auto c = r.guid(o, p, "appId", sp.app_id, true); !c) return c;
@@ -190,6 +192,10 @@ Result<Fixture> parse_fixture(const std::string& text, const std::string& source
     for (size_t i = 0; i < sp.certificate_pems.size(); ++i)
       if (sp.certificate_pems[i].find("-----BEGIN CERTIFICATE-----") == std::string::npos)
         return r.fail(p + ".certificates[" + std::to_string(i) + "]", "must be a PEM certificate");
+    if (auto it = o.find("registeredOnTheFly"); it != o.end()) {
+      if (!it->is_boolean()) return r.fail(p + ".registeredOnTheFly", "must be a boolean");
+      sp.registered_on_the_fly = it->get<bool>();
+    }
     if (sp.display_name.empty()) sp.display_name = "app-" + sp.app_id.substr(0, 8);
     f.service_principals.push_back(std::move(sp));
     return Status::ok();
@@ -226,12 +232,16 @@ Result<Fixture> parse_fixture(const std::string& text, const std::string& source
     if (!s) return s;
     if (auto it = doc.find(section.name); it != doc.end()) f.*section.member = *it;
   }
+  if (auto st = doc.find("state"); st != doc.end()) {
+    if (!st->is_object()) return r.fail("$.state", "must be an object");
+    f.state = *st;  // checked as a whole when applied (state/snapshot.h), before any change
+  }
   return f;
 }
 
 bool Fixture::has_resources() const {
   return !resource_groups.is_null() || !user_assigned_identities.is_null() || !vaults.is_null() ||
-         !role_assignments.is_null() || !clusters.is_null();
+         !role_assignments.is_null() || !clusters.is_null() || !state.is_null();
 }
 
 Result<Fixture> load_fixture_file(const std::filesystem::path& path) {
@@ -279,8 +289,8 @@ class Applier {
 
   Status sections(const char* name, const json& items, Handler h) {
     if (items.is_null()) return Status::ok();
-    if (!t_.groups || !t_.resources || !t_.vaults || !t_.keys || !t_.role_assignments ||
-        !t_.clock || !t_.ids)
+    if (!t_.stores.groups || !t_.stores.resources || !t_.stores.vaults || !t_.stores.keys ||
+        !t_.stores.role_assignments || !t_.stores.clock || !t_.ids)
       return fail(std::string("$.") + name, "resource sections need a full emulator to apply to");
     for (size_t i = 0; i < items.size(); ++i)
       if (auto s = (this->*h)(items[i], at(std::string("$.") + name, i)); !s) return s;
@@ -345,10 +355,10 @@ class Applier {
                                     " resource (/subscriptions/{id}/resourceGroups/{name}/"
                                     "providers/" +
                                     type + "/{name}); got \"" + text + "\"");
-    if (!t_.subscriptions->find(id->subscription))
+    if (!t_.stores.subscriptions->find(id->subscription))
       return fail(path + ".id", "no subscription '" + id->subscription +
                                     "' is defined (add it under $.subscriptions)");
-    if (!t_.groups->get(id->subscription, id->resource_group))
+    if (!t_.stores.groups->get(id->subscription, id->resource_group))
       return fail(path + ".id", "no resource group '" + id->resource_group +
                                     "' is defined in subscription '" + id->subscription +
                                     "' (add it under $.resourceGroups)");
@@ -357,9 +367,9 @@ class Applier {
   }
 
   bool principal_known(const std::string& object_id) const {
-    for (const auto& sp : t_.directory->service_principals())
+    for (const auto& sp : t_.stores.directory->service_principals())
       if (http::iequals(sp.object_id, object_id)) return true;
-    return t_.directory->find_managed_identity_by_principal_id(object_id).has_value();
+    return t_.stores.directory->find_managed_identity_by_principal_id(object_id).has_value();
   }
 
   Status check_principal(const std::string& object_id, const std::string& path) const {
@@ -380,7 +390,7 @@ class Applier {
       return Status::ok();
     }
     if (it->is_string())
-      if (auto t = parse_time_spec(it->get<std::string>(), t_.clock->now())) {
+      if (auto t = parse_time_spec(it->get<std::string>(), t_.stores.clock->now())) {
         out = to_unix_seconds(*t);
         return Status::ok();
       }
@@ -408,7 +418,7 @@ class Applier {
       if (auto s = string_member(o, path, "name", rg.name, true); !s) return s;
       if (auto s = guid_member(o, path, "subscriptionId", rg.subscription); !s) return s;
       if (rg.subscription.empty()) {
-        auto all = t_.subscriptions->all();
+        auto all = t_.stores.subscriptions->all();
         if (all.empty())
           return fail(path + ".subscriptionId",
                       "no subscription is defined (add one under "
@@ -422,7 +432,7 @@ class Applier {
                   "'" + rg.name +
                       "' is not a valid resource group name (1-90 letters, digits, "
                       "'_', '-', '.', '(' and ')', not ending in '.')");
-    if (!t_.subscriptions->find(rg.subscription))
+    if (!t_.stores.subscriptions->find(rg.subscription))
       return fail(path + where, "no subscription '" + rg.subscription +
                                     "' is defined (add it under $.subscriptions)");
     if (auto s = string_member(o, path, "location", rg.location, true); !s) return s;
@@ -431,7 +441,7 @@ class Applier {
     rg.location = arm::normalize_location(arm::find_region(rg.location)->name);
     if (auto s = object_member(o, path, "tags", rg.tags); !s) return s;
     if (auto s = string_member(o, path, "managedBy", rg.managed_by, false); !s) return s;
-    t_.groups->put(std::move(rg));
+    t_.stores.groups->put(std::move(rg));
     return Status::ok();
   }
 
@@ -455,7 +465,7 @@ class Applier {
     const std::string ppath = path + ".properties";
     entra::ManagedIdentity mi;
     mi.resource_id = id.str();
-    mi.tenant_id = t_.subscriptions->find(id.subscription)->tenant_id;
+    mi.tenant_id = t_.stores.subscriptions->find(id.subscription)->tenant_id;
     std::string tenant;
     if (auto s = guid_member(props, ppath, "tenantId", tenant); !s) return s;
     if (!tenant.empty() && tenant != http::to_lower(mi.tenant_id))
@@ -465,17 +475,17 @@ class Applier {
     // Minted in the order a PUT mints them, so a seeded run gives the same ids either way.
     if (mi.principal_id.empty()) mi.principal_id = t_.ids->guid();
     if (mi.client_id.empty()) mi.client_id = t_.ids->guid();
-    if (auto other = t_.directory->find_managed_identity_by_principal_id(mi.principal_id);
+    if (auto other = t_.stores.directory->find_managed_identity_by_principal_id(mi.principal_id);
         other && !http::iequals(other->resource_id, mi.resource_id))
       return fail(
           ppath + ".principalId",
           "'" + mi.principal_id + "' is already the principal id of '" + other->resource_id + "'");
-    if (auto other = t_.directory->find_managed_identity_by_client_id(mi.client_id);
+    if (auto other = t_.stores.directory->find_managed_identity_by_client_id(mi.client_id);
         other && !http::iequals(other->resource_id, mi.resource_id))
       return fail(ppath + ".clientId", "'" + mi.client_id + "' is already the client id of '" +
                                            other->resource_id + "'");
-    msi::create_user_assigned_identity(*t_.resources, *t_.directory, std::move(r), std::move(mi),
-                                       kFixtureCaller);
+    msi::create_user_assigned_identity(*t_.stores.resources, *t_.stores.directory, std::move(r),
+                                       std::move(mi), kFixtureCaller);
     return Status::ok();
   }
 
@@ -488,16 +498,16 @@ class Applier {
                                     "' is not a valid vault name (3-24 letters, digits "
                                     "and '-', starting with a letter, ending with a letter or "
                                     "digit, no \"--\")");
-    if (auto other = t_.vaults->find_vault_by_name(name); other && !(other->id == id))
+    if (auto other = t_.stores.vaults->find_vault_by_name(name); other && !(other->id == id))
       return fail(path + ".id", "the vault name '" + name + "' is already used by '" +
                                     other->id.str() + "' (vault names are global)");
-    if (t_.vaults->find_deleted(name))
+    if (t_.stores.vaults->find_deleted(name))
       return fail(path + ".id", "a deleted vault is named '" + name + "'");
     json props;
     if (auto s = object_member(o, path, "properties", props); !s) return s;
     if (props.is_null()) return fail(path + ".properties", "is required");
     if (!props.contains("tenantId"))
-      props["tenantId"] = t_.subscriptions->find(id.subscription)->tenant_id;
+      props["tenantId"] = t_.stores.subscriptions->find(id.subscription)->tenant_id;
     if (auto policies = props.find("accessPolicies");
         policies != props.end() && policies->is_array())
       for (size_t i = 0; i < policies->size(); ++i) {
@@ -517,7 +527,7 @@ class Applier {
     if (auto e = arm::read_location_and_tags(o, false, false, r))
       return fail(path, arm_problem(*e));
     r.body = {{"properties", merged}};
-    t_.resources->put(r, kFixtureCaller);
+    t_.stores.resources->put(r, kFixtureCaller);
 
     auto keys = o.find("keys");
     if (keys == o.end() || keys->is_null()) return Status::ok();
@@ -615,7 +625,7 @@ class Applier {
       r.attributes = attrs;
       r.tags = tags;
       r.fixed = fixed;
-      made = t_.keys->import(vault, name, r);
+      made = t_.stores.keys->import(vault, name, r);
     } else {
       if (o.contains("hsm"))
         return fail(path + ".hsm",
@@ -636,7 +646,7 @@ class Applier {
       r.attributes = attrs;
       r.tags = tags;
       r.fixed = fixed;
-      made = t_.keys->create(vault, name, r);
+      made = t_.stores.keys->create(vault, name, r);
     }
     if (!made) return fail(path, made.error().message);
     return Status::ok();
@@ -651,17 +661,17 @@ class Applier {
       return fail(path, "'" + scope +
                             "' is not an ARM scope (a subscription, resource "
                             "group or resource id)");
-    if (!t_.subscriptions->find(id->subscription))
+    if (!t_.stores.subscriptions->find(id->subscription))
       return fail(path, "no subscription '" + id->subscription +
                             "' is defined (add it under $.subscriptions)");
     if (id->resource_group.empty()) return Status::ok();
-    if (!t_.groups->get(id->subscription, id->resource_group))
+    if (!t_.stores.groups->get(id->subscription, id->resource_group))
       return fail(path, "no resource group '" + id->resource_group +
                             "' is defined (add it under $.resourceGroups)");
     if (id->types_and_names.empty()) return Status::ok();
     arm::ResourceId top = *id;
     top.types_and_names.resize(1);
-    if (!t_.resources->get(top))
+    if (!t_.stores.resources->get(top))
       return fail(path, "no resource '" + top.str() +
                             "' is defined (define it in an earlier "
                             "section or fixture)");
@@ -711,7 +721,7 @@ class Applier {
     if (auto s = string_member(props, ppath, "principalType", a.principal_type, false); !s)
       return s;
     a.created_by = kFixtureCaller;
-    switch (t_.role_assignments->put(a)) {
+    switch (t_.stores.role_assignments->put(a)) {
       case authorization::RoleAssignmentStore::PutOutcome::Created:
       case authorization::RoleAssignmentStore::PutOutcome::Unchanged:
         return Status::ok();
@@ -734,7 +744,7 @@ class Applier {
       if (auto u = ident->find("userAssignedIdentities"); u != ident->end() && u->is_object())
         for (const auto& [k, v] : u->items()) {
           auto uid = arm::ResourceId::parse(k);
-          if (!uid || !t_.resources->get(*uid))
+          if (!uid || !t_.stores.resources->get(*uid))
             return fail(path + ".identity.userAssignedIdentities['" + k + "']",
                         "no user-assigned identity '" + k +
                             "' is defined (add it under $.userAssignedIdentities)");
@@ -750,18 +760,18 @@ class Applier {
     if (!kv) return fail(kvpath, kv.error().code + ": " + kv.error().message);
     if (kv.value()) {
       const auto& k = *kv.value();
-      auto vault = t_.vaults->find_vault_by_name(k.vault_name);
+      auto vault = t_.stores.vaults->find_vault_by_name(k.vault_name);
       if (!vault)
         return fail(kvpath + ".keyVaultUri",
                     "no vault '" + k.vault_name + "' is defined (add it under $.vaults)");
       const auto settings =
           keyvault_data::vault_settings(vault->id.name(), vault->body["properties"]);
-      auto found = t_.keys->get(settings, k.key_name, "");
+      auto found = t_.stores.keys->get(settings, k.key_name, "");
       if (!found && found.error().kind == keyvault_data::KeyErrorKind::KeyNotFound)
         return fail(kvpath + ".keyName", "vault '" + k.vault_name + "' has no key '" + k.key_name +
                                              "' (add it under the vault's keys)");
       if (!k.key_version.empty()) {
-        auto ver = t_.keys->get(settings, k.key_name, k.key_version);
+        auto ver = t_.stores.keys->get(settings, k.key_name, k.key_version);
         if (!ver && ver.error().kind == keyvault_data::KeyErrorKind::KeyNotFound)
           return fail(kvpath + ".keyVersion", "key '" + k.key_name + "' has no version '" +
                                                   k.key_version +
@@ -790,28 +800,33 @@ class Applier {
 
 Status apply_fixtures(const std::vector<Fixture>& fixtures, FixtureTargets& targets) {
   for (const auto& f : fixtures) {
-    for (const auto& t : f.tenants) targets.directory->put_tenant(t);
+    for (const auto& t : f.tenants) targets.stores.directory->put_tenant(t);
     for (size_t i = 0; i < f.subscriptions.size(); ++i) {
       const auto& sub = f.subscriptions[i];
-      if (!targets.directory->find_tenant(sub.tenant_id))
+      if (!targets.stores.directory->find_tenant(sub.tenant_id))
         return Status::error(f.source + ": $.subscriptions[" + std::to_string(i) +
                              "].tenantId: no tenant '" + sub.tenant_id +
                              "' is defined (add it under $.tenants)");
-      targets.subscriptions->put(sub);
+      targets.stores.subscriptions->put(sub);
     }
     // Principals without a tenant belong to the first tenant known at this point.
     std::string first_tenant;
-    if (auto all = targets.directory->tenants(); !all.empty()) first_tenant = all.front().id;
+    if (auto all = targets.stores.directory->tenants(); !all.empty()) first_tenant = all.front().id;
     for (size_t i = 0; i < f.service_principals.size(); ++i) {
       auto sp = f.service_principals[i];
       if (sp.tenant_id.empty()) sp.tenant_id = first_tenant;
-      if (sp.tenant_id.empty() || !targets.directory->find_tenant(sp.tenant_id))
+      if (sp.tenant_id.empty() || !targets.stores.directory->find_tenant(sp.tenant_id))
         return Status::error(f.source + ": $.servicePrincipals[" + std::to_string(i) +
                              "].tenantId: no tenant '" + sp.tenant_id +
                              "' is defined (add it under $.tenants)");
-      targets.directory->put_service_principal(std::move(sp));
+      targets.stores.directory->put_service_principal(std::move(sp));
     }
     if (auto s = Applier(f, targets).run(); !s) return s;
+    if (!f.state.is_null()) {
+      if (!targets.stores.operations)
+        return Status::error(f.source + ": $.state: a state section needs the whole emulator");
+      if (auto s = apply_state_section(f.state, targets.stores, f.source); !s) return s;
+    }
   }
   return Status::ok();
 }
@@ -819,8 +834,8 @@ Status apply_fixtures(const std::vector<Fixture>& fixtures, FixtureTargets& targ
 Status apply_fixtures(const std::vector<Fixture>& fixtures, entra::Directory& directory,
                       arm::SubscriptionRegistry& subscriptions) {
   FixtureTargets targets;
-  targets.directory = &directory;
-  targets.subscriptions = &subscriptions;
+  targets.stores.directory = &directory;
+  targets.stores.subscriptions = &subscriptions;
   return apply_fixtures(fixtures, targets);
 }
 

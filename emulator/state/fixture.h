@@ -33,7 +33,11 @@
 //                                        as PUT /_emulator/lro-policy takes (arm/operations.h)
 //     "faults": [rule]                   fault rules, as PUT /_emulator/faults takes
 //                                        (faults/fault_rules.h); appended in fixture order
+//     "state": {...}                     an exported state (state/snapshot.h): the stores'
+//                                        contents exactly, applied last
 //   }
+// Service principals may say "registeredOnTheFly": true (admitted at first sign-in; exports
+// keep it).
 // Resources use the shapes ARM answers a GET with (read-only members such as "name", "type",
 // "etag" and "systemData" are accepted and ignored), so an export can be a fixture. Ids that are
 // minted when absent (principal and client ids, key versions, role assignment names) are kept
@@ -71,6 +75,7 @@
 #include "keyvault_mgmt/vaults.h"
 #include "kusto/clusters.h"
 #include "state/clock.h"
+#include "state/snapshot.h"
 
 namespace cmk::state {
 
@@ -88,23 +93,19 @@ struct Fixture {
   nlohmann::json vaults;
   nlohmann::json role_assignments;
   nlohmann::json clusters;
+  // An exported state (state/snapshot.h), applied after the sections above; null when absent.
+  nlohmann::json state;
   bool has_resources() const;
 };
 
 // The stores a fixture fills. directory and subscriptions are always needed; the rest only by
-// fixtures with resource sections (an error names the section otherwise).
+// fixtures with resource sections (an error names the section otherwise), and every store by a
+// "state" section.
 struct FixtureTargets {
-  entra::Directory* directory = nullptr;
-  arm::SubscriptionRegistry* subscriptions = nullptr;
-  arm::ResourceGroupStore* groups = nullptr;
-  arm::ResourceStore* resources = nullptr;
-  keyvault_mgmt::VaultProvider* vaults = nullptr;
-  keyvault_data::KeyStore* keys = nullptr;
-  authorization::RoleAssignmentStore* role_assignments = nullptr;
+  StateStores stores;
   // The clusters' provider context: ARM core, ids, and the ClusterKeys that activate CMK.
   kusto::KustoProviderContext kusto;
-  const Clock* clock = nullptr;  // "now" of relative times ("now+30d")
-  IdGenerator* ids = nullptr;    // role assignment names when absent
+  IdGenerator* ids = nullptr;  // role assignment names when absent
 };
 
 Result<Fixture> parse_fixture(const std::string& text, const std::string& source);

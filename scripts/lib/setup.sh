@@ -7,7 +7,7 @@ CMK_BUILD_DIR="${CMK_BUILD_DIR:-$CMK_ROOT/build}"
 
 # Debian packages the build and the tests need.
 CMK_BUILD_PACKAGES=(build-essential cmake pkg-config libssl-dev libcpp-httplib-dev nlohmann-json3-dev
-  libcli11-dev catch2 curl openssl)
+  libcli11-dev catch2 libsqlite3-dev curl openssl)
 
 cmk_log() { printf '[cmk] %s\n' "$*" >&2; }
 

@@ -1,0 +1,118 @@
+// The whole state of an emulator as a fixture (issue 8): what GET /_emulator/state exports,
+// PUT /_emulator/state and `--fixture` import, and --state-dir persists row by row.
+//
+// Shape: a fixture (state/fixture.h) with the identity sections it already knows (tenants,
+// subscriptions, servicePrincipals), lroPolicies and faults, plus one "state" section that holds
+// everything else exactly as the stores keep it:
+//   "state": {
+//     "secrets": bool,                   whether key material and secrets are included
+//     "clock": {"frozen": false, "offsetNanoseconds": n} | {"frozen": true, "at": ISO-8601},
+//     "managedIdentities": [{"resourceId", "principalId", "clientId", "tenantId", "kind"}],
+//     "resourceGroups": [{"subscriptionId", "name", "location", "tags", "managedBy",
+//                         "provisioningState"}],
+//     "resources": [ARM JSON of every tracked resource, etag and systemData included],
+//     "deletedVaults": [{"vault": ARM JSON, "deletedAt": ISO, "scheduledPurgeAt": ISO}],
+//     "keys": {"<vault name>": KeyStore::export_vault()},
+//     "keyBackupKey": str,               secrets only: the key that seals key backups
+//     "roleAssignments": [{"name", "scope", "roleDefinitionId", "principalId",
+//                          "principalType", "createdBy", "createdOn"}],
+//     "operations": [{"id", "resourceId", "kind", "location", "startedAt", "endedAt",
+//                     "status", "error": {"code", "message"}}],
+//     "clusterKeys": ClusterKeys::snapshot()
+//   }
+// Every list is ordered by its key, so the same state always exports to the same bytes, and an
+// export imported again exports identically (tests/unit/state_snapshot_test.cpp).
+//
+// Importing the "state" section adds to or replaces (by key) what the stores hold. It is checked
+// completely before anything changes. Two things cannot be imported as they were:
+// - an operation that was running: its work lives in the process that started it, so it ends
+//   Failed with code "OperationInterrupted" and its resource's provisioningState becomes Failed
+//   (arm::mark_faulted), as an injected failure would leave it;
+// - key versions without private material (an export without secrets): refused, naming the path.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "arm/operations.h"
+#include "arm/resource_groups.h"
+#include "arm/resource_store.h"
+#include "arm/subscriptions.h"
+#include "authorization/role_assignments.h"
+#include "common/status.h"
+#include "entra/directory.h"
+#include "faults/fault_rules.h"
+#include "keyvault_data/key_store.h"
+#include "keyvault_mgmt/vaults.h"
+#include "kusto/cluster_keys.h"
+#include "state/clock.h"
+
+namespace cmk::state {
+
+// Every store the state lives in.
+struct StateStores {
+  VirtualClock* clock = nullptr;
+  entra::Directory* directory = nullptr;
+  arm::SubscriptionRegistry* subscriptions = nullptr;
+  arm::ResourceGroupStore* groups = nullptr;
+  arm::ResourceStore* resources = nullptr;
+  keyvault_mgmt::VaultProvider* vaults = nullptr;
+  keyvault_data::KeyStore* keys = nullptr;
+  authorization::RoleAssignmentStore* role_assignments = nullptr;
+  arm::OperationEngine* operations = nullptr;
+  kusto::ClusterKeys* cluster_keys = nullptr;
+  arm::LroPolicyTable* lro_policies = nullptr;
+  faults::FaultSet* faults = nullptr;
+};
+
+// One piece of a section: a key (unique within the section) and its JSON text. `stamp` says
+// which version of the item the text renders when the store can tell cheaply (a resource's
+// ETag, a vault's key revision); "" when it cannot.
+struct StateRow {
+  std::string key;
+  std::string stamp;
+  std::shared_ptr<const std::string> text;  // null: unchanged since the stamp given as previous
+};
+
+struct SectionRows {
+  std::string section;  // "tenants", "resources", "keys", ...
+  uint64_t revision = 0;
+  std::vector<StateRow> rows;  // ordered by key
+};
+
+// What a caller already holds, so unchanged sections and rows are not rendered again:
+// section -> revision seen, and section -> key -> stamp.
+struct SeenState {
+  std::map<std::string, uint64_t> revisions;
+  std::map<std::string, std::map<std::string, std::string>> stamps;
+};
+
+// The sections whose store revision differs from `seen` (all of them for an empty SeenState),
+// with every row; rows whose stamp equals the one in `seen` come without text.
+std::vector<SectionRows> collect_sections(const StateStores& stores, bool include_secrets,
+                                          const SeenState& seen = {});
+
+// The sum of every section's store revision. Revisions only grow, so an unchanged sum means no
+// store changed: the lock-free test persistence makes after every request.
+uint64_t state_signature(const StateStores& stores);
+
+// Puts rows (each with text) together into the export document. Unknown sections are ignored.
+nlohmann::json assemble(const std::vector<SectionRows>& sections, bool include_secrets);
+
+// The whole state as a fixture document.
+nlohmann::json export_state(const StateStores& stores, bool include_secrets);
+
+// Applies a fixture's "state" section to the stores (see the top of this file). `path` prefixes
+// error messages ("<source>: $.state.resources[3].etag: must be a non-empty string").
+Status apply_state_section(const nlohmann::json& state, const StateStores& stores,
+                           const std::string& source);
+
+// Empties every store (state import and reset start from nothing).
+void clear_state(const StateStores& stores);
+
+}  // namespace cmk::state
