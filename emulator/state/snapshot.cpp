@@ -185,9 +185,12 @@ const std::vector<SectionDef>& sections() {
              out.push_back({name, seen, nullptr});
              continue;
            }
+           // The store keeps each version's text: only changed versions are rendered again.
            uint64_t revision = 0;  // as of the rendering, after the vault settled
-           json v = s.keys->export_vault(name, secrets, &revision);
-           if (!v.is_null()) out.push_back({name, std::to_string(revision), text_of(v)});
+           std::string text = s.keys->export_vault_text(name, secrets, &revision);
+           if (text != "null")
+             out.push_back({name, std::to_string(revision),
+                            std::make_shared<const std::string>(std::move(text))});
          }
        }},
       {"keyBackupKey", Placement::StateSingle, true,
