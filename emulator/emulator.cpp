@@ -204,6 +204,14 @@ Status Emulator::start() {
     if (!f) return f.status();
     if (auto s = load_fixtures({f.value()}, /*with_flags=*/false); !s) return s;
     log_.info("resumed the state saved in " + source);
+    if (!options_.fixtures.empty() || !options_.fault_files.empty() ||
+        !options_.lro_policies.empty())
+      log_.warn(
+          "--fixture, --faults and --lro-policy shape a new state directory (and POST "
+          "/_emulator/reset); the state resumed from " +
+          source +
+          " already holds its fixtures, fault rules and policies, so they are not applied "
+          "again now");
   } else if (auto s = load_fixtures(start_fixtures_, /*with_flags=*/true); !s) {
     return s;
   }
