@@ -373,24 +373,19 @@ std::string Emulator::location_of(const std::string& resource_id) const {
 }
 
 Response Emulator::handle(Request& req) {
-  Response res;
-  if (req.surface == Surface::Admin) {
-    // Unlocked: a state import or reset takes the lock alone (state_admin.cpp).
-    res = dispatch(req);
-  } else {
-    std::shared_lock lock(state_mu_);
-    res = dispatch(req);
-  }
-  if (state_dir_) {
-    // Before the response leaves: an acknowledged write is a saved write.
-    std::shared_lock lock(state_mu_);
-    if (auto s = state_dir_->commit(state_stores()); !s) {
-      log_.error(s.message());
-      return http::surface_error(req, 503, "StateNotSaved",
-                                 "The emulator could not save its state, so the outcome of this "
-                                 "request is not durable: " +
-                                     s.message());
-    }
+  // Admin requests run unlocked: a state import or reset takes the lock alone (state_admin.cpp).
+  std::shared_lock lock(state_mu_, std::defer_lock);
+  if (req.surface != Surface::Admin) lock.lock();
+  Response res = dispatch(req);
+  if (!state_dir_) return res;
+  // Before the response leaves: an acknowledged write is a saved write.
+  if (!lock.owns_lock()) lock.lock();
+  if (auto s = state_dir_->commit(state_stores()); !s) {
+    log_.error(s.message());
+    return http::surface_error(req, 503, "StateNotSaved",
+                               "The emulator could not save its state, so the outcome of this "
+                               "request is not durable: " +
+                                   s.message());
   }
   return res;
 }

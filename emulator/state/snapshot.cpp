@@ -4,6 +4,7 @@
 #include <set>
 
 #include "http/message.h"
+#include "state/json_reader.h"
 
 namespace cmk::state {
 
@@ -304,13 +305,10 @@ json export_state(const StateStores& stores, bool include_secrets) {
 namespace {
 
 // Reads the "state" section into values before anything is applied, naming paths on errors.
-class StateReader {
+class StateReader : public JsonReader {
  public:
-  StateReader(const json& state, std::string source) : state_(state), source_(std::move(source)) {}
-
-  Status fail(const std::string& path, const std::string& problem) const {
-    return Status::error(source_ + ": " + path + ": " + problem);
-  }
+  StateReader(const json& state, std::string source)
+      : JsonReader(std::move(source)), state_(state) {}
 
   // Calls `fn(item, path)` for each element of the array `state[name]` (absent = none).
   template <typename Fn>
@@ -327,12 +325,10 @@ class StateReader {
     return Status::ok();
   }
 
+  // A string member; a required one must not be empty either (an export never writes "").
   Status text(const json& o, const std::string& path, const char* key, std::string& out,
               bool required = true) const {
-    auto it = o.find(key);
-    if (it == o.end()) return required ? fail(path + "." + key, "is required") : Status::ok();
-    if (!it->is_string()) return fail(path + "." + key, "must be a string");
-    out = it->get<std::string>();
+    if (auto s = string(o, path, key, out, required); !s) return s;
     if (required && out.empty()) return fail(path + "." + key, "must not be empty");
     return Status::ok();
   }
@@ -346,21 +342,8 @@ class StateReader {
     return Status::ok();
   }
 
-  Status keys_only(const json& o, const std::string& path, std::set<std::string> allowed) const {
-    for (auto it = o.begin(); it != o.end(); ++it)
-      if (!allowed.count(it.key())) {
-        std::string list;
-        for (const auto& k : allowed) list += (list.empty() ? "" : ", ") + k;
-        return fail(path + "." + it.key(), "unknown key (expected one of: " + list + ")");
-      }
-    return Status::ok();
-  }
-
-  const std::string& source() const { return source_; }
-
  private:
   const json& state_;
-  std::string source_;
 };
 
 struct ParsedState {
@@ -379,7 +362,7 @@ struct ParsedState {
 Result<ParsedState> read_state(const json& state, const std::string& source) {
   StateReader r(state, source);
   if (!state.is_object()) return r.fail("$.state", "must be an object");
-  if (auto s = r.keys_only(
+  if (auto s = r.check_keys(
           state, "$.state",
           {"secrets", "clock", "managedIdentities", "resourceGroups", "resources", "deletedVaults",
            "keys", "keyBackupKey", "roleAssignments", "operations", "clusterKeys"});
@@ -392,7 +375,7 @@ Result<ParsedState> read_state(const json& state, const std::string& source) {
   if (auto c = state.find("clock"); c != state.end()) {
     const std::string path = "$.state.clock";
     if (!c->is_object()) return r.fail(path, "must be an object");
-    if (auto s = r.keys_only(*c, path, {"frozen", "at", "offsetNanoseconds"}); !s) return s;
+    if (auto s = r.check_keys(*c, path, {"frozen", "at", "offsetNanoseconds"}); !s) return s;
     auto frozen = c->find("frozen");
     if (frozen == c->end() || !frozen->is_boolean())
       return r.fail(path + ".frozen", "must be a boolean");
@@ -412,7 +395,7 @@ Result<ParsedState> read_state(const json& state, const std::string& source) {
 
   Status s = r.each("managedIdentities", [&](const json& o, const std::string& path) -> Status {
     if (auto c =
-            r.keys_only(o, path, {"resourceId", "principalId", "clientId", "tenantId", "kind"});
+            r.check_keys(o, path, {"resourceId", "principalId", "clientId", "tenantId", "kind"});
         !c)
       return c;
     entra::ManagedIdentity m;
@@ -436,7 +419,7 @@ Result<ParsedState> read_state(const json& state, const std::string& source) {
   if (!s) return s;
 
   s = r.each("resourceGroups", [&](const json& o, const std::string& path) -> Status {
-    if (auto c = r.keys_only(
+    if (auto c = r.check_keys(
             o, path,
             {"subscriptionId", "name", "location", "tags", "managedBy", "provisioningState"});
         !c)
@@ -467,7 +450,7 @@ Result<ParsedState> read_state(const json& state, const std::string& source) {
   if (!s) return s;
 
   s = r.each("deletedVaults", [&](const json& o, const std::string& path) -> Status {
-    if (auto c = r.keys_only(o, path, {"vault", "deletedAt", "scheduledPurgeAt"}); !c) return c;
+    if (auto c = r.check_keys(o, path, {"vault", "deletedAt", "scheduledPurgeAt"}); !c) return c;
     keyvault_mgmt::DeletedVault d;
     auto v = arm::TrackedResource::from_json(o.value("vault", json()));
     if (!v) return r.fail(path + ".vault", v.status().message());
@@ -489,9 +472,9 @@ Result<ParsedState> read_state(const json& state, const std::string& source) {
   }
 
   s = r.each("roleAssignments", [&](const json& o, const std::string& path) -> Status {
-    if (auto c = r.keys_only(o, path,
-                             {"name", "scope", "roleDefinitionId", "principalId", "principalType",
-                              "createdBy", "createdOn"});
+    if (auto c = r.check_keys(o, path,
+                              {"name", "scope", "roleDefinitionId", "principalId", "principalType",
+                               "createdBy", "createdOn"});
         !c)
       return c;
     authorization::RoleAssignment a;
@@ -510,7 +493,7 @@ Result<ParsedState> read_state(const json& state, const std::string& source) {
   if (!s) return s;
 
   s = r.each("operations", [&](const json& o, const std::string& path) -> Status {
-    if (auto c = r.keys_only(
+    if (auto c = r.check_keys(
             o, path,
             {"id", "resourceId", "kind", "location", "startedAt", "endedAt", "status", "error"});
         !c)
