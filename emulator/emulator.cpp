@@ -191,7 +191,7 @@ Status Emulator::start() {
     start_fixtures_.push_back(std::move(f.value()));
   }
   if (!options_.state_dir.empty()) {
-    auto dir = state::StateDirectory::open(options_.state_dir);
+    auto dir = state::StateDirectory::open(options_.state_dir, options_.state_durability);
     if (!dir) return dir.status();
     state_dir_ = std::move(dir.value());
   }
@@ -204,6 +204,9 @@ Status Emulator::start() {
     if (!f) return f.status();
     if (auto s = load_fixtures({f.value()}, /*with_flags=*/false); !s) return s;
     log_.info("resumed the state saved in " + source);
+    if (int from = state_dir_->upgraded_from())
+      log_.info(source + " was upgraded from state format " + std::to_string(from) + " to " +
+                std::to_string(state::kStateFormat));
     if (!options_.fixtures.empty() || !options_.fault_files.empty() ||
         !options_.lro_policies.empty())
       log_.warn(

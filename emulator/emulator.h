@@ -104,6 +104,8 @@ struct EmulatorOptions {
   // saved state is resumed (the fixtures are then not applied: they were, when it was new, and
   // POST /_emulator/reset goes back to them).
   std::filesystem::path state_dir;
+  // What an acknowledged write survives with state_dir (state::Durability).
+  state::Durability state_durability = state::Durability::PowerLoss;
 };
 
 class Emulator {

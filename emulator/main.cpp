@@ -15,8 +15,10 @@ namespace {
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out.push_back(c);
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out.push_back(c);
   }
   return out + "'";
 }
@@ -28,8 +30,9 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::vector<std::string> fixtures;
 
-  CLI::App app{"cmk-emulator: Azure Resource Manager (Kusto, Key Vault, managed identity), Key Vault "
-               "keys and Entra ID on localhost"};
+  CLI::App app{
+      "cmk-emulator: Azure Resource Manager (Kusto, Key Vault, managed identity), Key Vault "
+      "keys and Entra ID on localhost"};
   app.set_version_flag("--version", CMK_VERSION);
   auto add_common = [&](CLI::App& a) {
     a.add_option("--host", opts.host, "Address both listeners bind (loopback by default)")
@@ -114,10 +117,20 @@ int main(int argc, char** argv) {
       "versions, ETags): the same fixtures and requests give the same ids");
 
   std::string state_dir;
-  app.add_option("--state-dir", state_dir,
-                 "Keep the state in this directory (SQLite, owner-only) so that every "
-                 "acknowledged write survives kill -9; a directory with a saved state is resumed "
-                 "(README \"Durable state\"). One emulator per directory");
+  auto* state_dir_opt = app.add_option(
+      "--state-dir", state_dir,
+      "Keep the state in this directory (SQLite, owner-only) so that every "
+      "acknowledged write survives kill -9 and a power loss (see --state-durability); a "
+      "directory with a saved state is resumed (README \"Durable state\"). One emulator per "
+      "directory");
+  std::string state_durability = "power-loss";
+  app.add_option("--state-durability", state_durability,
+                 "With --state-dir, what an acknowledged write survives: power-loss (fsynced "
+                 "before the response) or kill (kill -9 and emulator crashes, not a machine "
+                 "crash; faster: the OS writes it to disk in its own time)")
+      ->check(CLI::IsMember({"power-loss", "kill"}))
+      ->needs(state_dir_opt)
+      ->capture_default_str();
 
   CLI::App* env = app.add_subcommand(
       "env", "Print the shell exports that point clients at the emulator (proxy mode)");
@@ -139,6 +152,7 @@ int main(int argc, char** argv) {
   for (const auto& f : fault_files) opts.fault_files.emplace_back(f);
   if (seed_opt->count() > 0) opts.seed = seed;
   opts.state_dir = state_dir;
+  opts.state_durability = *cmk::state::parse_durability(state_durability);
 
   // Block the stop signals in every thread; the main thread waits for them below.
   sigset_t stop_signals;
@@ -155,9 +169,9 @@ int main(int argc, char** argv) {
   }
   // ordered_json: the keys in the documented order, "event" first.
   nlohmann::ordered_json ready = {{"event", "ready"},
-                          {"https_port", emulator.https_port()},
-                          {"http_port", emulator.http_port()},
-                          {"ca_file", emulator.ca_file().string()}};
+                                  {"https_port", emulator.https_port()},
+                                  {"http_port", emulator.http_port()},
+                                  {"ca_file", emulator.ca_file().string()}};
   std::cout << ready.dump() << std::endl;
 
   int sig = 0;

@@ -286,7 +286,7 @@ void OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
                      op.fault->outcome == LroFault::Outcome::Cancel))
       faulted.push_back(op);
     op.ended_at = clock_.now();
-    revision_.bump();
+    revision_.bump(id);
     it->second.completing = false;
     it->second.completion = nullptr;  // release what the provider captured
     finished_order_[++sequence_] = id;
@@ -305,6 +305,7 @@ void OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
 
 void OperationEngine::trim() {
   while (finished_order_.size() > max_records_) {
+    revision_.bump(finished_order_.begin()->second);
     ops_.erase(finished_order_.begin()->second);
     finished_order_.erase(finished_order_.begin());
   }
@@ -327,8 +328,8 @@ std::string OperationEngine::start(std::string resource_key, std::string kind, s
   e.op.held = e.op.fault && e.op.fault->outcome == LroFault::Outcome::Hold;
   const std::string id = e.op.id;
   running_[e.op.resource_key].push_back(id);
+  revision_.bump(id);
   ops_.emplace(id, std::move(e));
-  revision_.bump();
   complete_due(lock, {id});
   return id;
 }
@@ -377,7 +378,7 @@ bool OperationEngine::release(const std::string& id) {
   auto it = ops_.find(http::to_lower(id));
   if (it == ops_.end() || !it->second.op.held) return false;
   it->second.op.held = false;
-  revision_.bump();
+  revision_.bump(it->first);
   return true;
 }
 
@@ -387,9 +388,9 @@ size_t OperationEngine::release_all() {
   for (auto& [id, e] : ops_)
     if (e.op.held) {
       e.op.held = false;
+      revision_.bump(id);
       ++n;
     }
-  if (n) revision_.bump();
   return n;
 }
 

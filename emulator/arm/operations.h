@@ -44,7 +44,7 @@ struct OperationError {
 struct LroPolicy {
   enum class Mode { Immediate, AfterPolls, AfterDuration };
   Mode mode = Mode::AfterDuration;
-  int polls = 1;                                          // AfterPolls
+  int polls = 1;                                        // AfterPolls
   Duration duration = std::chrono::milliseconds(1000);  // AfterDuration: about a second by default
 
   // {"mode":"immediate"} | {"mode":"polls","polls":N} | {"mode":"duration","seconds":S}
@@ -166,8 +166,10 @@ class OperationEngine {
   // process and cannot be saved: the snapshot ends such operations before importing them).
   std::vector<Operation> all() const;
   void replace_all(std::vector<Operation> finished);
-  // Bumped when an operation starts, ends or is released; not by polls (common/revision.h).
+  // Bumped when an operation starts, ends, is released or trimmed; not by polls
+  // (common/revision.h). changes(): the ids of the operations changed, once tracked.
   uint64_t revision() const { return revision_.value(); }
+  ChangeLog& changes() const { return revision_.changes(); }
 
  private:
   struct Entry {

@@ -38,14 +38,16 @@ void ResourceStore::unindex(const TrackedResource& r) {
     }
 }
 
-std::string ResourceStore::new_etag() { return "\"" + ids_.guid() + "\""; }
+std::string ResourceStore::new_etag() {
+  return "\"" + ids_.guid() + "\"";
+}
 
 bool ResourceStore::put(TrackedResource r, const std::string& by) {
   std::lock_guard lock(mu_);
   const std::string key = r.id.key();
   const TimePoint now = clock_.now();
   auto it = resources_.find(key);
-  revision_.bump();
+  revision_.bump(key);
   r.etag = new_etag();
   r.modified_by = by;
   r.modified_at = now;
@@ -76,7 +78,7 @@ bool ResourceStore::update(const ResourceId& id, const std::string& by,
   auto it = resources_.find(id.key());
   if (it == resources_.end()) return false;
   if (mutate(it->second)) {
-    revision_.bump();
+    revision_.bump(it->first);
     it->second.etag = new_etag();
     if (!by.empty()) it->second.modified_by = by;
     it->second.modified_at = clock_.now();
@@ -84,24 +86,33 @@ bool ResourceStore::update(const ResourceId& id, const std::string& by,
   return true;
 }
 
-std::optional<ResourceStore::Rendered> ResourceStore::get_rendered(const ResourceId& id) const {
-  const std::string key = id.key();
-  std::lock_guard lock(mu_);
-  auto it = resources_.find(key);
-  if (it == resources_.end()) return std::nullopt;
+ResourceStore::Rendered ResourceStore::rendering(const std::string& key,
+                                                 const TrackedResource& r) const {
   Rendered& cached = rendered_[key];
-  if (!cached.json || cached.etag != it->second.etag) {
-    cached.json = std::make_shared<const std::string>(it->second.to_json().dump());
-    cached.etag = it->second.etag;
+  if (!cached.json || cached.etag != r.etag) {
+    cached.json = std::make_shared<const std::string>(r.to_json().dump());
+    cached.etag = r.etag;
   }
   return cached;
 }
 
+std::optional<ResourceStore::Rendered> ResourceStore::get_rendered(const ResourceId& id) const {
+  return get_rendered(id.key());
+}
+
+std::optional<ResourceStore::Rendered> ResourceStore::get_rendered(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = resources_.find(key);
+  if (it == resources_.end()) return std::nullopt;
+  return rendering(key, it->second);
+}
+
 std::vector<ResourceId> ResourceStore::find_named(const std::string& type,
-                                                 const std::string& name) const {
+                                                  const std::string& name) const {
   std::lock_guard lock(mu_);
   std::vector<ResourceId> out;
-  auto [from, to] = by_type_and_name_.equal_range(http::to_lower(type) + "|" + http::to_lower(name));
+  auto [from, to] =
+      by_type_and_name_.equal_range(http::to_lower(type) + "|" + http::to_lower(name));
   for (auto it = from; it != to; ++it) out.push_back(resources_.at(it->second).id);
   return out;
 }
@@ -110,7 +121,7 @@ bool ResourceStore::remove(const ResourceId& id) {
   std::lock_guard lock(mu_);
   auto it = resources_.find(id.key());
   if (it == resources_.end()) return false;
-  revision_.bump();
+  revision_.bump(it->first);
   rendered_.erase(it->first);
   unindex(it->second);
   resources_.erase(it);
@@ -140,12 +151,12 @@ size_t ResourceStore::remove_resource_group(const std::string& subscription,
   size_t n = 0;
   for (auto it = resources_.lower_bound(prefix);
        it != resources_.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+    revision_.bump(it->first);
     rendered_.erase(it->first);
     unindex(it->second);
     it = resources_.erase(it);
     ++n;
   }
-  if (n) revision_.bump();
   return n;
 }
 
@@ -153,14 +164,7 @@ std::vector<std::pair<std::string, ResourceStore::Rendered>> ResourceStore::all_
   std::lock_guard lock(mu_);
   std::vector<std::pair<std::string, Rendered>> out;
   out.reserve(resources_.size());
-  for (const auto& [key, r] : resources_) {
-    Rendered& cached = rendered_[key];
-    if (!cached.json || cached.etag != r.etag) {
-      cached.json = std::make_shared<const std::string>(r.to_json().dump());
-      cached.etag = r.etag;
-    }
-    out.emplace_back(key, cached);
-  }
+  for (const auto& [key, r] : resources_) out.emplace_back(key, rendering(key, r));
   return out;
 }
 
@@ -223,7 +227,8 @@ Result<TrackedResource> TrackedResource::from_json(const json& j) {
   r.created_by = sd->value("createdBy", "");
   r.modified_by = sd->value("lastModifiedBy", "");
   r.body = j;
-  for (const char* k : {"id", "name", "type", "location", "tags", "etag", "systemData"}) r.body.erase(k);
+  for (const char* k : {"id", "name", "type", "location", "tags", "etag", "systemData"})
+    r.body.erase(k);
   return r;
 }
 

@@ -71,6 +71,8 @@ class ResourceStore {
     std::string etag;
   };
   std::optional<Rendered> get_rendered(const ResourceId& id) const;
+  // The same by ResourceId::key() (persistence reads the rows its change log names).
+  std::optional<Rendered> get_rendered(const std::string& key) const;
   // The ids of resources of `type` named `name` (both case-insensitive) in any subscription: for
   // names that are global (vaults, clusters). Indexed: no scan.
   std::vector<ResourceId> find_named(const std::string& type, const std::string& name) const;
@@ -85,9 +87,13 @@ class ResourceStore {
   // kept, no new stamps).
   void replace_all(std::vector<TrackedResource> resources);
   uint64_t revision() const { return revision_.value(); }  // common/revision.h
+  // The keys (ResourceId::key()) of the resources changed, once tracked (common/revision.h).
+  ChangeLog& changes() const { return revision_.changes(); }
 
  private:
   std::string new_etag();
+  // The cached rendering of `r` (stored under `key`); under mu_.
+  Rendered rendering(const std::string& key, const TrackedResource& r) const;
   Revision revision_;
   const Clock& clock_;
   IdGenerator& ids_;

@@ -45,10 +45,10 @@ struct KeyStore::DeletedKey {
 };
 
 struct KeyStore::VaultKeys {
+  std::string name;  // lower case
   std::mutex mu;
   std::map<std::string, StoredKey> live;      // by lower-case name
   std::map<std::string, DeletedKey> deleted;  // by lower-case name
-  std::atomic<uint64_t> revision{0};          // KeyStore::revision_ at the last change
 };
 
 struct KeyStore::Resolved {
@@ -293,8 +293,13 @@ int64_t KeyStore::now() const {
   return to_unix_seconds(clock_.now());
 }
 
-void KeyStore::touch(VaultKeys& vk) const {
-  vk.revision.store(++revision_);
+std::string KeyStore::row_of(const std::string& vault_lower, const std::string& key_lower) {
+  return vault_lower + "/" + key_lower;
+}
+
+void KeyStore::touch(VaultKeys& vk, const std::string& key_lower) const {
+  changes_.record(row_of(vk.name, key_lower));  // first: see common/revision.h
+  ++revision_;
 }
 
 std::shared_ptr<KeyStore::VaultKeys> KeyStore::find_vault(const std::string& lower_name) const {
@@ -310,19 +315,29 @@ std::shared_ptr<const KeyMaterial> KeyStore::backup_key() const {
 
 std::shared_ptr<KeyStore::VaultKeys> KeyStore::vault(const VaultSettings& v) {
   std::lock_guard lock(mu_);
-  auto& slot = vaults_[lower(v.name)];
-  if (!slot) slot = std::make_shared<VaultKeys>();
+  const std::string name = lower(v.name);
+  auto& slot = vaults_[name];
+  if (!slot) {
+    slot = std::make_shared<VaultKeys>();
+    slot->name = name;
+  }
   return slot;
 }
 
 void KeyStore::drop_vault(const std::string& vault_name) {
   std::shared_ptr<VaultKeys> gone;  // freed (and its secrets wiped) outside the lock
-  std::lock_guard lock(mu_);
-  auto it = vaults_.find(lower(vault_name));
-  if (it == vaults_.end()) return;
-  gone = std::move(it->second);
-  vaults_.erase(it);
-  ++revision_;
+  {
+    std::lock_guard lock(mu_);
+    auto it = vaults_.find(lower(vault_name));
+    if (it == vaults_.end()) return;
+    gone = std::move(it->second);
+    vaults_.erase(it);
+  }
+  // Not under mu_: a vault lock is never taken inside it. Requests that found the vault before
+  // it went may still change `gone`; what they change is gone too.
+  std::lock_guard lock(gone->mu);
+  for (const auto& [key, _] : gone->live) touch(*gone, key);
+  for (const auto& [key, _] : gone->deleted) touch(*gone, key);
 }
 
 namespace {
@@ -363,9 +378,14 @@ KeyPage page_of(Map& map, const std::string& marker, size_t max, Fn&& to_view) {
 }  // namespace
 
 void KeyStore::sweep(VaultKeys& vk, int64_t t) const {
-  if (std::erase_if(vk.deleted,
-                    [&](const auto& kv) { return kv.second.scheduled_purge_date <= t; }))
-    touch(vk);
+  for (auto it = vk.deleted.begin(); it != vk.deleted.end();) {
+    if (it->second.scheduled_purge_date > t) {
+      ++it;
+      continue;
+    }
+    touch(vk, it->first);
+    it = vk.deleted.erase(it);
+  }
 }
 
 KeyResult<KeyMaterial> KeyStore::make_material(const VaultSettings& v, const std::string& kty,
@@ -421,7 +441,7 @@ KeyResult<KeyView> KeyStore::add_version(const VaultSettings& v, const std::stri
       return KeyError{KeyErrorKind::Conflict,
                       "Key '" + stored.name + "' already has a version '" + version.id + "'."};
   stored.versions.push_back(std::move(version));
-  touch(*vk);
+  touch(*vk, key);
   return view_of(stored, stored.versions.back(), v);
 }
 
@@ -596,7 +616,7 @@ KeyResult<KeyView> KeyStore::update(const VaultSettings& v, const std::string& n
   next.text_public.reset();
   next.text_private.reset();
   *ver = std::move(next);
-  touch(*vk);
+  touch(*vk, it->first);
   return view_of(key, *ver, v);
 }
 
@@ -644,8 +664,8 @@ KeyResult<KeyView> KeyStore::remove(const VaultSettings& v, const std::string& n
   settle_rotation(*vk, it->second, t);
   DeletedKey d;
   d.key = std::move(it->second);
+  touch(*vk, it->first);
   vk->live.erase(it);
-  touch(*vk);
   d.deleted_date = t;
   d.scheduled_purge_date = t + static_cast<int64_t>(recoverable_days(v)) * kDay;
   if (!v.soft_delete) return view_of(d.key, d.key.versions.back(), v);
@@ -684,7 +704,7 @@ KeyResult<KeyView> KeyStore::recover(const VaultSettings& v, const std::string& 
   vk->deleted.erase(it);
   auto& slot = vk->live[lower(name)];
   slot = std::move(key);
-  touch(*vk);
+  touch(*vk, lower(name));
   return view_of(slot, slot.versions.back(), v);
 }
 
@@ -699,8 +719,8 @@ KeyResult<Done> KeyStore::purge(const VaultSettings& v, const std::string& name)
                     "Operation \"purge\" is not allowed because purge protection is enabled for "
                     "this vault. Key Vault service will automatically purge it after the "
                     "retention period has passed."};
+  touch(*vk, it->first);
   vk->deleted.erase(it);
-  touch(*vk);
   return Done{};
 }
 
@@ -760,7 +780,7 @@ void KeyStore::settle_rotation(VaultKeys& vk, StoredKey& key, int64_t t) const {
     auto material = regenerate(latest);
     if (!material) return;
     key.versions.push_back(next_version(key, std::move(material.value()), *due));
-    touch(vk);
+    touch(vk, lower(key.name));
   }
 }
 
@@ -781,7 +801,7 @@ KeyResult<KeyView> KeyStore::rotate(const VaultSettings& v, const std::string& n
   auto it = vk->live.find(lower(name));
   if (it == vk->live.end()) return not_found(name);
   it->second.versions.push_back(next_version(it->second, std::move(material.value()), now()));
-  touch(*vk);
+  touch(*vk, it->first);
   return view_of(it->second, it->second.versions.back(), v);
 }
 
@@ -864,7 +884,7 @@ KeyResult<RotationPolicy> KeyStore::set_rotation_policy(const VaultSettings& v,
   p.created = it->second.policy && it->second.policy->created ? it->second.policy->created : t;
   p.updated = t;
   it->second.policy = p;
-  touch(*vk);
+  touch(*vk, it->first);
   return p;
 }
 
@@ -1114,7 +1134,7 @@ KeyResult<KeyView> KeyStore::restore(const VaultSettings& v, const std::string& 
                         "it, or restore into another vault."};
   auto& slot = vk->live[k];
   slot = std::move(key);
-  touch(*vk);
+  touch(*vk, k);
   return view_of(slot, slot.versions.back(), v);
 }
 
@@ -1450,16 +1470,17 @@ Status read_vault(const json& j, const std::string& path, KeyStore::VaultKeys& v
 
 }  // namespace
 
-json KeyStore::export_vault(const std::string& vault_name, bool include_private,
-                            uint64_t* revision) const {
-  if (revision) *revision = 0;
+void KeyStore::settle(VaultKeys& vk) const {
+  const int64_t t = now();
+  sweep(vk, t);
+  for (auto& [_, key] : vk.live) settle_rotation(vk, key, t);
+}
+
+json KeyStore::export_vault(const std::string& vault_name, bool include_private) const {
   auto vk = find_vault(lower(vault_name));
   if (!vk) return nullptr;
   std::lock_guard lock(vk->mu);
-  const int64_t t = now();
-  sweep(*vk, t);
-  for (auto& [_, key] : vk->live) settle_rotation(*vk, key, t);
-  if (revision) *revision = vk->revision.load();
+  settle(*vk);
   if (vk->live.empty() && vk->deleted.empty()) return nullptr;
   json keys = json::array();
   for (auto& [_, key] : vk->live) keys.push_back(snapshot_key(key, include_private));
@@ -1476,51 +1497,69 @@ json KeyStore::export_vault(const std::string& vault_name, bool include_private,
   return out;
 }
 
-std::string KeyStore::export_vault_text(const std::string& vault_name, bool include_private,
-                                        uint64_t* revision) const {
-  if (revision) *revision = 0;
-  auto vk = find_vault(lower(vault_name));
-  if (!vk) return "null";
-  std::lock_guard lock(vk->mu);
-  const int64_t t = now();
-  sweep(*vk, t);
-  for (auto& [_, key] : vk->live) settle_rotation(*vk, key, t);
-  if (revision) *revision = vk->revision.load();
-  if (vk->live.empty() && vk->deleted.empty()) return "null";
-  // Two passes: the exact size first, so the text (secret with include_private) is written
-  // once, without reallocations leaving copies behind.
-  struct Part {
-    std::string head;
-    StoredKey* key;
-  };
-  std::vector<Part> deleted, live;
-  size_t size = std::string_view("{\"deletedKeys\":[],\"keys\":[]}").size();
-  auto plan = [&](std::vector<Part>& parts, StoredKey& key, const DeletedKey* d) {
-    parts.push_back({key_text_head(key, d), &key});
-    size += parts.back().head.size() + 3;  // "]}" and a ','
-    for (auto& ver : key.versions) size += version_text(ver, include_private).size() + 1;
-  };
-  for (auto& [_, d] : vk->deleted) plan(deleted, d.key, &d);
-  for (auto& [_, key] : vk->live) plan(live, key, nullptr);
+namespace {
+
+// The text of one key as export_vault() renders it, written once at its exact size (it holds
+// secrets with include_private: no reallocation leaves a copy behind).
+std::string key_text(KeyStore::StoredKey& key, const KeyStore::DeletedKey* deleted,
+                     bool include_private) {
+  const std::string head = key_text_head(key, deleted);
+  size_t size = head.size() + 2;  // "]}"
+  for (auto& ver : key.versions) size += version_text(ver, include_private).size() + 1;
   std::string out;
   out.reserve(size);
-  auto write = [&](const std::vector<Part>& parts) {
-    for (size_t i = 0; i < parts.size(); ++i) {
-      if (i > 0) out += ',';
-      out += parts[i].head;
-      for (size_t v = 0; v < parts[i].key->versions.size(); ++v) {
-        if (v > 0) out += ',';
-        out += version_text(parts[i].key->versions[v], include_private);
-      }
-      out += "]}";
-    }
-  };
-  out += "{\"deletedKeys\":[";
-  write(deleted);
-  out += "],\"keys\":[";
-  write(live);
+  out += head;
+  for (size_t v = 0; v < key.versions.size(); ++v) {
+    if (v > 0) out += ',';
+    out += version_text(key.versions[v], include_private);
+  }
   out += "]}";
   return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> KeyStore::key_rows(bool include_private) const {
+  std::vector<std::shared_ptr<VaultKeys>> vaults;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [_, vk] : vaults_) vaults.push_back(vk);
+  }
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const auto& vk : vaults) {
+    std::lock_guard lock(vk->mu);
+    settle(*vk);
+    // Live and deleted names never overlap: one ordered merge of the two maps.
+    auto live = vk->live.begin();
+    auto deleted = vk->deleted.begin();
+    while (live != vk->live.end() || deleted != vk->deleted.end()) {
+      if (deleted == vk->deleted.end() ||
+          (live != vk->live.end() && live->first < deleted->first)) {
+        rows.emplace_back(row_of(vk->name, live->first),
+                          key_text(live->second, nullptr, include_private));
+        ++live;
+      } else {
+        rows.emplace_back(row_of(vk->name, deleted->first),
+                          key_text(deleted->second.key, &deleted->second, include_private));
+        ++deleted;
+      }
+    }
+  }
+  return rows;  // ordered: vaults by name, then keys by name
+}
+
+std::optional<std::string> KeyStore::key_row(const std::string& row, bool include_private) const {
+  const size_t slash = row.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  auto vk = find_vault(row.substr(0, slash));
+  if (!vk) return std::nullopt;
+  const std::string key = row.substr(slash + 1);
+  std::lock_guard lock(vk->mu);
+  if (auto it = vk->live.find(key); it != vk->live.end())
+    return key_text(it->second, nullptr, include_private);
+  if (auto it = vk->deleted.find(key); it != vk->deleted.end())
+    return key_text(it->second.key, &it->second, include_private);
+  return std::nullopt;
 }
 
 std::vector<std::string> KeyStore::vault_names() const {
@@ -1585,10 +1624,11 @@ Status KeyStore::replace_all(const json& vaults, const std::string& path) {
     if (auto s = read_vault(*it, vpath, *vk); !s) return s;
     if (!vk->live.empty() || !vk->deleted.empty()) next.emplace(name, std::move(vk));
   }
+  for (auto& [name, vk] : next) vk->name = name;
   {
     std::lock_guard lock(mu_);
-    const uint64_t r = ++revision_;
-    for (auto& [_, vk] : next) vk->revision.store(r);
+    changes_.record_all();
+    ++revision_;
     vaults_.swap(next);
   }
   return Status::ok();  // the previous state goes with `next`, outside the lock
@@ -1596,11 +1636,6 @@ Status KeyStore::replace_all(const json& vaults, const std::string& path) {
 
 uint64_t KeyStore::revision() const {
   return revision_.load();
-}
-
-uint64_t KeyStore::vault_revision(const std::string& vault_name) const {
-  auto vk = find_vault(lower(vault_name));
-  return vk ? vk->revision.load() : 0;
 }
 
 }  // namespace cmk::keyvault_data

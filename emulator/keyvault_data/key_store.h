@@ -43,8 +43,9 @@
 //   marker: items after `marker`, at most `max`, and the marker for the next page when there is
 //   one.
 // - Snapshot (state export/import, --state-dir persistence): export_vault() renders one vault's
-//   keys exactly (see its comment for the format), replace_all() loads such renderings back, and
-//   revision()/vault_revision() tell persistence what changed since it last exported.
+//   keys exactly (see its comment for the format), replace_all() loads such renderings back;
+//   key_rows()/key_row() render the same one key at a time, and revision()/changes() tell
+//   persistence which keys changed since it last looked.
 // - Thread-safe. Cryptography runs outside the store's locks. Nothing here logs, and no view
 //   carries private key material (only export_vault(..., true) and export_backup_key() do).
 #pragma once
@@ -61,6 +62,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/ids.h"
+#include "common/revision.h"
 #include "common/status.h"
 #include "keyvault_data/key_material.h"
 #include "keyvault_data/rsa_key_pool.h"
@@ -255,8 +257,7 @@ class KeyStore {
   // nothing for that vault (no live key, no deleted key). Private material only with
   // include_private; without it, each version carries its public JWK only. The vault is first
   // settled as of the clock's now, as any read does (expired deleted keys purged, due automatic
-  // rotations made; both bump the revisions), so the rendering is the state a request would see
-  // now. `revision`, when given, receives vault_revision() as of the rendering (after settling).
+  // rotations made; both are changes), so the rendering is the state a request would see now.
   // Deterministic: keys sorted by lower-case name, versions in creation order, members sorted:
   //   {"keys": [{"name": "MyKey",                      // first casing used
   //              "versions": [{"version": "<32 hex>", "kty": "RSA", "key_ops": ["sign", ...],
@@ -275,14 +276,17 @@ class KeyStore {
   // replace_all() was given; a lifetime action has timeAfterCreate or timeBeforeExpiry. The
   // result carries secrets when include_private: never log it; the store wipes its own copies,
   // not the caller's.
-  nlohmann::json export_vault(const std::string& vault_name, bool include_private,
-                              uint64_t* revision = nullptr) const;
-  // Exactly export_vault(...).dump() ("null" included), made from texts cached per version, so
-  // the write path of persistence pays neither for building nor for serialising the JSON (200
-  // RSA keys with secrets: ~0.07 ms, against ~0.4 ms for export_vault and ~3 ms for its dump).
+  nlohmann::json export_vault(const std::string& vault_name, bool include_private) const;
+  // The same one key at a time, as rows for persistence: "<vault>/<key>" (both lower case) ->
+  // the key's element of export_vault()'s "keys" (or, with deletedDate, "deletedKeys"), dumped
+  // exactly as export_vault(...).dump() writes it. Made from texts cached per version, so a
+  // write pays neither for building nor for serialising the JSON of keys it did not touch.
   // Secret with include_private.
-  std::string export_vault_text(const std::string& vault_name, bool include_private,
-                                uint64_t* revision = nullptr) const;
+  // key_rows(): every row, ordered, each vault settled first as export_vault() does.
+  // key_row(row): that row as it is now (not settled: settling is a change of its own, which
+  // the next reader sees), or nullopt when the store holds no such key.
+  std::vector<std::pair<std::string, std::string>> key_rows(bool include_private) const;
+  std::optional<std::string> key_row(const std::string& row, bool include_private) const;
   // Names (lower case) of every vault the store holds keys for (live, or deleted and not yet
   // past scheduledPurgeDate), sorted. export_vault() may still answer null for one of them
   // when the clock moves on in between.
@@ -310,10 +314,9 @@ class KeyStore {
   // are settled, i.e. at the next read of the key or vault, or export_vault(), not when the
   // clock passes the moment. Cheap: an atomic load.
   uint64_t revision() const;
-  // The value of revision() at the vault's (lower-case name) last change, so it never repeats
-  // for a vault even across drop_vault/replace_all; 0 for an unknown or never changed vault.
-  // Lets persistence re-export only the vaults that changed.
-  uint64_t vault_revision(const std::string& vault_name) const;
+  // Once tracked (common/revision.h): the key_row() names of the keys each change touched,
+  // recorded before revision() moves; replace_all() records "everything".
+  ChangeLog& changes() const { return changes_; }
 
   struct Version;
   struct StoredKey;
@@ -326,8 +329,12 @@ class KeyStore {
   std::shared_ptr<VaultKeys> find_vault(const std::string& lower_name) const;
   std::shared_ptr<const KeyMaterial> backup_key() const;
   int64_t now() const;
-  // Records a change of `vk` (under its lock): bumps revision() and vk's revision.
-  void touch(VaultKeys& vk) const;
+  // Records a change of the key `key_lower` of `vk` (under the vault's lock): in changes(), then
+  // in revision().
+  void touch(VaultKeys& vk, const std::string& key_lower) const;
+  static std::string row_of(const std::string& vault_lower, const std::string& key_lower);
+  // Purges expired deleted keys and makes due rotations, as of now; under the vault lock.
+  void settle(VaultKeys& vk) const;
   // Purges the deleted keys past their scheduledPurgeDate; under the vault lock.
   void sweep(VaultKeys& vk, int64_t now) const;
   KeyResult<KeyMaterial> make_material(const VaultSettings& v, const std::string& kty,
@@ -354,6 +361,7 @@ class KeyStore {
   std::shared_ptr<const KeyMaterial> backup_key_;             // AES-256 key that seals backup blobs
   std::map<std::string, std::shared_ptr<VaultKeys>> vaults_;  // by lower-case vault name
   mutable std::atomic<uint64_t> revision_{0};
+  mutable ChangeLog changes_;
 
  public:
   KeyStore(const KeyStore&) = delete;

@@ -29,6 +29,9 @@ enum class Placement {
   StateArray,   // doc.state[section] = [row...]
   StateObject,  // doc.state[section][key] = row
   StateSingle,  // doc.state[section] = row
+  // doc.state[section][vault]["keys" or, for a row with deletedDate, "deletedKeys"] += row, for
+  // rows keyed "<vault>/<key>"; a row keyed "<vault>" is the whole vault (state format 1).
+  StateVaultKeys,
 };
 
 struct SectionDef {
@@ -36,10 +39,13 @@ struct SectionDef {
   Placement placement;
   bool secret;  // only exported with secrets
   std::function<uint64_t(const StateStores&)> revision;
-  // Appends the rows; `previous` holds the stamps already seen for this section.
-  std::function<void(const StateStores&, bool secrets, const std::map<std::string, std::string>&,
-                     std::vector<StateRow>&)>
-      rows;
+  // Appends every row.
+  std::function<void(const StateStores&, bool secrets, std::vector<StateRow>&)> rows;
+  // Sections with many rows say which rows changed (common/revision.h) and read one row by
+  // key (nullopt: gone), so persistence writes a change without listing the section.
+  std::function<ChangeLog&(const StateStores&)> changes = nullptr;
+  std::function<std::optional<StateRow>(const StateStores&, bool secrets, const std::string&)> row =
+      nullptr;
 };
 
 json service_principal_json(const entra::ServicePrincipal& sp, bool secrets) {
@@ -103,127 +109,119 @@ json operation_json(const arm::Operation& op) {
 
 const std::vector<SectionDef>& sections() {
   using Rows = std::vector<StateRow>;
-  using Prev = std::map<std::string, std::string>;
   static const std::vector<SectionDef> defs = {
       {"tenants", Placement::TopArray, false,
        [](const StateStores& s) { return s.directory->revision(); },
-       [](const StateStores& s, bool, const Prev&, Rows& out) {
+       [](const StateStores& s, bool, Rows& out) {
          for (const auto& t : s.directory->tenants())
-           out.push_back({lower(t.id), "",
-                          text_of({{"id", t.id},
-                                   {"displayName", t.display_name},
-                                   {"defaultDomain", t.default_domain}})});
+           out.push_back({lower(t.id), text_of({{"id", t.id},
+                                                {"displayName", t.display_name},
+                                                {"defaultDomain", t.default_domain}})});
        }},
       {"subscriptions", Placement::TopArray, false,
        [](const StateStores& s) { return s.subscriptions->revision(); },
-       [](const StateStores& s, bool, const Prev&, Rows& out) {
+       [](const StateStores& s, bool, Rows& out) {
          for (const auto& sub : s.subscriptions->all())
-           out.push_back({lower(sub.id), "",
-                          text_of({{"id", sub.id},
-                                   {"tenantId", sub.tenant_id},
-                                   {"displayName", sub.display_name},
-                                   {"state", sub.state}})});
+           out.push_back({lower(sub.id), text_of({{"id", sub.id},
+                                                  {"tenantId", sub.tenant_id},
+                                                  {"displayName", sub.display_name},
+                                                  {"state", sub.state}})});
        }},
       {"servicePrincipals", Placement::TopArray, false,
        [](const StateStores& s) { return s.directory->revision(); },
-       [](const StateStores& s, bool secrets, const Prev&, Rows& out) {
+       [](const StateStores& s, bool secrets, Rows& out) {
          for (const auto& sp : s.directory->service_principals())
-           out.push_back({lower(sp.app_id), "", text_of(service_principal_json(sp, secrets))});
+           out.push_back({lower(sp.app_id), text_of(service_principal_json(sp, secrets))});
        }},
       {"lroPolicies", Placement::TopSingle, false,
        [](const StateStores& s) { return s.lro_policies->revision(); },
-       [](const StateStores& s, bool, const Prev&, Rows& out) {
-         out.push_back({"", "", text_of(s.lro_policies->to_json())});
+       [](const StateStores& s, bool, Rows& out) {
+         out.push_back({"", text_of(s.lro_policies->to_json())});
        }},
       {"faults", Placement::TopSingle, false,
        [](const StateStores& s) { return s.faults->revision(); },
-       [](const StateStores& s, bool, const Prev&, Rows& out) {
-         out.push_back({"", "", text_of(s.faults->definitions())});
+       [](const StateStores& s, bool, Rows& out) {
+         out.push_back({"", text_of(s.faults->definitions())});
        }},
       {"clock", Placement::StateSingle, false,
        [](const StateStores& s) { return s.clock->revision(); },
-       [](const StateStores& s, bool, const Prev&, Rows& out) {
-         out.push_back({"", "", text_of(clock_json(s.clock->state()))});
+       [](const StateStores& s, bool, Rows& out) {
+         out.push_back({"", text_of(clock_json(s.clock->state()))});
        }},
       {"managedIdentities", Placement::StateArray, false,
        [](const StateStores& s) { return s.directory->revision(); },
-       [](const StateStores& s, bool, const Prev&, Rows& out) {
+       [](const StateStores& s, bool, Rows& out) {
          for (const auto& m : s.directory->managed_identities())
-           out.push_back({lower(m.resource_id), "", text_of(identity_json(m))});
+           out.push_back({lower(m.resource_id), text_of(identity_json(m))});
        }},
       {"resourceGroups", Placement::StateArray, false,
        [](const StateStores& s) { return s.groups->revision(); },
-       [](const StateStores& s, bool, const Prev&, Rows& out) {
+       [](const StateStores& s, bool, Rows& out) {
          for (const auto& g : s.groups->all())
-           out.push_back({lower(g.subscription) + "/" + lower(g.name), "", text_of(group_json(g))});
+           out.push_back({lower(g.subscription) + "/" + lower(g.name), text_of(group_json(g))});
        }},
       {"resources", Placement::StateArray, false,
        [](const StateStores& s) { return s.resources->revision(); },
-       [](const StateStores& s, bool, const Prev& prev, Rows& out) {
+       [](const StateStores& s, bool, Rows& out) {
          // The store caches each resource's rendering per ETag: nothing is rendered twice.
-         for (auto& [key, rendered] : s.resources->all_rendered()) {
-           auto it = prev.find(key);
-           const bool same = it != prev.end() && it->second == rendered.etag;
-           out.push_back({key, rendered.etag, same ? nullptr : rendered.json});
-         }
+         for (auto& [key, rendered] : s.resources->all_rendered())
+           out.push_back({key, rendered.json});
+       },
+       [](const StateStores& s) -> ChangeLog& { return s.resources->changes(); },
+       [](const StateStores& s, bool, const std::string& key) -> std::optional<StateRow> {
+         auto rendered = s.resources->get_rendered(key);
+         if (!rendered) return std::nullopt;
+         return StateRow{key, rendered->json};
        }},
       {"deletedVaults", Placement::StateArray, false,
        [](const StateStores& s) { return s.vaults->revision(); },
-       [](const StateStores& s, bool, const Prev&, Rows& out) {
+       [](const StateStores& s, bool, Rows& out) {
          for (const auto& d : s.vaults->deleted_vaults())
-           out.push_back({lower(d.vault.id.name()), "",
+           out.push_back({lower(d.vault.id.name()),
                           text_of({{"vault", d.vault.to_json()},
                                    {"deletedAt", to_iso8601(d.deleted_at)},
                                    {"scheduledPurgeAt", to_iso8601(d.scheduled_purge_at)}})});
        }},
-      {"keys", Placement::StateObject, false,
+      {"keys", Placement::StateVaultKeys, false,
        [](const StateStores& s) { return s.keys->revision(); },
-       [](const StateStores& s, bool secrets, const Prev& prev, Rows& out) {
-         for (const auto& name : s.keys->vault_names()) {
-           const std::string seen = std::to_string(s.keys->vault_revision(name));
-           auto it = prev.find(name);
-           if (it != prev.end() && it->second == seen) {
-             out.push_back({name, seen, nullptr});
-             continue;
-           }
-           // The store keeps each version's text: only changed versions are rendered again.
-           uint64_t revision = 0;  // as of the rendering, after the vault settled
-           std::string text = s.keys->export_vault_text(name, secrets, &revision);
-           if (text != "null")
-             out.push_back({name, std::to_string(revision),
-                            std::make_shared<const std::string>(std::move(text))});
-         }
+       [](const StateStores& s, bool secrets, Rows& out) {
+         // One row per key: a write rewrites its key, not its vault.
+         for (auto& [row, text] : s.keys->key_rows(secrets))
+           out.push_back({row, std::make_shared<const std::string>(std::move(text))});
+       },
+       [](const StateStores& s) -> ChangeLog& { return s.keys->changes(); },
+       [](const StateStores& s, bool secrets, const std::string& key) -> std::optional<StateRow> {
+         auto text = s.keys->key_row(key, secrets);
+         if (!text) return std::nullopt;
+         return StateRow{key, std::make_shared<const std::string>(std::move(*text))};
        }},
       {"keyBackupKey", Placement::StateSingle, true,
        [](const StateStores& s) { return s.keys->revision(); },
-       [](const StateStores& s, bool, const Prev&, Rows& out) {
-         out.push_back({"", "", text_of(s.keys->export_backup_key())});
+       [](const StateStores& s, bool, Rows& out) {
+         out.push_back({"", text_of(s.keys->export_backup_key())});
        }},
       {"roleAssignments", Placement::StateArray, false,
        [](const StateStores& s) { return s.role_assignments->revision(); },
-       [](const StateStores& s, bool, const Prev&, Rows& out) {
+       [](const StateStores& s, bool, Rows& out) {
          for (const auto& a : s.role_assignments->all())
-           out.push_back({lower(a.scope) + "|" + lower(a.name), "", text_of(assignment_json(a))});
+           out.push_back({lower(a.scope) + "|" + lower(a.name), text_of(assignment_json(a))});
        }},
       {"operations", Placement::StateArray, false,
        [](const StateStores& s) { return s.operations->revision(); },
-       [](const StateStores& s, bool, const Prev& prev, Rows& out) {
-         // A finished operation never changes again: its stamp says so and it is not rendered
-         // twice.
-         for (const auto& op : s.operations->all()) {
-           const std::string stamp = arm::is_terminal(op.status) ? "done" : "";
-           auto it = prev.find(op.id);
-           if (!stamp.empty() && it != prev.end() && it->second == stamp) {
-             out.push_back({op.id, stamp, nullptr});
-             continue;
-           }
-           out.push_back({op.id, stamp, text_of(operation_json(op))});
-         }
+       [](const StateStores& s, bool, Rows& out) {
+         for (const auto& op : s.operations->all())
+           out.push_back({op.id, text_of(operation_json(op))});
+       },
+       [](const StateStores& s) -> ChangeLog& { return s.operations->changes(); },
+       [](const StateStores& s, bool, const std::string& id) -> std::optional<StateRow> {
+         auto op = s.operations->get(id);
+         if (!op) return std::nullopt;
+         return StateRow{id, text_of(operation_json(*op))};
        }},
       {"clusterKeys", Placement::StateSingle, false,
        [](const StateStores& s) { return s.cluster_keys->revision(); },
-       [](const StateStores& s, bool, const Prev&, Rows& out) {
-         out.push_back({"", "", text_of(s.cluster_keys->snapshot())});
+       [](const StateStores& s, bool, Rows& out) {
+         out.push_back({"", text_of(s.cluster_keys->snapshot())});
        }},
   };
   return defs;
@@ -231,21 +229,38 @@ const std::vector<SectionDef>& sections() {
 
 }  // namespace
 
+void track_changes(const StateStores& stores) {
+  for (const auto& def : sections())
+    if (def.changes) def.changes(stores).track();
+}
+
 std::vector<SectionRows> collect_sections(const StateStores& stores, bool include_secrets,
-                                          const SeenState& seen) {
-  static const std::map<std::string, std::string> none;
+                                          const SeenState& seen, bool changes_only) {
   std::vector<SectionRows> out;
   for (const auto& def : sections()) {
     if (def.secret && !include_secrets) continue;
-    const uint64_t revision = def.revision(stores);
+    const uint64_t revision = def.revision(stores);  // before take(): common/revision.h
     if (auto it = seen.revisions.find(def.name);
         it != seen.revisions.end() && it->second == revision)
       continue;
     SectionRows s;
     s.section = def.name;
     s.revision = revision;
-    auto prev = seen.stamps.find(def.name);
-    def.rows(stores, include_secrets, prev != seen.stamps.end() ? prev->second : none, s.rows);
+    if (changes_only && def.changes) {
+      ChangeLog::Changes changed = def.changes(stores).take();
+      if (!changed.all) {
+        s.partial = true;
+        for (const auto& key : changed.keys) {
+          if (auto row = def.row(stores, include_secrets, key))
+            s.rows.push_back(std::move(*row));
+          else
+            s.removed.push_back(key);
+        }
+        out.push_back(std::move(s));
+        continue;
+      }
+    }
+    def.rows(stores, include_secrets, s.rows);
     std::sort(s.rows.begin(), s.rows.end(),
               [](const StateRow& a, const StateRow& b) { return a.key < b.key; });
     out.push_back(std::move(s));
@@ -276,6 +291,16 @@ json assemble(const std::vector<SectionRows>& sections_in, bool include_secrets)
       json value = json::parse(*row.text, nullptr, false);
       if (value.is_discarded()) continue;
       switch (where) {
+        case Placement::StateVaultKeys: {
+          const size_t slash = row.key.find('/');
+          json& vault = parent[s.section][row.key.substr(0, slash)];
+          if (slash == std::string::npos)
+            vault = std::move(value);
+          else
+            vault[value.contains("deletedDate") ? "deletedKeys" : "keys"].push_back(
+                std::move(value));
+          break;
+        }
         case Placement::TopArray:
         case Placement::StateArray:
           parent[s.section].push_back(std::move(value));
@@ -292,8 +317,13 @@ json assemble(const std::vector<SectionRows>& sections_in, bool include_secrets)
     if ((where == Placement::TopArray || where == Placement::StateArray) &&
         !parent.contains(s.section))
       parent[s.section] = json::array();
-    if (where == Placement::StateObject && !parent.contains(s.section))
+    if ((where == Placement::StateObject || where == Placement::StateVaultKeys) &&
+        !parent.contains(s.section))
       parent[s.section] = json::object();
+    if (where == Placement::StateVaultKeys)
+      for (auto& [_, vault] : parent[s.section].items())
+        for (const char* list : {"keys", "deletedKeys"})
+          if (vault.is_object() && !vault.contains(list)) vault[list] = json::array();
   }
   return doc;
 }

@@ -70,32 +70,39 @@ struct StateStores {
   faults::FaultSet* faults = nullptr;
 };
 
-// One piece of a section: a key (unique within the section) and its JSON text. `stamp` says
-// which version of the item the text renders when the store can tell cheaply (a resource's
-// ETag, a vault's key revision); "" when it cannot.
+// One piece of a section: a key (unique within the section) and its JSON text.
 struct StateRow {
   std::string key;
-  std::string stamp;
-  std::shared_ptr<const std::string> text;  // null: unchanged since the stamp given as previous
+  std::shared_ptr<const std::string> text;
 };
 
 struct SectionRows {
   std::string section;  // "tenants", "resources", "keys", ...
   uint64_t revision = 0;
   std::vector<StateRow> rows;  // ordered by key
+  // Only the rows that changed (collect_sections(..., changes_only)): `rows` were added or
+  // changed (each with text), `removed` are gone; the section's other rows are as they were.
+  bool partial = false;
+  std::vector<std::string> removed;
 };
 
-// What a caller already holds, so unchanged sections and rows are not rendered again:
-// section -> revision seen, and section -> key -> stamp.
+// What a caller already holds, so unchanged sections are not rendered again: section ->
+// store revision as of the caller's last collection.
 struct SeenState {
   std::map<std::string, uint64_t> revisions;
-  std::map<std::string, std::map<std::string, std::string>> stamps;
 };
 
 // The sections whose store revision differs from `seen` (all of them for an empty SeenState),
-// with every row; rows whose stamp equals the one in `seen` come without text.
+// with every row.
+// changes_only (persistence, after track_changes()): the sections with many rows (resources,
+// operations, keys) come `partial`, with just the rows their stores recorded as changed since
+// the last collection, unless a store recorded that everything changed (a replace_all).
 std::vector<SectionRows> collect_sections(const StateStores& stores, bool include_secrets,
-                                          const SeenState& seen = {});
+                                          const SeenState& seen = {}, bool changes_only = false);
+
+// Starts (or restarts, forgetting what they hold) the change logs that changes_only reads:
+// call it right before a full collection, so that every change after it is recorded.
+void track_changes(const StateStores& stores);
 
 // The sum of every section's store revision. Revisions only grow, so an unchanged sum means no
 // store changed: the lock-free test persistence makes after every request.

@@ -103,6 +103,19 @@ rc=0
 "$BIN" --https-port 0 --http-port 0 --certs-dir "$WORK/certs" --seed many >"$WORK/out" 2>"$WORK/err" || rc=$?
 [ "$rc" -ne 0 ] || fail "--seed took a value that is not a number"
 
+# --- --state-durability: power-loss or kill, and only with --state-dir
+for bad in "--state-durability nope --state-dir $WORK/state" "--state-durability kill"; do
+  rc=0
+  # shellcheck disable=SC2086 # the flags are meant to split
+  "$BIN" --https-port 0 --http-port 0 --certs-dir "$WORK/certs" $bad >"$WORK/out" 2>"$WORK/err" || rc=$?
+  [ "$rc" -ne 0 ] || fail "$bad was accepted"
+  [ ! -s "$WORK/out" ] || fail "$bad printed a ready line"
+done
+grep -q "requires --state-dir" "$WORK/err" || fail "--state-durability without --state-dir: $(cat "$WORK/err")"
+start --state-dir "$WORK/state" --state-durability kill
+stop
+[ -f "$WORK/state/state.db" ] || fail "--state-durability kill made no state.db"
+
 # --- env prints the proxy-mode exports
 "$BIN" env --http-port 18080 --certs-dir "$WORK/certs" >"$WORK/env"
 grep -qx "export HTTPS_PROXY='http://127.0.0.1:18080'" "$WORK/env" || fail "env: $(cat "$WORK/env")"

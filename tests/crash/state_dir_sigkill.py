@@ -4,6 +4,7 @@
 Usage: state_dir_sigkill.py [path to cmk-emulator]   (default: build/cmk-emulator)
 Environment: CMK_CRASH_SEED (the run's seed; default: a random one, printed),
              CMK_CRASH_CYCLES (kills, default 50), CMK_KEEP_WORK=1 (keep the work directory),
+             CMK_CRASH_FLAGS (more emulator flags, e.g. "--state-durability kill"),
              CMK_CRASH_TIMING=1 (time each check), CMK_CRASH_SABOTAGE=wal (test of the test:
              deletes state.db-wal after the middle kill, so recent writes are lost and the run
              must fail).
@@ -93,6 +94,10 @@ def _die_with_parent():  # runs in the child between fork and exec
     _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+# More emulator flags, for every start (CMK_CRASH_FLAGS).
+EXTRA_FLAGS = os.environ.get("CMK_CRASH_FLAGS", "").split()
+
+
 class Emulator:
     def __init__(self, binary, work):
         self.binary, self.work = binary, work
@@ -106,7 +111,7 @@ class Emulator:
         with open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(
                 [self.binary, "--https-port", "0", "--http-port", "0", "--certs-dir", self.certs,
-                 "--log-level", "warn", "--state-dir", self.state],
+                 "--log-level", "warn", "--state-dir", self.state] + EXTRA_FLAGS,
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
                 preexec_fn=_die_with_parent)
         line, deadline = b"", time.monotonic() + 30
@@ -140,7 +145,7 @@ class Emulator:
         with open(self.err_path, "wb") as err:
             proc = subprocess.Popen(
                 [self.binary, "--https-port", "0", "--http-port", "0", "--certs-dir", self.certs,
-                 "--log-level", "warn", "--state-dir", self.state],
+                 "--log-level", "warn", "--state-dir", self.state] + EXTRA_FLAGS,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                 preexec_fn=_die_with_parent)
         time.sleep(delay)
@@ -815,8 +820,8 @@ def main():
     cycles = int(os.environ.get("CMK_CRASH_CYCLES") or 50)
     sabotage = os.environ.get("CMK_CRASH_SABOTAGE", "")
     rng = random.Random(seed)
-    log(f"seed={seed} cycles={cycles} binary={binary} (CMK_CRASH_SEED={seed} repeats the kill "
-        "delays and the write choices)")
+    log(f"seed={seed} cycles={cycles} binary={binary} flags={EXTRA_FLAGS} (CMK_CRASH_SEED={seed} "
+        "repeats the kill delays and the write choices)")
     work = tempfile.mkdtemp(prefix="cmk-crash.")
     # Every restart runs the same binary, even if the build directory is rebuilt meanwhile (the
     # linker replaces the file: a hard link keeps the one tested).

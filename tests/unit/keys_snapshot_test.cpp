@@ -1,7 +1,8 @@
 // The Key Vault key store's snapshot (state export/import and --state-dir persistence):
 // export_vault() is exact and deterministic, replace_all() restores it byte for byte or refuses
-// it with the JSON path and changes nothing, keys keep working after a restore, and the
-// revisions move with every change.
+// it with the JSON path and changes nothing, keys keep working after a restore, key_rows() and
+// key_row() are export_vault() cut per key, and every change moves the revision and names its
+// key in the change log.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -42,6 +43,22 @@ struct Fixture {
     json all = json::object();
     for (const auto& name : store.vault_names())
       all[name] = store.export_vault(name, include_private);
+    return all;
+  }
+  // The same put together from key_rows(), as persistence does.
+  json from_rows(bool include_private = true) const {
+    json all = json::object();
+    for (const auto& [row, text] : store.key_rows(include_private)) {
+      const size_t slash = row.find('/');
+      REQUIRE(slash != std::string::npos);
+      json key = json::parse(text);
+      REQUIRE(text == key.dump());  // the text is exactly what dump() writes
+      // key_row() answers the same text for the same row.
+      REQUIRE(store.key_row(row, include_private) == text);
+      json& vault = all[row.substr(0, slash)];
+      if (vault.is_null()) vault = {{"keys", json::array()}, {"deletedKeys", json::array()}};
+      vault[key.contains("deletedDate") ? "deletedKeys" : "keys"].push_back(std::move(key));
+    }
     return all;
   }
 };
@@ -172,14 +189,20 @@ TEST_CASE("keys snapshot: the round trip is exact for every kind of key and stat
 
   // Exported twice without a change: the same text.
   REQUIRE(f.snapshot().dump() == first.dump());
-  // The text export is the JSON export's dump(), with and without secrets.
-  for (const bool secrets : {true, false})
-    for (const auto& name : {"kv1", "kv2", "KV2", "nope"}) {
-      INFO(name << (secrets ? " with secrets" : ""));
-      REQUIRE(f.store.export_vault_text(name, secrets) ==
-              f.store.export_vault(name, secrets).dump());
-    }
-  REQUIRE(f.store.export_vault_text("nope", true) == "null");
+  // The rows are the JSON export cut per key, with and without secrets.
+  for (const bool secrets : {true, false}) {
+    INFO((secrets ? "with secrets" : "public"));
+    REQUIRE(f.from_rows(secrets).dump() == f.snapshot(secrets).dump());
+  }
+  size_t keys = 0;  // every live and deleted key of both vaults: one row each
+  for (const auto& [_, vault] : first.items())
+    keys += vault["keys"].size() + vault["deletedKeys"].size();
+  REQUIRE(keys > 10);
+  REQUIRE(f.store.key_rows(true).size() == keys);
+  REQUIRE_FALSE(f.store.key_row("kv1/nope", true));
+  REQUIRE_FALSE(f.store.key_row("nope/rsa2048", true));
+  REQUIRE_FALSE(f.store.key_row("kv1", true));
+  REQUIRE(f.store.key_row("kv1/RSA2048", true) == std::nullopt);  // rows are lower case
 
   // Into another store (another emulator, other ids), and back out: byte-identical.
   Fixture g(8);  // another emulator: other ids
@@ -188,24 +211,25 @@ TEST_CASE("keys snapshot: the round trip is exact for every kind of key and stat
   REQUIRE(g.snapshot().dump() == first.dump());
   REQUIRE(g.snapshot(false).dump() == f.snapshot(false).dump());
   REQUIRE(g.store.vault_names() == f.store.vault_names());
-  REQUIRE(g.store.export_vault_text("kv2", true) == first["kv2"].dump());
+  REQUIRE(g.from_rows().dump() == first.dump());
   // And into the same store.
   load(f, first);
   REQUIRE(f.snapshot().dump() == first.dump());
 
   // A changed version is exported changed (nothing stale in the cached texts).
-  const std::string old_text = g.store.export_vault_text("kv1", false);
-  const std::string old_text_private = g.store.export_vault_text("kv1", true);
+  const std::string old_text = *g.store.key_row("kv1/rsa2048", false);
+  const std::string old_text_private = *g.store.key_row("kv1/rsa2048", true);
   UpdateKeyRequest retag;
   retag.tags = json{{"changed", "yes"}};
   REQUIRE(
       g.store.update(g.standard, "rsa2048", rsa["versions"][0]["version"].get<std::string>(), retag)
           .is_ok());
   for (const bool secrets : {true, false}) {
-    const std::string text = g.store.export_vault_text("kv1", secrets);
+    const std::string text = *g.store.key_row("kv1/rsa2048", secrets);
     REQUIRE(text != (secrets ? old_text_private : old_text));
-    REQUIRE(text == g.store.export_vault("kv1", secrets).dump());
-    REQUIRE(json::parse(text)["keys"][5]["versions"][0]["tags"] == json{{"changed", "yes"}});
+    REQUIRE(text == g.store.export_vault("kv1", secrets)["keys"][5].dump());
+    REQUIRE(json::parse(text)["versions"][0]["tags"] == json{{"changed", "yes"}});
+    REQUIRE(g.from_rows(secrets).dump() == g.snapshot(secrets).dump());
   }
 
   // The restored store behaves as the first one does.
@@ -494,7 +518,7 @@ TEST_CASE("keys snapshot: replace_all replaces everything, null and empty vaults
   REQUIRE(f.store.vault_names() == std::vector<std::string>{"kv2"});
   REQUIRE(f.store.export_vault("kv1", true).is_null());
   REQUIRE(f.store.export_vault("empty", true).is_null());
-  REQUIRE(f.store.vault_revision("kv1") == 0);
+  REQUIRE(f.store.key_rows(true).size() == 1);  // kv2's "b"
   REQUIRE(f.store.get(f.standard, "a", "").error().kind == KeyErrorKind::KeyNotFound);
   load(f, json::object());
   REQUIRE(f.store.vault_names().empty());
@@ -507,43 +531,45 @@ TEST_CASE("keys snapshot: replace_all replaces everything, null and empty vaults
   REQUIRE(f.store.vault_names() == std::vector<std::string>{"kv2"});
   f.advance(91 * kDay);  // past the retention
   REQUIRE(f.store.vault_names().empty());
-  const uint64_t before = f.store.vault_revision("kv2");
+  const uint64_t before = f.store.revision();
   REQUIRE(f.store.export_vault("kv2", true).is_null());
-  REQUIRE(f.store.vault_revision("kv2") > before);  // the export purged it
+  REQUIRE(f.store.revision() > before);  // the export purged it
 }
 
-TEST_CASE("keys snapshot: revisions move with every change and only then", "[keys-snapshot]") {
+TEST_CASE("keys snapshot: every change moves the revision and names its key, only then",
+          "[keys-snapshot]") {
   Fixture f;
   REQUIRE(f.store.revision() == 0);
-  REQUIRE(f.store.vault_revision("kv1") == 0);
-  uint64_t last = 0, last_kv2 = 0;
-  // Requires that `what` bumped the global and kv1's revisions, and left kv2's alone.
-  auto bumped = [&](const char* what) {
+  f.store.changes().track();
+  uint64_t last = 0;
+  // Requires that `what` moved the revision and recorded exactly `rows` as changed.
+  auto changed = [&](const char* what, std::vector<std::string> rows) {
     INFO(what);
     REQUIRE(f.store.revision() > last);
-    REQUIRE(f.store.vault_revision("kv1") > last);
-    REQUIRE(f.store.vault_revision("kv1") <= f.store.revision());
-    REQUIRE(f.store.vault_revision("kv2") == last_kv2);
     last = f.store.revision();
+    auto c = f.store.changes().take();
+    REQUIRE_FALSE(c.all);
+    REQUIRE(c.keys == rows);
   };
   auto unchanged = [&](const char* what) {
     INFO(what);
     REQUIRE(f.store.revision() == last);
+    auto c = f.store.changes().take();
+    REQUIRE_FALSE(c.all);
+    REQUIRE(c.keys.empty());
   };
 
-  f.create(f.premium, "other", request("oct"));
-  last_kv2 = f.store.vault_revision("kv2");
-  REQUIRE(last_kv2 == f.store.revision());
-  last = f.store.revision();
-
-  auto k = f.create(f.standard, "k", request("EC"));
-  bumped("create");
+  f.create(f.premium, "Other", request("oct"));
+  changed("create in kv2", {"kv2/other"});
+  f.create(f.standard, "K", request("EC"));
+  changed("create", {"kv1/k"});
   REQUIRE(f.store.get(f.standard, "k", "").is_ok());
   REQUIRE(f.store.list_keys(f.standard, "", 25).items.size() == 1);
   REQUIRE(f.store.sign(f.standard, "k", "", "ES256", std::string(32, 'd')).is_ok());
   REQUIRE(f.store.get_rotation_policy(f.standard, "k").is_ok());
   REQUIRE(f.store.backup(f.standard, "k").is_ok());
   f.store.export_vault("kv1", true);
+  f.store.key_rows(true);
   unchanged("reads");
   REQUIRE(f.store.create(f.standard, "bad name", request("EC")).error().kind ==
           KeyErrorKind::BadParameter);
@@ -560,76 +586,82 @@ TEST_CASE("keys snapshot: revisions move with every change and only then", "[key
   auto imported = f.store.import(f.standard, "imported", imp);
   INFO((imported ? std::string() : imported.error().message));
   REQUIRE(imported.is_ok());
-  bumped("import");
+  changed("import", {"kv1/imported"});
   UpdateKeyRequest upd;
   upd.tags = json{{"t", "1"}};
   REQUIRE(f.store.update(f.standard, "k", "", upd).is_ok());
-  bumped("update");
+  changed("update", {"kv1/k"});
   REQUIRE(f.store.rotate(f.standard, "k").is_ok());
-  bumped("rotate");
+  changed("rotate", {"kv1/k"});
   RotationPolicy p;
   p.lifetime_actions.push_back({"Rotate", std::string("P30D"), std::nullopt});
   REQUIRE(f.store.set_rotation_policy(f.standard, "k", p).is_ok());
-  bumped("set_rotation_policy");
+  changed("set_rotation_policy", {"kv1/k"});
   auto blob = f.store.backup(f.standard, "k");
   REQUIRE(f.store.remove(f.standard, "k").is_ok());
-  bumped("remove");
+  changed("remove", {"kv1/k"});
   REQUIRE(f.store.recover(f.standard, "k").is_ok());
-  bumped("recover");
+  changed("recover", {"kv1/k"});
   REQUIRE(f.store.remove(f.standard, "k").is_ok());
-  bumped("remove again");
+  changed("remove again", {"kv1/k"});
   REQUIRE(f.store.purge(f.standard, "k").is_ok());
-  bumped("purge");
+  changed("purge", {"kv1/k"});
+  REQUIRE_FALSE(f.store.key_row("kv1/k", true));  // the row is gone: persistence deletes it
   REQUIRE(f.store.restore(f.standard, *blob).is_ok());
-  bumped("restore");
+  changed("restore", {"kv1/k"});
 
-  // Automatic rotation: the clock alone changes nothing, the next read settles it and bumps.
+  // Automatic rotation: the clock alone changes nothing, the next read settles it.
   f.advance(31 * kDay);
   unchanged("the clock moved");
   REQUIRE(f.store.get(f.standard, "k", "").is_ok());
-  bumped("automatic rotation on a read");
+  changed("automatic rotation on a read", {"kv1/k"});
   REQUIRE(f.store.get(f.standard, "k", "").is_ok());
   unchanged("a second read");
-  // ... or the export, which renders the rotated state and says so.
+  // ... or the export, which renders the rotated state. key_row() does not settle: it reads
+  // the row as it is, and the settling is a change of its own.
   f.advance(31 * kDay);
-  uint64_t as_of = 0;
-  const json settled = f.store.export_vault("kv1", false, &as_of);
-  bumped("automatic rotation on export");
-  REQUIRE(as_of == f.store.vault_revision("kv1"));
+  const std::string before_settling = *f.store.key_row("kv1/k", false);
+  unchanged("key_row");
+  const json settled = f.store.export_vault("kv1", false);
+  changed("automatic rotation on export", {"kv1/k"});
+  REQUIRE(*f.store.key_row("kv1/k", false) != before_settling);
   REQUIRE(settled["keys"][1]["versions"].size() == 4);  // created, rotated, and two automatic
   REQUIRE(f.store.export_vault("kv1", false) == settled);
   unchanged("a second export");
 
   // Lazy purge of an expired deleted key, by a read.
   REQUIRE(f.store.remove(f.standard, "imported").is_ok());
-  bumped("remove imported");
+  changed("remove imported", {"kv1/imported"});
   f.advance(91 * kDay);
   unchanged("the clock moved past the purge date");
   REQUIRE(f.store.list_deleted(f.standard, "", 25).items.empty());
-  bumped("lazy purge on a read");
+  changed("lazy purge on a read", {"kv1/imported"});
 
-  // Vault-wide changes.
-  const uint64_t kv1_before_drop = f.store.vault_revision("kv1");
+  // Vault-wide changes: a dropped vault names each of its keys.
+  f.create(f.standard, "second", request("EC"));
+  changed("create", {"kv1/second"});
   f.store.drop_vault("KV1");
-  REQUIRE(f.store.revision() > last);
-  REQUIRE(f.store.vault_revision("kv1") == 0);
-  last = f.store.revision();
+  changed("drop_vault", {"kv1/k", "kv1/second"});
+  REQUIRE_FALSE(f.store.key_row("kv1/k", true));
   f.store.drop_vault("kv1");
   unchanged("dropping an unknown vault");
   f.create(f.standard, "new", request("EC"));
-  // A vault made again never shows an earlier revision.
-  REQUIRE(f.store.vault_revision("kv1") > kv1_before_drop);
-  bumped("create in a dropped vault");
+  changed("create in a dropped vault", {"kv1/new"});
   const json all = f.snapshot();
   REQUIRE(f.store.replace_all(all).is_ok());
   REQUIRE(f.store.revision() > last);
-  REQUIRE(f.store.vault_revision("kv1") == f.store.revision());
-  REQUIRE(f.store.vault_revision("kv2") == f.store.revision());
   last = f.store.revision();
+  REQUIRE(f.store.changes().take().all);  // everything
   REQUIRE_FALSE(f.store.replace_all(json::array()).is_ok());
   unchanged("a refused replace_all");
   REQUIRE(f.store.import_backup_key(f.store.export_backup_key()).is_ok());
-  REQUIRE(f.store.revision() > last);
+  REQUIRE(f.store.revision() > last);  // the backup key is a row of its own section
+  last = f.store.revision();
+  unchanged("nothing else");
+  // track() starts afresh: what was recorded before it is forgotten.
+  f.create(f.standard, "late", request("EC"));
+  f.store.changes().track();
+  REQUIRE(f.store.changes().take().keys.empty());
 }
 
 TEST_CASE("keys snapshot: exports run safely alongside changes", "[keys-snapshot]") {
@@ -649,18 +681,17 @@ TEST_CASE("keys snapshot: exports run safely alongside changes", "[keys-snapshot
   });
   int exports = 0;
   while (!done || exports < 5) {
-    uint64_t as_of = 0;
-    const std::string text = f.store.export_vault_text("kv2", exports % 2 == 0, &as_of);
-    REQUIRE(json::parse(text).is_object());
-    REQUIRE(as_of <= f.store.revision());
+    for (const auto& [row, text] : f.store.key_rows(exports % 2 == 0))
+      REQUIRE(json::parse(text).is_object());
+    if (auto one = f.store.key_row("kv2/k1", exports % 2 == 1))
+      REQUIRE(json::parse(*one).is_object());
     ++exports;
   }
   writer.join();
   for (const bool secrets : {true, false})
-    REQUIRE(f.store.export_vault_text("kv2", secrets) ==
-            f.store.export_vault("kv2", secrets).dump());
+    REQUIRE(f.from_rows(secrets).dump() == f.snapshot(secrets).dump());
   Fixture g(8);
   g.clock.t = f.clock.t;
   load(g, f.snapshot());
-  REQUIRE(g.store.export_vault_text("kv2", true) == f.store.export_vault_text("kv2", true));
+  REQUIRE(g.store.key_rows(true) == f.store.key_rows(true));
 }

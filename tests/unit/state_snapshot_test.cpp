@@ -7,11 +7,15 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "state/persistence.h"
+#include "state/snapshot.h"
 #include "test_support.h"
 
 using namespace cmk;
@@ -184,6 +188,29 @@ World build_world(Client& c) {
               .first == 200);
   REQUIRE(c.admin("POST", "/_emulator/clock/advance", {{"hours", 5}}).first == 200);
   return w;
+}
+
+// Runs statements on a database the emulator does not hold; returns the rows (columns joined
+// by '|').
+std::vector<std::string> sql(const std::filesystem::path& db, const std::string& statements) {
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  std::vector<std::string> rows;
+  char* error = nullptr;
+  const int rc = sqlite3_exec(
+      raw, statements.c_str(),
+      [](void* out, int n, char** values, char**) {
+        std::string row;
+        for (int i = 0; i < n; ++i) row += (i ? "|" : "") + std::string(values[i] ? values[i] : "");
+        static_cast<std::vector<std::string>*>(out)->push_back(row);
+        return 0;
+      },
+      &rows, &error);
+  INFO((error ? error : ""));
+  sqlite3_free(error);
+  sqlite3_close(raw);
+  REQUIRE(rc == SQLITE_OK);
+  return rows;
 }
 
 std::string read_bytes(const std::filesystem::path& p) {
@@ -457,17 +484,14 @@ TEST_CASE("state dir: corrupt or newer state refuses to start and is left untouc
   }
   SECTION("a newer format") {
     { auto a = test::start_emulator(options(dir.path())); }
-    // What a future version would leave: the same tables, format 2.
-    sqlite3* raw = nullptr;
-    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(raw, "UPDATE meta SET value = '2' WHERE key = 'format'", nullptr, nullptr,
-                         nullptr) == SQLITE_OK);
-    sqlite3_close(raw);
+    // What a future version would leave: the same tables, the next format.
+    const std::string next = std::to_string(state::kStateFormat + 1);
+    sql(db, "UPDATE meta SET value = '" + next + "' WHERE key = 'format'");
     const std::string bytes = read_bytes(db);
     Emulator emu(options(dir.path()));
     auto s = emu.start();
     REQUIRE_FALSE(s.is_ok());
-    CHECK_THAT(s.message(), Contains("was written by a newer cmk-emulator (state format 2"));
+    CHECK_THAT(s.message(), Contains("was written by a newer cmk-emulator (state format " + next));
     CHECK(read_bytes(db) == bytes);
   }
 }
@@ -496,8 +520,9 @@ TEST_CASE("state dir: emulators side by side keep to their own directories",
   auto b = test::start_emulator(options(dir.path() / "b"));
   Client ca(*a), cb(*b);
   REQUIRE(ca.arm_call("PUT", kRg + kArmV, {{"location", "westeurope"}}).first == 201);
-  REQUIRE(cb.arm_call("PUT", kSub + "/resourceGroups/other" + kArmV, {{"location", "eastus"}})
-              .first == 201);
+  REQUIRE(
+      cb.arm_call("PUT", kSub + "/resourceGroups/other" + kArmV, {{"location", "eastus"}}).first ==
+      201);
   a.reset();
   b.reset();
   auto a2 = test::start_emulator(options(dir.path() / "a"));
@@ -507,4 +532,160 @@ TEST_CASE("state dir: emulators side by side keep to their own directories",
   CHECK(ca2.arm_call("GET", kSub + "/resourceGroups/other" + kArmV).first == 404);
   CHECK(cb2.arm_call("GET", kSub + "/resourceGroups/other" + kArmV).first == 200);
   CHECK(cb2.arm_call("GET", kRg + kArmV).first == 404);
+}
+
+TEST_CASE("state dir: a commit reads and writes what the write touched", "[state][persistence]") {
+  test::TempDir dir;
+  auto a = test::start_emulator(options(dir.path()));
+  Client c(*a);
+  REQUIRE(c.arm_call("PUT", kRg + kArmV, {{"location", "westeurope"}}).first == 201);
+  c.vault("kv1");
+  for (int i = 0; i < 20; ++i) c.key("kv1", "k" + std::to_string(i), {{"kty", "RSA"}});
+  REQUIRE(c.arm_call("PUT", kClusterPath + "adxone" + kArmV,
+                     {{"location", "westeurope"},
+                      {"sku", {{"name", "Dev(No SLA)_Standard_E2a_v4"}, {"tier", "Basic"}}}})
+              .first == 201);
+  auto* sd = a->state_directory();
+  auto written = [&, rows = sd->rows_written(), txns = sd->transactions()]() mutable {
+    const uint64_t n = sd->rows_written() - rows;
+    CHECK(sd->transactions() == txns + 1);  // one transaction per write
+    rows = sd->rows_written();
+    txns = sd->transactions();
+    return n;
+  };
+  // A key of a vault of 20 RSA keys: its row only, not its vault.
+  REQUIRE(c.kv_call("kv1", "PATCH", "/keys/k7", {{"tags", {{"a", "b"}}}}).first == 200);
+  CHECK(written() == 1);
+  c.key("kv1", "k20", {{"kty", "EC"}});
+  CHECK(written() == 1);
+  REQUIRE(c.kv_call("kv1", "DELETE", "/keys/k3").first == 200);
+  CHECK(written() == 1);
+  // A cluster PATCH: the cluster and its (immediately finished) operation.
+  REQUIRE(c.arm_call("PATCH", kClusterPath + "adxone" + kArmV, {{"tags", {{"n", "1"}}}}).first ==
+          200);
+  CHECK(written() == 2);
+  // A vault: its resource.
+  c.vault("kv1");
+  CHECK(written() == 1);
+}
+
+TEST_CASE("state dir: commits that follow changes leave the rows a full rewrite would",
+          "[state][persistence]") {
+  test::TempDir dir;
+  std::vector<std::string> expected;
+  {
+    auto a = test::start_emulator(options(dir.path()));
+    Client c(*a);
+    build_world(c);
+    // Removals of every kind followed row by row: a cluster (and its resource), a vault purged
+    // with its keys, a key deleted then purged, operations added on the way.
+    REQUIRE(c.arm_call("DELETE", kClusterPath + "adxplain" + kArmV).first / 100 == 2);
+    auto [status, body] = c.arm_call("PUT", kVaultsPath + "kv3" + kKvArmV,
+                                     {{"location", "westeurope"},
+                                      {"properties",
+                                       {{"tenantId", test::kTenant},
+                                        {"sku", {{"family", "A"}, {"name", "standard"}}},
+                                        {"accessPolicies",
+                                         {{{"tenantId", test::kTenant},
+                                           {"objectId", test::kSpObjectId},
+                                           {"permissions", {{"keys", {"all", "purge"}}}}}}}}}});
+    INFO(body.dump());
+    REQUIRE(status == 201);
+    c.key("kv3", "a", {{"kty", "EC"}});
+    c.key("kv3", "b", {{"kty", "EC"}});
+    REQUIRE(c.kv_call("kv3", "DELETE", "/keys/b").first == 200);
+    REQUIRE(c.kv_call("kv3", "DELETE", "/deletedkeys/b").first == 204);
+    c.key("kv3", "c", {{"kty", "EC"}});
+    REQUIRE(c.arm_call("DELETE", kVaultsPath + "kv3" + kKvArmV).first == 200);
+    REQUIRE(
+        c.arm_call("POST", kSub +
+                               "/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/"
+                               "kv3/purge" +
+                               kKvArmV)
+                .first /
+            100 ==
+        2);
+    // What a full pass would write now.
+    for (const auto& section : state::collect_sections(a->state_stores(), true))
+      for (const auto& row : section.rows)
+        expected.push_back(section.section + "|" + row.key + "|" + *row.text);
+    CHECK(a->state_directory()->transactions() > 20);
+  }
+  std::sort(expected.begin(), expected.end());
+  const auto on_disk =
+      sql(dir.path() / "state.db", "SELECT section, key, doc FROM rows ORDER BY section, key");
+  std::vector<std::string> sorted = on_disk;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(sorted == expected);
+  // The keys are one row each; none of kv3's are left.
+  CHECK(sql(dir.path() / "state.db", "SELECT key FROM rows WHERE section = 'keys' ORDER BY key") ==
+        std::vector<std::string>{"kv1/cmk", "kv1/ec", "kv1/gone"});
+}
+
+TEST_CASE("state dir: a format 1 directory is upgraded and resumes exactly",
+          "[state][persistence]") {
+  test::TempDir dir;
+  json saved;
+  World w;
+  {
+    auto a = test::start_emulator(options());
+    Client c(*a);
+    w = build_world(c);
+    saved = a->export_state(true);
+  }
+  // What the first format wrote: a "stamp" column, and each vault's keys in one row.
+  const auto db = dir.path() / "state.db";
+  std::string script =
+      "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+      "CREATE TABLE rows (section TEXT NOT NULL, key TEXT NOT NULL, stamp TEXT NOT NULL,"
+      "  doc TEXT NOT NULL, PRIMARY KEY (section, key)) WITHOUT ROWID;"
+      "INSERT INTO meta VALUES ('format', '1'), ('application', 'cmk-emulator');";
+  auto quote = [](const std::string& text) {
+    std::string out = "'";
+    for (char ch : text) out += ch == '\'' ? std::string("''") : std::string(1, ch);
+    return out + "'";
+  };
+  auto row = [&](const std::string& section, const std::string& key, const json& doc) {
+    script += "INSERT INTO rows VALUES (" + quote(section) + ", " + quote(key) + ", 'x', " +
+              quote(doc.dump()) + ");";
+  };
+  auto rows_of = [&](const std::string& section, const json& list) {
+    char key[32];
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::snprintf(key, sizeof key, "%06zu", i);  // keeps the order
+      row(section, key, list[i]);
+    }
+  };
+  for (const char* section : {"tenants", "subscriptions", "servicePrincipals"})
+    rows_of(section, saved[section]);
+  for (const char* section : {"lroPolicies", "faults"}) row(section, "", saved[section]);
+  const json& st = saved["state"];
+  for (const char* section : {"clock", "keyBackupKey", "clusterKeys"})
+    row(section, "", st[section]);
+  for (const char* section : {"managedIdentities", "resourceGroups", "resources", "deletedVaults",
+                              "roleAssignments", "operations"})
+    rows_of(section, st[section]);
+  for (const auto& [vault, keys] : st["keys"].items()) row("keys", vault, keys);
+  std::filesystem::create_directories(dir.path());
+  sql(db, script);
+
+  auto a = test::start_emulator(options(dir.path()));
+  CHECK(a->state_directory()->upgraded_from() == 1);
+  CHECK(a->export_state(true).dump() == saved.dump());
+  Client c(*a);
+  auto [status, unwrapped] = c.kv_call("kv1", "POST", "/keys/cmk/" + w.cmk_version + "/unwrapkey",
+                                       {{"alg", "RSA-OAEP"}, {"value", w.wrapped_b64}});
+  REQUIRE(status == 200);
+  CHECK(unwrapped["value"] == "AAECAwQFBgcICQ");
+  a.reset();
+  // Now format 2: no stamp column, one row per key.
+  CHECK(sql(db, "SELECT value FROM meta WHERE key = 'format'") ==
+        std::vector<std::string>{std::to_string(state::kStateFormat)});
+  CHECK(sql(db, "SELECT name FROM pragma_table_info('rows') ORDER BY cid") ==
+        std::vector<std::string>{"section", "key", "doc"});
+  CHECK(sql(db, "SELECT key FROM rows WHERE section = 'keys' ORDER BY key") ==
+        std::vector<std::string>{"kv1/cmk", "kv1/ec", "kv1/gone"});
+  auto b = test::start_emulator(options(dir.path()));
+  CHECK(b->state_directory()->upgraded_from() == 0);
+  CHECK(b->export_state(true).dump() == saved.dump());
 }
