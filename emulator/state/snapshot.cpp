@@ -27,7 +27,6 @@ enum class Placement {
   TopArray,     // doc[section] = [row...]
   TopSingle,    // doc[section] = row
   StateArray,   // doc.state[section] = [row...]
-  StateObject,  // doc.state[section][key] = row
   StateSingle,  // doc.state[section] = row
   // doc.state[section][vault]["keys" or, for a row with deletedDate, "deletedKeys"] += row, for
   // rows keyed "<vault>/<key>"; a row keyed "<vault>" is the whole vault (state format 1).
@@ -305,9 +304,6 @@ json assemble(const std::vector<SectionRows>& sections_in, bool include_secrets)
         case Placement::StateArray:
           parent[s.section].push_back(std::move(value));
           break;
-        case Placement::StateObject:
-          parent[s.section][row.key] = std::move(value);
-          break;
         case Placement::TopSingle:
         case Placement::StateSingle:
           parent[s.section] = std::move(value);
@@ -317,13 +313,12 @@ json assemble(const std::vector<SectionRows>& sections_in, bool include_secrets)
     if ((where == Placement::TopArray || where == Placement::StateArray) &&
         !parent.contains(s.section))
       parent[s.section] = json::array();
-    if ((where == Placement::StateObject || where == Placement::StateVaultKeys) &&
-        !parent.contains(s.section))
-      parent[s.section] = json::object();
-    if (where == Placement::StateVaultKeys)
+    if (where == Placement::StateVaultKeys) {
+      if (!parent.contains(s.section)) parent[s.section] = json::object();
       for (auto& [_, vault] : parent[s.section].items())
         for (const char* list : {"keys", "deletedKeys"})
           if (vault.is_object() && !vault.contains(list)) vault[list] = json::array();
+    }
   }
   return doc;
 }
