@@ -200,7 +200,7 @@ Status Emulator::start() {
     auto saved = state_dir_->load();
     if (!saved) return saved.status();
     const std::string source = (state_dir_->path() / "state.db").string();
-    auto f = state::parse_fixture(saved.value().dump(), source);
+    auto f = state::read_fixture(saved.value(), source);
     if (!f) return f.status();
     if (auto s = load_fixtures({f.value()}, /*with_flags=*/false); !s) return s;
     log_.info("resumed the state saved in " + source);
@@ -230,6 +230,16 @@ Status Emulator::start() {
     return s;
   }
   running_ = true;
+  settler_stop_ = false;
+  settler_ = std::thread([this] {
+    std::unique_lock lock(settler_mu_);
+    while (!settler_wake_.wait_for(lock, std::chrono::milliseconds(50),
+                                   [this] { return settler_stop_; })) {
+      lock.unlock();
+      settle_operations();
+      lock.lock();
+    }
+  });
   log_.info("listening: https://" + options_.host + ":" + std::to_string(https_port()) +
             " (ARM, login, vaults, admin), http://" + options_.host + ":" +
             std::to_string(http_port()) + " (proxy, managed identity, admin)");
@@ -304,7 +314,7 @@ Status Emulator::replace_state(const std::vector<state::Fixture>& fixtures, bool
   if (!s) {
     // Back to what it was: the export of a moment ago loads (it is the stores' own rendering).
     state::clear_state(state_stores());
-    auto previous = state::parse_fixture(fallback.dump(), "the previous state");
+    auto previous = state::read_fixture(fallback, "the previous state");
     if (previous) load_fixtures({previous.value()}, /*with_flags=*/false);
     return s;
   }
@@ -313,7 +323,7 @@ Status Emulator::replace_state(const std::vector<state::Fixture>& fixtures, bool
 }
 
 Status Emulator::import_state(const nlohmann::json& fixture) {
-  auto f = state::parse_fixture(fixture.dump(), "PUT /_emulator/state");
+  auto f = state::read_fixture(fixture, "PUT /_emulator/state");
   if (!f) return f.status();
   std::unique_lock lock(state_mu_);
   const nlohmann::json fallback = state::export_state(state_stores(), true);
@@ -350,7 +360,21 @@ void Emulator::register_default_host_identity() {
 void Emulator::stop() {
   if (!running_) return;
   running_ = false;
+  {
+    std::lock_guard lock(settler_mu_);
+    settler_stop_ = true;
+  }
+  settler_wake_.notify_all();
+  if (settler_.joinable()) settler_.join();
   listeners_.stop();
+}
+
+size_t Emulator::settle_operations() {
+  std::shared_lock lock(state_mu_);
+  const size_t completed = operations_.settle_due();
+  if (completed && state_dir_)
+    if (auto s = state_dir_->commit(state_stores()); !s) log_.error(s.message());
+  return completed;
 }
 
 std::vector<std::pair<std::string, std::string>> Emulator::msi_environment() const {

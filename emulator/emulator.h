@@ -15,11 +15,14 @@
 
 #include <array>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -168,6 +171,11 @@ class Emulator {
   state::StateStores state_stores();
   // The state directory, when --state-dir was given and start() succeeded.
   state::StateDirectory* state_directory() { return state_dir_.get(); }
+  // Completes the long-running operations that are due, as ARM finishes work nobody is watching,
+  // and saves the result with --state-dir; returns how many. A background thread calls it every
+  // 50 ms while the emulator runs, so that an operation finishes when it is due, not when it is
+  // next read, and a restart finds it finished rather than interrupted.
+  size_t settle_operations();
 
  private:
   http::Router& router(http::Surface s) { return routers_[static_cast<size_t>(s)]; }
@@ -220,6 +228,11 @@ class Emulator {
   std::shared_mutex state_mu_;
   std::vector<state::Fixture> start_fixtures_;  // what reset goes back to
   std::unique_ptr<state::StateDirectory> state_dir_;
+  // The thread that calls settle_operations() while running.
+  std::thread settler_;
+  std::mutex settler_mu_;
+  std::condition_variable settler_wake_;
+  bool settler_stop_ = false;
 };
 
 // The proxy-mode environment for given ports and CA path (also `cmk-emulator env`).

@@ -232,8 +232,8 @@ bool OperationEngine::due(const Entry& e) const {
   return true;
 }
 
-void OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
-                                   const std::vector<std::string>& ids) {
+size_t OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
+                                     const std::vector<std::string>& ids) {
   struct Work {
     std::string id;
     Completion completion;
@@ -246,7 +246,7 @@ void OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
     it->second.completing = true;  // claimed: concurrent readers keep seeing Running
     work.push_back({id, it->second.completion, it->second.op.fault});
   }
-  if (work.empty()) return;
+  if (work.empty()) return 0;
   lock.unlock();
   struct Outcome {
     std::string id;
@@ -301,6 +301,7 @@ void OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
     for (const auto& op : faulted) on_faulted_(op);
     lock.lock();
   }
+  return results.size();
 }
 
 void OperationEngine::trim() {
@@ -351,6 +352,13 @@ void OperationEngine::settle_resource(const std::string& resource_key) {
   if (it == running_.end()) return;
   const std::vector<std::string> ids = it->second;  // complete_due may change the index
   complete_due(lock, ids);
+}
+
+size_t OperationEngine::settle_due() {
+  std::unique_lock lock(mu_);
+  std::vector<std::string> ids;
+  for (const auto& [_, running] : running_) ids.insert(ids.end(), running.begin(), running.end());
+  return complete_due(lock, ids);
 }
 
 bool OperationEngine::has_running(const std::string& resource_key) const {

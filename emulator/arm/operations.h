@@ -143,6 +143,10 @@ class OperationEngine {
   std::optional<Operation> poll(const std::string& id);
   // Settles the resource's due operations without counting a poll.
   void settle_resource(const std::string& resource_key);
+  // Settles every due operation without counting a poll, as ARM finishes work nobody is
+  // watching; returns how many it completed. An operation under a polls policy is due only once
+  // polled, so this completes those only if a poll left them due.
+  size_t settle_due();
   // A non-terminal operation on the resource (writes meet 409 RequestConflict).
   bool has_running(const std::string& resource_key) const;
   // Reads without side effects.
@@ -179,8 +183,9 @@ class OperationEngine {
     bool completing = false;
   };
   bool due(const Entry& e) const;
-  // Completes every entry in `ids` that is due (lock released while completions run).
-  void complete_due(std::unique_lock<std::mutex>& lock, const std::vector<std::string>& ids);
+  // Completes every entry in `ids` that is due (lock released while completions run); returns
+  // how many.
+  size_t complete_due(std::unique_lock<std::mutex>& lock, const std::vector<std::string>& ids);
   void trim();
 
   const Clock& clock_;

@@ -38,13 +38,17 @@ std::string describe_parse_error(const std::string& text, const json::parse_erro
 }  // namespace
 
 Result<Fixture> parse_fixture(const std::string& text, const std::string& source) {
-  JsonReader r(source);
   json doc;
   try {
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
-    return r.fail("$", describe_parse_error(text, e));
+    return JsonReader(source).fail("$", describe_parse_error(text, e));
   }
+  return read_fixture(doc, source);
+}
+
+Result<Fixture> read_fixture(const json& doc, const std::string& source) {
+  JsonReader r(source);
   if (!doc.is_object()) return r.fail("$", "a fixture must be a JSON object");
   if (auto s =
           r.check_keys(doc, "$",

@@ -109,6 +109,8 @@ struct FixtureTargets {
 };
 
 Result<Fixture> parse_fixture(const std::string& text, const std::string& source);
+// The same from JSON already parsed (a state export, a PUT /_emulator/state body).
+Result<Fixture> read_fixture(const nlohmann::json& doc, const std::string& source);
 Result<Fixture> load_fixture_file(const std::filesystem::path& path);
 
 // The fixture compiled into the binary from fixtures/default.json: what a bare start uses.

@@ -22,7 +22,8 @@ TEST_CASE("resource ids parse and compare case-insensitively", "[arm]") {
   REQUIRE(*a == *b);
   REQUIRE(a->type() == "Microsoft.Kusto/Clusters");
   REQUIRE(a->name() == "kc1");
-  REQUIRE(a->str() == "/subscriptions/S1/resourceGroups/RG1/providers/Microsoft.Kusto/Clusters/kc1");
+  REQUIRE(a->str() ==
+          "/subscriptions/S1/resourceGroups/RG1/providers/Microsoft.Kusto/Clusters/kc1");
 
   auto db = ResourceId::parse(
       "/subscriptions/s/resourceGroups/r/providers/Microsoft.Kusto/clusters/c/databases/d");
@@ -110,6 +111,23 @@ TEST_CASE("operations finish by policy, lazily, and their completion decides", "
     REQUIRE(engine.get(id)->ended_at == clock.now());
     REQUIRE(completions == 1);
   }
+  SECTION("settle_due finishes what is due without a read, and only that") {
+    auto timed = engine.start("/r", "k", "westus", LroPolicy{}, [&] {
+      ++completions;
+      return std::optional<OperationError>();
+    });
+    auto polled = engine.start("/p", "k", "westus", LroPolicy{LroPolicy::Mode::AfterPolls, 1},
+                               [&] { return std::optional<OperationError>(); });
+    REQUIRE(engine.settle_due() == 0);
+    clock.advance(1s);
+    REQUIRE(engine.settle_due() == 1);
+    REQUIRE(engine.get(timed)->status == OperationStatus::Succeeded);
+    REQUIRE(engine.get(timed)->polls == 0);                           // not a poll
+    REQUIRE(engine.get(polled)->status == OperationStatus::Running);  // due only when polled
+    REQUIRE(engine.settle_due() == 0);
+    REQUIRE(completions == 1);
+    REQUIRE(engine.poll(polled)->status == OperationStatus::Succeeded);
+  }
   SECTION("a completion may call back into the engine") {
     std::string inner;
     auto id = engine.start("/r", "k", "westus", LroPolicy{LroPolicy::Mode::AfterPolls, 1}, [&] {
@@ -120,8 +138,9 @@ TEST_CASE("operations finish by policy, lazily, and their completion decides", "
     REQUIRE(engine.get(inner)->status == OperationStatus::Succeeded);
   }
   SECTION("a throwing completion fails the operation instead of escaping") {
-    auto id = engine.start("/r", "k", "westus", LroPolicy{LroPolicy::Mode::AfterPolls, 1},
-                           []() -> std::optional<OperationError> { throw std::runtime_error("boom"); });
+    auto id =
+        engine.start("/r", "k", "westus", LroPolicy{LroPolicy::Mode::AfterPolls, 1},
+                     []() -> std::optional<OperationError> { throw std::runtime_error("boom"); });
     auto op = engine.poll(id);
     REQUIRE(op->status == OperationStatus::Failed);
     REQUIRE(op->error->code == "InternalServerError");
@@ -151,7 +170,8 @@ TEST_CASE("the resource store renders a resource once per version", "[arm]") {
   IdGenerator ids;
   ResourceStore store(clock, ids);
   TrackedResource r;
-  r.id = *ResourceId::parse("/subscriptions/s/resourceGroups/g/providers/Microsoft.Kusto/clusters/kc1");
+  r.id = *ResourceId::parse(
+      "/subscriptions/s/resourceGroups/g/providers/Microsoft.Kusto/clusters/kc1");
   r.type = "Microsoft.Kusto/Clusters";
   r.location = "westeurope";
   r.body = {{"properties", {{"state", "Running"}}}};

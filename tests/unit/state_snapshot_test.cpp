@@ -449,6 +449,40 @@ TEST_CASE("state dir: an operation running at the crash ends Failed, never vanis
             .first == 200);
 }
 
+TEST_CASE("state dir: an operation that falls due finishes unread, and a restart finds it done",
+          "[state][persistence]") {
+  test::TempDir dir;
+  std::string op_url;
+  {
+    auto o = options(dir.path());
+    o.lro_policies = {"duration:60"};
+    auto a = test::start_emulator(o);
+    Client c(*a);
+    REQUIRE(c.arm_call("PUT", kRg + kArmV, {{"location", "westeurope"}}).first == 201);
+    auto r = c.arm->Put(kClusterPath + "adxdue" + kArmV, c.arm_auth,
+                        json{{"location", "westeurope"},
+                             {"sku", {{"name", "Dev(No SLA)_Standard_E2a_v4"}, {"tier", "Basic"}}}}
+                            .dump(),
+                        "application/json");
+    REQUIRE(r);
+    REQUIRE(r->status == 201);
+    const std::string async = r->get_header_value("Azure-AsyncOperation");
+    op_url = async.substr(async.find("/subscriptions/"));
+    CHECK(c.arm_call("GET", op_url).second["status"] == "Running");
+    // Virtual time passes and nobody reads the operation again before the emulator goes.
+    REQUIRE(c.admin("POST", "/_emulator/clock/advance", {{"seconds", 120}}).first == 200);
+    a->settle_operations();  // what the background thread does every 50 ms (it may be first)
+    CHECK(c.admin("GET", "/_emulator/operations").second["value"].empty());  // none running
+  }
+  auto b = test::start_emulator(options(dir.path()));
+  Client c(*b);
+  auto [status, op] = c.arm_call("GET", op_url);
+  REQUIRE(status == 200);
+  CHECK(op["status"] == "Succeeded");
+  CHECK(c.arm_call("GET", kClusterPath + "adxdue" + kArmV)
+            .second["properties"]["provisioningState"] == "Succeeded");
+}
+
 TEST_CASE("state dir: corrupt or newer state refuses to start and is left untouched",
           "[state][persistence]") {
   test::TempDir dir;
