@@ -213,6 +213,23 @@ std::vector<std::string> sql(const std::filesystem::path& db, const std::string&
   return rows;
 }
 
+// Creates resource group rg1 and starts creating cluster `name`; returns the operation's status
+// path (still Running: the tests set slow LRO policies).
+std::string create_cluster(Client& c, const std::string& name) {
+  REQUIRE(c.arm_call("PUT", kRg + kArmV, {{"location", "westeurope"}}).first == 201);
+  auto r = c.arm->Put(kClusterPath + name + kArmV, c.arm_auth,
+                      json{{"location", "westeurope"},
+                           {"sku", {{"name", "Dev(No SLA)_Standard_E2a_v4"}, {"tier", "Basic"}}}}
+                          .dump(),
+                      "application/json");
+  REQUIRE(r);
+  REQUIRE(r->status == 201);
+  const std::string async = r->get_header_value("Azure-AsyncOperation");
+  const std::string op_url = async.substr(async.find("/subscriptions/"));
+  CHECK(c.arm_call("GET", op_url).second["status"] == "Running");
+  return op_url;
+}
+
 std::string read_bytes(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::ostringstream ss;
@@ -422,17 +439,7 @@ TEST_CASE("state dir: an operation running at the crash ends Failed, never vanis
     o.lro_policies = {"polls:100"};
     auto a = test::start_emulator(o);
     Client c(*a);
-    REQUIRE(c.arm_call("PUT", kRg + kArmV, {{"location", "westeurope"}}).first == 201);
-    auto r = c.arm->Put(kClusterPath + "adxrun" + kArmV, c.arm_auth,
-                        json{{"location", "westeurope"},
-                             {"sku", {{"name", "Dev(No SLA)_Standard_E2a_v4"}, {"tier", "Basic"}}}}
-                            .dump(),
-                        "application/json");
-    REQUIRE(r);
-    REQUIRE(r->status == 201);
-    const std::string async = r->get_header_value("Azure-AsyncOperation");
-    op_url = async.substr(async.find("/subscriptions/"));
-    CHECK(c.arm_call("GET", op_url).second["status"] == "Running");
+    op_url = create_cluster(c, "adxrun");
   }
   auto b = test::start_emulator(options(dir.path()));
   Client c(*b);
@@ -458,17 +465,7 @@ TEST_CASE("state dir: an operation that falls due finishes unread, and a restart
     o.lro_policies = {"duration:60"};
     auto a = test::start_emulator(o);
     Client c(*a);
-    REQUIRE(c.arm_call("PUT", kRg + kArmV, {{"location", "westeurope"}}).first == 201);
-    auto r = c.arm->Put(kClusterPath + "adxdue" + kArmV, c.arm_auth,
-                        json{{"location", "westeurope"},
-                             {"sku", {{"name", "Dev(No SLA)_Standard_E2a_v4"}, {"tier", "Basic"}}}}
-                            .dump(),
-                        "application/json");
-    REQUIRE(r);
-    REQUIRE(r->status == 201);
-    const std::string async = r->get_header_value("Azure-AsyncOperation");
-    op_url = async.substr(async.find("/subscriptions/"));
-    CHECK(c.arm_call("GET", op_url).second["status"] == "Running");
+    op_url = create_cluster(c, "adxdue");
     // Virtual time passes and nobody reads the operation again before the emulator goes.
     REQUIRE(c.admin("POST", "/_emulator/clock/advance", {{"seconds", 120}}).first == 200);
     a->settle_operations();  // what the background thread does every 50 ms (it may be first)
