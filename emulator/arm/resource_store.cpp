@@ -12,7 +12,8 @@ json TrackedResource::to_json() const {
   j["name"] = id.name();
   j["type"] = type;
   j["location"] = location;
-  if (!tags.empty()) j["tags"] = tags;
+  // Tracked resources answer "tags": {} when untagged (recorded for clusters, vaults, identities).
+  j["tags"] = tags.is_object() ? tags : json::object();
   j["etag"] = etag;
   j["systemData"] = {{"createdBy", created_by},
                      {"createdByType", "Application"},
