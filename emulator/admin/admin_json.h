@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/utf8.h"
 #include "http/error_bodies.h"
 #include "http/message.h"
 
@@ -12,7 +13,7 @@ namespace cmk::admin {
 
 inline http::Response json_ok(const nlohmann::json& body, int status = 200) {
   http::Response r;
-  r.set_json(status, body.dump());
+  r.set_json(status, json_text(body));
   return r;
 }
 

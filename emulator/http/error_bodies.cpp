@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/utf8.h"
 #include "http/host_routing.h"
 #include "state/clock.h"
 
@@ -12,7 +13,7 @@ using nlohmann::json;
 namespace {
 Response json_response(int status, const json& body) {
   Response r;
-  r.set_json(status, body.dump());
+  r.set_json(status, json_text(body));
   return r;
 }
 }  // namespace

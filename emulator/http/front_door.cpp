@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/utf8.h"
 #include "http/host_routing.h"
 #include "http/message.h"
 
@@ -142,7 +143,8 @@ Result<int> FrontDoor::bind(const std::string& host, int port) {
   }
   freeaddrinfo(res);
   if (listen_fd_ < 0)
-    return Status::error("cannot listen on " + host + ":" + std::to_string(port) + ": " + last_error);
+    return Status::error("cannot listen on " + host + ":" + std::to_string(port) + ": " +
+                         last_error);
   return port_;
 }
 
@@ -222,9 +224,9 @@ void FrontDoor::serve(int client) {
   char buf[4096];
   static constexpr std::string_view kConnect = "CONNECT ";
   for (;;) {
-    const bool maybe_connect =
-        head.size() < kConnect.size() ? kConnect.substr(0, head.size()) == head
-                                      : std::string_view(head).substr(0, kConnect.size()) == kConnect;
+    const bool maybe_connect = head.size() < kConnect.size()
+                                   ? kConnect.substr(0, head.size()) == head
+                                   : std::string_view(head).substr(0, kConnect.size()) == kConnect;
     if (!maybe_connect) break;
     if (head.size() >= kConnect.size() && head.find("\r\n\r\n") != std::string::npos) break;
     if (head.size() > kMaxHead) return;
@@ -251,9 +253,8 @@ void FrontDoor::serve(int client) {
   const size_t line_end = head.find("\r\n");
   const std::string line = head.substr(0, line_end);
   const size_t sp = line.find(' ', kConnect.size());
-  const std::string target = line.substr(kConnect.size(), sp == std::string::npos
-                                                              ? std::string::npos
-                                                              : sp - kConnect.size());
+  const std::string target = line.substr(
+      kConnect.size(), sp == std::string::npos ? std::string::npos : sp - kConnect.size());
   std::string host;
   int port = 0;
   const bool parsed = split_authority(target, host, port);
@@ -281,7 +282,8 @@ void FrontDoor::serve(int client) {
 }
 
 void FrontDoor::refuse(int client, const std::string& target) {
-  const std::string shown = target.size() > 256 ? target.substr(0, 256) + "..." : target;
+  // The target is the client's bytes: cut on a character boundary, invalid sequences replaced.
+  const std::string shown = utf8_prefix(target, 256);
   log_.warn("proxy: refused CONNECT to '" + shown +
             "': not an Azure host this emulator serves (nothing was sent to it)");
   {
@@ -300,10 +302,11 @@ void FrontDoor::refuse(int client, const std::string& target) {
                         "management.azure.com, management.core.windows.net and "
                         "*.vault.azure.net on port 443. Add the host to NO_PROXY if it should "
                         "be reached directly."}}}};
-  const std::string text = body.dump();
-  const std::string resp = "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json; "
-                           "charset=utf-8\r\nConnection: close\r\nContent-Length: " +
-                           std::to_string(text.size()) + "\r\n\r\n" + text;
+  const std::string text = json_text(body);
+  const std::string resp =
+      "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json; "
+      "charset=utf-8\r\nConnection: close\r\nContent-Length: " +
+      std::to_string(text.size()) + "\r\n\r\n" + text;
   send_all(client, resp.data(), resp.size());
 }
 

@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "common/openssl_util.h"
+#include "common/utf8.h"
 #include "http/error_bodies.h"
 #include "http/host_routing.h"
 
@@ -256,14 +257,15 @@ void Listeners::install_handlers(httplib::Server& svr, Listener which) {
         "The request could not be processed (HTTP " + std::to_string(out.status) + ").";
     if (out.status == 413) message = "The request body is larger than the emulator accepts.";
     if (out.status == 405 || out.status == 400)
-      message = "The request line or method '" + in.method + "' is not supported.";
+      message = "The request line or method '" + utf8_prefix(in.method, 64) + "' is not supported.";
     Response res = surface_error(
         req, out.status, out.status == 413 ? "RequestEntityTooLarge" : "BadRequest", message);
     out.set_content(res.body, "application/json; charset=utf-8");
   });
   svr.set_exception_handler(
       [this](const httplib::Request& in, httplib::Response& out, std::exception_ptr) {
-        log_.error("unhandled exception in the HTTP layer on " + in.method + " " + in.path);
+        log_.error("unhandled exception in the HTTP layer on " + utf8_prefix(in.method, 64) + " " +
+                   utf8_prefix(in.path, 512));
         out.status = 500;
         out.set_content(R"({"error":{"code":"InternalServerError","message":"internal error"}})",
                         "application/json; charset=utf-8");
