@@ -5,6 +5,7 @@
 #include "arm/arm_api.h"
 #include "authorization/authorization_api.h"
 #include "common/files.h"
+#include "common/json_input.h"
 #include "deployments/deployments_api.h"
 #include "entra/bearer_auth.h"
 #include "entra/login_api.h"
@@ -276,9 +277,9 @@ Status Emulator::load_fixtures(const std::vector<state::Fixture>& fixtures, bool
     auto text = read_file(path, 16 << 20);
     if (!text) return Status::error(path.string() + ": " + text.status().message());
     if (!text.value()) return Status::error(path.string() + ": no such file");
-    const nlohmann::json doc = nlohmann::json::parse(*text.value(), nullptr, false);
-    if (doc.is_discarded()) return Status::error(path.string() + ": not valid JSON");
-    auto rules = faults::parse_rules(doc, clock_.now(), "$", faults_.size() + 1);
+    const auto doc = parse_json_input(*text.value());
+    if (!doc) return Status::error(path.string() + ": " + doc.error());
+    auto rules = faults::parse_rules(doc.value(), clock_.now(), "$", faults_.size() + 1);
     if (!rules) return Status::error(path.string() + ": " + rules.status().message());
     faults_.append(std::move(rules.value()));
   }
@@ -325,6 +326,13 @@ Status Emulator::replace_state(const std::vector<state::Fixture>& fixtures, bool
 Status Emulator::import_state(const nlohmann::json& fixture) {
   auto f = state::read_fixture(fixture, "PUT /_emulator/state");
   if (!f) return f.status();
+  // A document with no tenant or no service principal would leave an emulator that refuses every
+  // token: an empty body or `{}` is a mistake, never a request to empty the world.
+  if (f.value().tenants.empty() || f.value().service_principals.empty())
+    return Status::error(
+        "PUT /_emulator/state: $: the document has no tenants or no servicePrincipals; an import "
+        "replaces the whole state, so it must carry them (export with GET "
+        "/_emulator/state?include=secrets). POST /_emulator/reset returns to the start state");
   std::unique_lock lock(state_mu_);
   const nlohmann::json fallback = state::export_state(state_stores(), true);
   return replace_state({f.value()}, /*with_flags=*/false, fallback);

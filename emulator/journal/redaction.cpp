@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_input.h"
+#include "common/utf8.h"
 #include "http/message.h"
 
 namespace cmk::journal {
@@ -103,15 +105,14 @@ std::string redact_pairs(std::string_view text) {
 
 std::string redact_body(std::string_view body, std::string_view content_type) {
   if (body.empty()) return {};
+  // By content, not by the declared type: a JSON wrapKey body sent as a form (curl -d) is still
+  // JSON to the handler that reads it, and its plaintext must not reach the journal.
+  if (auto j = parse_json_input(body); j && (j.value().is_object() || j.value().is_array())) {
+    redact_json(j.value());
+    return json_text(j.value());
+  }
   const std::string type = http::to_lower(content_type);
   if (type.find("x-www-form-urlencoded") != std::string::npos) return redact_pairs(body);
-  if (type.empty() || type.find("json") != std::string::npos) {
-    nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-    if (!j.is_discarded()) {
-      redact_json(j);
-      return j.dump();
-    }
-  }
   return "<" + std::to_string(body.size()) + " bytes" +
          (content_type.empty() ? std::string() : " of " + std::string(content_type)) + ">";
 }

@@ -1,6 +1,6 @@
 // What the journal may keep of a request or response: secrets, tokens and key material are
-// replaced by "<redacted>" before anything is stored (PRODUCT §7: private key material never
-// leaves in a response or a log).
+// replaced by "<redacted>" before anything is stored (private key material never leaves in a
+// response or a log).
 //
 // - JSON bodies: every string value under a secret-bearing name (access_token, client_secret,
 //   password, value, the private JWK members d, p, q, dp, dq, qi, k, ...) and every string that

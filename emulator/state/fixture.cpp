@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "arm/catalog.h"
+#include "common/json_input.h"
 #include "http/message.h"
 #include "kusto/cluster_keys.h"
 #include "msi/user_assigned_identities.h"
@@ -16,35 +17,10 @@ namespace cmk::state {
 
 using nlohmann::json;
 
-namespace {
-
-std::string describe_parse_error(const std::string& text, const json::parse_error& e) {
-  // nlohmann reports a byte offset; people want a line and a column.
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  std::string what = e.what();
-  if (auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
-  return "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) + " (" +
-         what + ")";
-}
-
-}  // namespace
-
 Result<Fixture> parse_fixture(const std::string& text, const std::string& source) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    return JsonReader(source).fail("$", describe_parse_error(text, e));
-  }
-  return read_fixture(doc, source);
+  auto doc = parse_json_input(text);
+  if (!doc) return JsonReader(source).fail("$", doc.error());
+  return read_fixture(doc.value(), source);
 }
 
 Result<Fixture> read_fixture(const json& doc, const std::string& source) {

@@ -86,6 +86,14 @@ struct Client {
     REQUIRE(r);
     return {r->status, json::parse(r->body, nullptr, false)};
   }
+  std::pair<int, std::string> admin_raw(const std::string& method, const std::string& path,
+                                        const std::string& body) {
+    auto cli = test::http_client(emu);
+    httplib::Result r = method == "PUT" ? cli->Put(path, body, "application/json")
+                                        : cli->Post(path, body, "application/json");
+    REQUIRE(r);
+    return {r->status, r->body};
+  }
 
   void vault(const std::string& name, json policies = json::array()) {
     policies.push_back({{"tenantId", test::kTenant},
@@ -365,6 +373,19 @@ TEST_CASE("state: a refused import names the path and changes nothing", "[state]
   }
   auto [status, body] = c.admin("PUT", "/_emulator/state", json::array());
   CHECK(status == 400);
+  // {} and an empty body would leave no tenant and no principal: refused, nothing changed.
+  for (const std::string empty : {"{}", ""}) {
+    INFO("body: '" << empty << "'");
+    auto [s, b] = c.admin_raw("PUT", "/_emulator/state", empty);
+    CHECK(s == 400);
+    CHECK_THAT(b, Contains("no tenants or no servicePrincipals"));
+    CHECK(a->export_state(true).dump() == before.dump());
+  }
+  // JSON nested past the limit is refused with the limit named, not parsed.
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  auto [ds, db] = c.admin_raw("PUT", "/_emulator/state", deep);
+  CHECK(ds == 400);
+  CHECK_THAT(db, Contains("nested deeper than 64 levels"));
 }
 
 TEST_CASE("state: reset goes back to the start fixtures", "[state]") {
