@@ -129,7 +129,8 @@ Result<int> FrontDoor::bind(const std::string& host, int port) {
     if (fd < 0) continue;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 128) == 0) {
+    // A deep backlog: a burst of connections (CI jobs starting together) waits, never retries.
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 1024) == 0) {
       sockaddr_storage ss{};
       socklen_t len = sizeof ss;
       getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);

@@ -83,6 +83,23 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
   bool shut_ = false;
 };
 
+// How many connections may wait to be accepted. cpp-httplib (Debian builds it as a shared
+// library, so its compile-time settings are fixed) listens with a backlog of 5: a burst of 1 000
+// connects then takes tens of seconds of SYN retries.
+constexpr int kListenBacklog = 1024;
+
+// cpp-httplib's default socket options set SO_REUSEPORT, which lets a second emulator bind the
+// same port and the kernel split connections between the two. SO_REUSEADDR alone still lets a
+// restart reuse a port in TIME_WAIT. The socket is remembered in `*fd` so that the backlog can be
+// raised once it listens (listen() again on a listening socket only changes the backlog).
+void exclusive_socket_options(httplib::Server& svr, const std::shared_ptr<int>& fd) {
+  svr.set_socket_options([fd](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    *fd = sock;
+  });
+}
+
 void configure(httplib::Server& svr, size_t max_body) {
   svr.new_task_queue = [] { return new ElasticTaskQueue(4); };
   svr.set_tcp_nodelay(true);             // else each keep-alive response waits ~40 ms
@@ -286,6 +303,9 @@ Status Listeners::start(const ListenerOptions& opts, const TlsMaterial& tls) {
   configure(*http_internal_, opts.max_body_bytes);
   install_handlers(*https_, Listener::Https);
   install_handlers(*http_internal_, Listener::Http);
+  const auto https_fd = std::make_shared<int>(-1), internal_fd = std::make_shared<int>(-1);
+  exclusive_socket_options(*https_, https_fd);
+  exclusive_socket_options(*http_internal_, internal_fd);
 
   if (opts.https_port == 0) {
     https_port_ = https_->bind_to_any_port(opts.host);
@@ -297,6 +317,8 @@ Status Listeners::start(const ListenerOptions& opts, const TlsMaterial& tls) {
                          " (HTTPS): address in use or not available");
   http_internal_port_ = http_internal_->bind_to_any_port("127.0.0.1");
   if (http_internal_port_ <= 0) return Status::error("cannot bind the internal HTTP listener");
+  for (int fd : {*https_fd, *internal_fd})
+    if (fd >= 0) ::listen(fd, kListenBacklog);
   auto bound = front_door_.bind(opts.host, opts.http_port);
   if (!bound) return Status::error(bound.error() + " (HTTP)");
 
