@@ -1,5 +1,9 @@
 #include "emulator.h"
 
+#include <sys/stat.h>
+
+#include <cstdio>
+
 #include "admin/admin_api.h"
 #include "arm/api_versions.h"
 #include "arm/arm_api.h"
@@ -192,6 +196,16 @@ Status Emulator::start() {
     start_fixtures_.push_back(std::move(f.value()));
   }
   if (!options_.state_dir.empty()) {
+    // The folder holds private keys and secrets: one that others may read or enter is narrowed
+    // to the owner, and the user told so.
+    struct stat st;
+    if (::stat(options_.state_dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 077)) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+      if (::chmod(options_.state_dir.c_str(), st.st_mode & 07700) == 0)
+        log_.warn("--state-dir " + options_.state_dir.string() + " had mode " + mode +
+                  "; narrowed to owner-only, since it holds private keys and secrets");
+    }
     auto dir = state::StateDirectory::open(options_.state_dir, options_.state_durability);
     if (!dir) return dir.status();
     state_dir_ = std::move(dir.value());

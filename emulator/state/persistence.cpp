@@ -11,6 +11,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/files.h"
+
 namespace cmk::state {
 
 namespace fs = std::filesystem;
@@ -145,13 +147,8 @@ Result<std::unique_ptr<StateDirectory>> StateDirectory::open(const fs::path& dir
                                                              Durability durability) {
   const std::string refuse = "--state-dir " + dir.string() + ": ";
   std::error_code ec;
-  if (!fs::exists(dir, ec)) {
-    fs::create_directories(dir, ec);
-    if (ec) return Status::error(refuse + "cannot be created: " + ec.message());
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-  } else if (!fs::is_directory(dir, ec)) {
-    return Status::error(refuse + "is not a directory");
-  }
+  // Created owner-only from the start (mkdir 0700), never wider and narrowed afterwards.
+  if (auto s = ensure_private_directory(dir); !s) return Status::error(refuse + s.message());
   std::unique_ptr<StateDirectory> sd(new StateDirectory());
   sd->dir_ = dir;
 

@@ -189,6 +189,24 @@ check("both listeners accept a backlog of 1024 connections",
       backlogs.get(HTTPS_PORT) == 1024 and backlogs.get(HTTP_PORT) == 1024,
       f"{ {p: backlogs.get(p) for p in (HTTPS_PORT, HTTP_PORT)} }")
 
+# --- --state-dir: created owner-only; an existing folder others may read is narrowed, with a warning
+def start_with_state_dir(folder):
+    proc = subprocess.Popen([BIN, "--https-port", "0", "--http-port", "0", "--certs-dir", f"{WORK}/certs",
+                             "--state-dir", folder], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.readline()  # the ready line
+    proc.terminate()
+    _, err = proc.communicate(timeout=30)
+    return os.stat(folder).st_mode & 0o777, err
+
+
+mode, _ = start_with_state_dir(f"{WORK}/new-state/inner")
+check("a new --state-dir is created 0700", mode == 0o700, oct(mode))
+os.makedirs(f"{WORK}/open-state")
+os.chmod(f"{WORK}/open-state", 0o777)
+mode, err = start_with_state_dir(f"{WORK}/open-state")
+check("an existing 0777 --state-dir is narrowed to 0700 with a warning",
+      mode == 0o700 and "had mode 0777; narrowed to owner-only" in err, f"{oct(mode)} {err[-300:]}")
+
 PROC.terminate()
 rc = PROC.wait(timeout=30)
 checks += 1
