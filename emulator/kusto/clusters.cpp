@@ -9,6 +9,7 @@
 #include "http/error_bodies.h"
 #include "kusto/databases.h"
 #include "kusto/followers.h"
+#include "kusto/principal_assignments.h"
 #include "state/clock.h"
 
 namespace cmk::kusto {
@@ -30,9 +31,14 @@ constexpr const char* kUamiType = "Microsoft.ManagedIdentity/userAssignedIdentit
 // Properties the service computes: ignored in PUT/PATCH bodies (az resource update sends the
 // whole resource back, read-only fields included).
 const std::vector<std::string>& read_only_properties() {
-  static const std::vector<std::string> v = {
-      "state", "provisioningState", "uri", "dataIngestionUri", "stateReason",
-      "privateEndpointConnections", "migrationCluster", "zoneStatus"};
+  static const std::vector<std::string> v = {"state",
+                                             "provisioningState",
+                                             "uri",
+                                             "dataIngestionUri",
+                                             "stateReason",
+                                             "privateEndpointConnections",
+                                             "migrationCluster",
+                                             "zoneStatus"};
   return v;
 }
 
@@ -97,8 +103,30 @@ arm::ResourceId cluster_id(const std::string& sub, const std::string& rg, const 
   return id;
 }
 
-Response cluster_response(int status, const arm::TrackedResource& r) {
-  Response res = arm::arm_json(status, r.to_json());
+std::string api_version(const Request& req) {
+  return req.query_param("api-version").value_or("");
+}
+
+// Api-versions before 2022-07-07 spell the list of allowed FQDNs `allowedFQDNList` (2022-02-01
+// and earlier; `allowedFqdnList` since). SDK deserialisers are case-sensitive, so each
+// api-version is answered in its own spelling; the store keeps the current one.
+bool uses_upper_fqdn_spelling(const std::string& api_version) {
+  return !api_version.empty() && api_version < "2022-07-07";
+}
+
+json cluster_json_for(const arm::TrackedResource& r, const std::string& api_version) {
+  json j = r.to_json();
+  if (uses_upper_fqdn_spelling(api_version))
+    if (auto p = j.find("properties"); p != j.end() && p->is_object())
+      if (auto f = p->find("allowedFqdnList"); f != p->end()) {
+        (*p)["allowedFQDNList"] = *f;
+        p->erase("allowedFqdnList");
+      }
+  return j;
+}
+
+Response cluster_response(int status, const arm::TrackedResource& r, const Request& req) {
+  Response res = arm::arm_json(status, cluster_json_for(r, api_version(req)));
   res.set_header("ETag", r.etag);
   return res;
 }
@@ -109,12 +137,11 @@ std::string name_taken_message(const std::string& name) {
   return "Name '" + name + "' with type Engine is already taken. Please specify a different name";
 }
 
-std::string api_version(const Request& req) { return req.query_param("api-version").value_or(""); }
-
 std::string operation_url(const Request& req, const std::string& sub, const std::string& location,
                           const std::string& op) {
   return req.base_url() + "/subscriptions/" + sub + "/providers/Microsoft.Kusto/locations/" +
-         location + "/operationResults/" + op + "?api-version=" + http::percent_encode(api_version(req));
+         location + "/operationResults/" + op +
+         "?api-version=" + http::percent_encode(api_version(req));
 }
 
 }  // namespace
@@ -150,8 +177,9 @@ std::optional<Response> check_preconditions(const Request& req,
                                  "' does not match the current entity tag of the resource.");
   }
   if (auto m = req.header("If-None-Match"); m && existing && (*m == "*" || *m == existing->etag))
-    return http::arm_error(412, "PreconditionFailed",
-                           "The resource already exists and the If-None-Match header was specified.");
+    return http::arm_error(
+        412, "PreconditionFailed",
+        "The resource already exists and the If-None-Match header was specified.");
   return std::nullopt;
 }
 
@@ -169,20 +197,20 @@ std::optional<Response> apply_sku(const json& sku, json& out, bool patch) {
     return bad("InvalidRequestContent", "'sku.tier' is required: 'Basic' or 'Standard'.");
   std::string t = http::to_lower(tier->get<std::string>());
   if (t != "basic" && t != "standard")
-    return bad("InvalidRequestContent",
-               "The sku tier '" + tier->get<std::string>() + "' is invalid: 'Basic' or 'Standard'.");
+    return bad("InvalidRequestContent", "The sku tier '" + tier->get<std::string>() +
+                                            "' is invalid: 'Basic' or 'Standard'.");
   merged["tier"] = t == "basic" ? "Basic" : "Standard";
   // Basic is exactly the Dev(No SLA) family (api-surface §1.5).
   const bool dev = name->get<std::string>().rfind("Dev(No SLA)", 0) == 0;
   if (dev != (t == "basic"))
-    return bad("InvalidRequestContent", "The sku '" + name->get<std::string>() +
-                                            "' does not belong to tier '" +
-                                            merged["tier"].get<std::string>() +
-                                            "' (Basic is the Dev(No SLA) family).");
+    return bad("InvalidRequestContent",
+               "The sku '" + name->get<std::string>() + "' does not belong to tier '" +
+                   merged["tier"].get<std::string>() + "' (Basic is the Dev(No SLA) family).");
   auto cap = merged.find("capacity");
   if (cap == merged.end() || cap->is_null()) {
     merged["capacity"] = t == "basic" ? 1 : 2;
-  } else if (!cap->is_number_integer() || cap->get<long long>() < 1 || cap->get<long long>() > 1000) {
+  } else if (!cap->is_number_integer() || cap->get<long long>() < 1 ||
+             cap->get<long long>() > 1000) {
     return bad("InvalidRequestContent", "'sku.capacity' must be an integer from 1 to 1000.");
   }
   out = merged;
@@ -193,9 +221,10 @@ std::optional<Response> apply_sku(const json& sku, json& out, bool patch) {
 
 bool is_valid_cluster_name(const std::string& name) {
   if (name.size() < 4 || name.size() > 22) return false;
-  if (!std::islower(static_cast<unsigned char>(name[0]))) return false;
+  // Recorded traffic creates "kustoCluster": letters of either case (the DNS name is lower-case).
+  if (!std::isalpha(static_cast<unsigned char>(name[0]))) return false;
   for (unsigned char c : name)
-    if (!(std::islower(c) || std::isdigit(c))) return false;
+    if (!(std::isalpha(c) || std::isdigit(c))) return false;
   return true;
 }
 
@@ -225,7 +254,9 @@ const json& sdk_patch_defaults() {
   return d;
 }
 
-bool is_cluster_type(const std::string& type) { return http::iequals(type, kClusterType); }
+bool is_cluster_type(const std::string& type) {
+  return http::iequals(type, kClusterType);
+}
 
 void release_cluster(entra::Directory& directory, const arm::TrackedResource& cluster) {
   if (auto mi = directory.find_managed_identity_by_resource_id(cluster.id.str());
@@ -239,8 +270,8 @@ namespace {
 
 // What a write asks of the identity directory once the request is accepted.
 struct IdentityPlan {
-  json identity;                  // the resource's new `identity` (null: none at all)
-  bool system_assigned = false;   // the cluster must have a system identity
+  json identity;                 // the resource's new `identity` (null: none at all)
+  bool system_assigned = false;  // the cluster must have a system identity
   // Fixtures only: the system identity's ids instead of minted ones.
   std::string fixed_principal_id;
   std::string fixed_client_id;
@@ -283,7 +314,8 @@ std::optional<Response> plan_identity(const KustoProviderContext& ctx, const jso
   }
   if (!user && !uamis.empty()) {
     // Switching away from UserAssigned drops the map the client did not restate.
-    if (requested.contains("userAssignedIdentities") && !requested["userAssignedIdentities"].is_null() &&
+    if (requested.contains("userAssignedIdentities") &&
+        !requested["userAssignedIdentities"].is_null() &&
         !requested["userAssignedIdentities"].empty())
       return bad("InvalidIdentity",
                  "The identity type '" + *type +
@@ -308,10 +340,11 @@ std::optional<Response> plan_identity(const KustoProviderContext& ctx, const jso
       return bad("FailedIdentityOperation",
                  "Identity operation for resource '" + k +
                      "' failed with error 'Failed to perform resource identity operation. "
-                     "Status: 'NotFound'. Response: 'The user-assigned identity '" + k +
-                     "' does not exist.''.");
+                     "Status: 'NotFound'. Response: 'The user-assigned identity '" +
+                     k + "' does not exist.''.");
     const json p = r->body.value("properties", json::object());
-    filled[k] = {{"principalId", p.value("principalId", "")}, {"clientId", p.value("clientId", "")}};
+    filled[k] = {{"principalId", p.value("principalId", "")},
+                 {"clientId", p.value("clientId", "")}};
   }
   plan.identity = {{"type", *type}, {"userAssignedIdentities", filled}};
   plan.system_assigned = system;
@@ -360,9 +393,12 @@ std::optional<Response> merge_properties(const json& in, json& props, bool patch
   bool sdk_fingerprint = patch;
   for (const auto& [k, v] : sdk_patch_defaults().items())
     if (!in.contains(k)) sdk_fingerprint = false;
-  for (const auto& [k, v] : in.items()) {
+  for (const auto& [key, v] : in.items()) {
+    // Either spelling of the FQDN list is read (api-versions before 2022-07-07 send the upper).
+    const std::string k = key == "allowedFQDNList" ? std::string("allowedFqdnList") : key;
     if (contains(read_only_properties(), k)) continue;
-    if (sdk_fingerprint && sdk_patch_defaults().contains(k) && sdk_patch_defaults()[k] == v) continue;
+    if (sdk_fingerprint && sdk_patch_defaults().contains(k) && sdk_patch_defaults()[k] == v)
+      continue;
     if (existing && contains(create_only_properties(), k)) {
       if (props.contains(k) && props[k] == v) continue;
       if (!patch) continue;  // a replace keeps what the cluster was created with
@@ -377,8 +413,8 @@ std::optional<Response> merge_properties(const json& in, json& props, bool patch
       }
       if (!v.is_object())
         return bad("InvalidRequestContent", "'keyVaultProperties' must be an object.");
-      for (const char* f : {"keyVaultUri", "keyName", "keyVersion", "userIdentity",
-                            "federatedIdentityClientId"})
+      for (const char* f :
+           {"keyVaultUri", "keyName", "keyVersion", "userIdentity", "federatedIdentityClientId"})
         if (v.contains(f) && !v[f].is_null() && !v[f].is_string())
           return bad("InvalidRequestContent",
                      std::string("'keyVaultProperties.") + f + "' must be a string.");
@@ -461,9 +497,10 @@ std::optional<Response> shape_cluster(const KustoProviderContext& ctx, const jso
                  "Customer-managed keys are not supported on leader or follower clusters: "
                  "detach the follower databases first.");
   }
-  d.previous_key = existing ? existing->body.value("properties", json::object())
-                                           .value("keyVaultProperties", json())
-                                     : json();
+  d.previous_key =
+      existing
+          ? existing->body.value("properties", json::object()).value("keyVaultProperties", json())
+          : json();
   return std::nullopt;
 }
 
@@ -576,7 +613,7 @@ struct Provider {
     if (!is_valid_cluster_name(name))
       return bad("InvalidResourceName",
                  "Cluster name '" + name +
-                     "' is invalid: it must be 4 to 22 characters, lowercase letters and digits, "
+                     "' is invalid: it must be 4 to 22 characters, letters and digits, "
                      "starting with a letter.");
     json body;
     if (auto e = arm::parse_json_object(req, body)) return *e;
@@ -615,7 +652,8 @@ struct Provider {
     props["uri"] = "https://" + http::to_lower(name) + "." + r.location + ".kusto.windows.net";
     props["dataIngestionUri"] =
         "https://ingest-" + http::to_lower(name) + "." + r.location + ".kusto.windows.net";
-    props["provisioningState"] = existing ? "Updating" : "Creating";
+    // Recorded traffic: a replace or update is first answered provisioningState Accepted.
+    props["provisioningState"] = existing ? "Accepted" : "Creating";
     props["state"] = existing ? "Updating" : "Creating";
     b["properties"] = props;
 
@@ -631,18 +669,23 @@ struct Provider {
                                      configured(r.id, settle_to, previous_key));
     }
     auto now = ctx.arm.resources->get(r.id);
-    Response res = cluster_response(created ? 201 : 200, now ? *now : r);
+    Response res = cluster_response(created ? 201 : 200, now ? *now : r, req);
     set_lro_headers(res, req, sub, r.location, op);
     return res;
   }
 
   Response get(Request& req, const RouteParams& p) {
-    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups,
-                                         p.get("sub"), p.get("rg")))
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, p.get("sub"),
+                                         p.get("rg")))
       return *e;
     const arm::ResourceId id = cluster_id(p.get("sub"), p.get("rg"), p.get("name"));
     ctx.arm.operations->settle_resource(id.key());
     refresh_key(id);
+    if (uses_upper_fqdn_spelling(api_version(req))) {
+      auto r = ctx.arm.resources->get(id);
+      if (!r) return not_found(p.get("rg"), p.get("name"));
+      return cluster_response(200, *r, req);
+    }
     auto rendered = ctx.arm.resources->get_rendered(id);  // the hot path: no JSON work per GET
     if (!rendered) return not_found(p.get("rg"), p.get("name"));
     Response res;
@@ -668,10 +711,11 @@ struct Provider {
     // adxdocs follower limitations: "You can't delete a cluster that has a database attached to
     // a different cluster before detaching it." A follower may go: its attachments go with it.
     if (is_leader(*ctx.arm.resources, *ctx.arm.subscriptions, existing->id))
-      return bad("CannotDeleteLeaderCluster",
-                 "Cluster '" + existing->id.name() +
-                     "' has databases attached to a different cluster. Detach the follower "
-                     "databases (listFollowerDatabases, detachFollowerDatabases) before deleting it.");
+      return bad(
+          "CannotDeleteLeaderCluster",
+          "Cluster '" + existing->id.name() +
+              "' has databases attached to a different cluster. Detach the follower "
+              "databases (listFollowerDatabases, detachFollowerDatabases) before deleting it.");
     ctx.arm.resources->update(id, arm::caller_of(req), [](arm::TrackedResource& c) {
       c.body["properties"]["provisioningState"] = "Deleting";
       c.body["properties"]["state"] = "Deleting";
@@ -712,9 +756,9 @@ struct Provider {
       c.body["properties"]["state"] = start ? "Starting" : "Stopping";
       return true;
     });
-    const std::string op = ctx.arm.operations->start(
-        id.key(), start ? kStartKind : kStopKind, existing->location, policy("action"),
-        finish(id, start ? "Running" : "Stopped"));
+    const std::string op =
+        ctx.arm.operations->start(id.key(), start ? kStartKind : kStopKind, existing->location,
+                                  policy("action"), finish(id, start ? "Running" : "Stopped"));
     Response res;
     res.status = 202;
     set_lro_headers(res, req, sub, existing->location, op);
@@ -724,15 +768,18 @@ struct Provider {
   Response list(Request& req, const RouteParams& p) {
     const std::string sub = p.get("sub"), rg = p.get("rg");
     if (auto e = rg.empty() ? arm::check_subscription_access(req, *ctx.arm.subscriptions, sub)
-                            : arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, sub, rg))
+                            : arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups,
+                                                      sub, rg))
       return *e;
     // Listing shows progress too: settle the clusters with a running operation, then read.
     for (const auto& r : ctx.arm.resources->list(sub, rg, kClusterType)) {
-      if (ctx.arm.operations->has_running(r.id.key())) ctx.arm.operations->settle_resource(r.id.key());
+      if (ctx.arm.operations->has_running(r.id.key()))
+        ctx.arm.operations->settle_resource(r.id.key());
       refresh_key(r.id);
     }
     std::vector<json> items;
-    for (const auto& r : ctx.arm.resources->list(sub, rg, kClusterType)) items.push_back(r.to_json());
+    for (const auto& r : ctx.arm.resources->list(sub, rg, kClusterType))
+      items.push_back(cluster_json_for(r, api_version(req)));
     return arm::arm_json(200, arm::list_page(req, items));
   }
 
@@ -761,22 +808,30 @@ struct Provider {
       }
       // Done: what the synchronous call would have returned.
       if (op->kind == kCreateKind || op->kind == kAlterKind ||
-          child_operation_returns_resource(op->kind)) {
+          child_operation_returns_resource(op->kind) ||
+          principal_assignment_operation_returns_resource(op->kind)) {
         auto id = arm::ResourceId::parse(op->resource_key);
         auto r = id ? ctx.arm.resources->get(*id) : std::nullopt;
-        if (r && is_cluster_type(r->type)) return cluster_response(200, *r);
-        if (r) return arm::arm_json(200, child_resource_json(*ctx.arm.resources, *ctx.arm.subscriptions, *r));
+        if (r && is_cluster_type(r->type)) return cluster_response(200, *r, req);
+        if (r && is_principal_assignment_type(r->type))
+          return arm::arm_json(200, principal_assignment_json(*r));
+        if (r)
+          return arm::arm_json(200,
+                               child_resource_json(*ctx.arm.resources, *ctx.arm.subscriptions, *r));
         return http::arm_error(404, "ResourceNotFound", "The resource no longer exists.");
       }
       Response res;
-      res.status = op->kind == kDeleteKind || child_operation_is_delete(op->kind) ? 204 : 200;
+      res.status = op->kind == kDeleteKind || child_operation_is_delete(op->kind) ||
+                           principal_assignment_operation_is_delete(op->kind)
+                       ? 204
+                       : 200;
       return res;
     }
     const bool running = op->status == arm::OperationStatus::Running;
-    const char* op_state = running ? "InProgress"
+    const char* op_state = running                                         ? "InProgress"
                            : op->status == arm::OperationStatus::Succeeded ? "Completed"
                            : op->status == arm::OperationStatus::Failed    ? "Failed"
-                                                                            : "Canceled";
+                                                                           : "Canceled";
     json j = {{"id", "/subscriptions/" + sub + "/providers/Microsoft.Kusto/locations/" +
                          op->location + "/operationresults/" + op->id},
               {"name", op->id},
@@ -820,12 +875,8 @@ json sku_description(const SkuInfo& s, const std::vector<const arm::Region*>& wh
                     {"zones", json::array({"1", "2", "3"})},
                     {"zoneDetails", json::array()}});
   }
-  return {{"resourceType", "clusters"},
-          {"name", s.name},
-          {"tier", s.tier},
-          {"locations", locations},
-          {"locationInfo", info},
-          {"restrictions", json::array()}};
+  return {{"resourceType", "clusters"}, {"name", s.name},       {"tier", s.tier},
+          {"locations", locations},     {"locationInfo", info}, {"restrictions", json::array()}};
 }
 
 }  // namespace
@@ -833,78 +884,104 @@ json sku_description(const SkuInfo& s, const std::vector<const arm::Region*>& wh
 void register_kusto_routes(http::Router& router, KustoProviderContext ctx) {
   auto provider = std::make_shared<Provider>();
   provider->ctx = ctx;
-  const std::string base = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Kusto/clusters";
+  const std::string base =
+      "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Kusto/clusters";
   const std::string one = base + "/{name}";
 
-  router.add("GET", one, [provider](Request& req, const RouteParams& p) { return provider->get(req, p); });
-  router.add("PUT", one, [provider](Request& req, const RouteParams& p) { return provider->write(req, p, false); });
-  router.add("PATCH", one, [provider](Request& req, const RouteParams& p) { return provider->write(req, p, true); });
-  router.add("DELETE", one, [provider](Request& req, const RouteParams& p) { return provider->remove(req, p); });
-  router.add("POST", one + "/start", [provider](Request& req, const RouteParams& p) { return provider->start_stop(req, p, true); });
-  router.add("POST", one + "/stop", [provider](Request& req, const RouteParams& p) { return provider->start_stop(req, p, false); });
-  router.add("GET", base, [provider](Request& req, const RouteParams& p) { return provider->list(req, p); });
+  router.add("GET", one,
+             [provider](Request& req, const RouteParams& p) { return provider->get(req, p); });
+  router.add("PUT", one, [provider](Request& req, const RouteParams& p) {
+    return provider->write(req, p, false);
+  });
+  router.add("PATCH", one, [provider](Request& req, const RouteParams& p) {
+    return provider->write(req, p, true);
+  });
+  router.add("DELETE", one,
+             [provider](Request& req, const RouteParams& p) { return provider->remove(req, p); });
+  router.add("POST", one + "/start", [provider](Request& req, const RouteParams& p) {
+    return provider->start_stop(req, p, true);
+  });
+  router.add("POST", one + "/stop", [provider](Request& req, const RouteParams& p) {
+    return provider->start_stop(req, p, false);
+  });
+  router.add("GET", base,
+             [provider](Request& req, const RouteParams& p) { return provider->list(req, p); });
   router.add("GET", "/subscriptions/{sub}/providers/Microsoft.Kusto/clusters",
              [provider](Request& req, const RouteParams& p) { return provider->list(req, p); });
-  router.add("GET", "/subscriptions/{sub}/providers/Microsoft.Kusto/locations/{loc}/operationResults/{op}",
-             [provider](Request& req, const RouteParams& p) { return provider->operation_result(req, p); });
-
-  router.add("POST", "/subscriptions/{sub}/providers/Microsoft.Kusto/locations/{loc}/checkNameAvailability",
-             [ctx](Request& req, const RouteParams& p) {
-               if (auto e = arm::check_subscription_access(req, *ctx.arm.subscriptions, p.get("sub"))) return *e;
-               json body;
-               if (auto e = arm::parse_json_object(req, body)) return *e;
-               if (!body.contains("name") || !body["name"].is_string())
-                 return bad("InvalidRequestContent", "'name' is required.");
-               const std::string type = body.value("type", std::string("Microsoft.Kusto/clusters"));
-               if (!http::iequals(type, "Microsoft.Kusto/clusters"))
-                 return bad("InvalidRequestContent",
-                            "The type '" + type + "' is not supported here; expected 'Microsoft.Kusto/clusters'.");
-               const std::string name = body["name"].get<std::string>();
-               json out = {{"name", name}, {"nameAvailable", true}};
-               if (!is_valid_cluster_name(name)) {
-                 out["nameAvailable"] = false;
-                 out["reason"] = "Invalid";
-                 out["message"] = "Name '" + name +
-                                  "' is invalid: 4 to 22 characters, lowercase letters and digits, "
-                                  "starting with a letter.";
-               } else if (!ctx.arm.resources->find_named(kClusterType, name).empty()) {
-                 out["nameAvailable"] = false;
-                 out["reason"] = "AlreadyExists";
-                 out["message"] = name_taken_message(name);
-               }
-               return arm::arm_json(200, out);
+  router.add("GET",
+             "/subscriptions/{sub}/providers/Microsoft.Kusto/locations/{loc}/operationResults/{op}",
+             [provider](Request& req, const RouteParams& p) {
+               return provider->operation_result(req, p);
              });
+
+  router.add(
+      "POST",
+      "/subscriptions/{sub}/providers/Microsoft.Kusto/locations/{loc}/checkNameAvailability",
+      [ctx](Request& req, const RouteParams& p) {
+        if (auto e = arm::check_subscription_access(req, *ctx.arm.subscriptions, p.get("sub")))
+          return *e;
+        json body;
+        if (auto e = arm::parse_json_object(req, body)) return *e;
+        if (!body.contains("name") || !body["name"].is_string())
+          return bad("InvalidRequestContent", "'name' is required.");
+        const std::string type = body.value("type", std::string("Microsoft.Kusto/clusters"));
+        if (!http::iequals(type, "Microsoft.Kusto/clusters"))
+          return bad("InvalidRequestContent",
+                     "The type '" + type +
+                         "' is not supported here; expected 'Microsoft.Kusto/clusters'.");
+        const std::string name = body["name"].get<std::string>();
+        json out = {{"name", name}, {"nameAvailable", true}};
+        if (!is_valid_cluster_name(name)) {
+          out["nameAvailable"] = false;
+          out["reason"] = "Invalid";
+          out["message"] = "Name '" + name +
+                           "' is invalid: 4 to 22 characters, letters and digits, "
+                           "starting with a letter.";
+        } else if (!ctx.arm.resources->find_named(kClusterType, name).empty()) {
+          out["nameAvailable"] = false;
+          out["reason"] = "AlreadyExists";
+          out["message"] = name_taken_message(name);
+        }
+        return arm::arm_json(200, out);
+      });
 
   auto all_regions = [] {
     std::vector<const arm::Region*> v;
     for (const auto& r : arm::regions()) v.push_back(&r);
     return v;
   };
-  router.add("GET", "/subscriptions/{sub}/providers/Microsoft.Kusto/skus",
-             [ctx, all_regions](Request& req, const RouteParams& p) {
-               if (auto e = arm::check_subscription_access(req, *ctx.arm.subscriptions, p.get("sub"))) return *e;
-               json value = json::array();
-               for (const auto& s : skus()) value.push_back(sku_description(s, all_regions()));
-               return arm::arm_json(200, {{"value", value}});
-             });
-  router.add("GET", "/subscriptions/{sub}/providers/Microsoft.Kusto/locations/{loc}/skus",
-             [ctx](Request& req, const RouteParams& p) {
-               if (auto e = arm::check_subscription_access(req, *ctx.arm.subscriptions, p.get("sub"))) return *e;
-               const arm::Region* region = arm::find_region(p.get("loc"));
-               if (!region)
-                 return bad("LocationNotAvailableForResourceType",
-                            "The provided location '" + p.get("loc") +
-                                "' is not available for resource type 'Microsoft.Kusto/clusters'.");
-               json value = json::array();
-               for (const auto& s : skus()) value.push_back(sku_description(s, {region}));
-               return arm::arm_json(200, {{"value", value}});
-             });
+  router.add(
+      "GET", "/subscriptions/{sub}/providers/Microsoft.Kusto/skus",
+      [ctx, all_regions](Request& req, const RouteParams& p) {
+        if (auto e = arm::check_subscription_access(req, *ctx.arm.subscriptions, p.get("sub")))
+          return *e;
+        json value = json::array();
+        for (const auto& s : skus()) value.push_back(sku_description(s, all_regions()));
+        return arm::arm_json(200, {{"value", value}});
+      });
+  router.add(
+      "GET", "/subscriptions/{sub}/providers/Microsoft.Kusto/locations/{loc}/skus",
+      [ctx](Request& req, const RouteParams& p) {
+        if (auto e = arm::check_subscription_access(req, *ctx.arm.subscriptions, p.get("sub")))
+          return *e;
+        const arm::Region* region = arm::find_region(p.get("loc"));
+        if (!region)
+          return bad("LocationNotAvailableForResourceType",
+                     "The provided location '" + p.get("loc") +
+                         "' is not available for resource type 'Microsoft.Kusto/clusters'.");
+        json value = json::array();
+        for (const auto& s : skus()) value.push_back(sku_description(s, {region}));
+        return arm::arm_json(200, {{"value", value}});
+      });
   // Databases, attached database configurations and the follower actions, under the same lock.
   register_database_routes(router, ctx, std::shared_ptr<std::mutex>(provider, &provider->write_mu));
+  register_principal_assignment_routes(router, ctx,
+                                       std::shared_ptr<std::mutex>(provider, &provider->write_mu));
 
   router.add("GET", one + "/skus", [provider](Request& req, const RouteParams& p) {
     const auto& ctx = provider->ctx;
-    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, p.get("sub"), p.get("rg")))
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, p.get("sub"),
+                                         p.get("rg")))
       return *e;
     if (!ctx.arm.resources->get(cluster_id(p.get("sub"), p.get("rg"), p.get("name"))))
       return not_found(p.get("rg"), p.get("name"));
@@ -923,13 +1000,15 @@ void register_kusto_routes(http::Router& router, KustoProviderContext ctx) {
   });
 }
 
-Outcome<arm::TrackedResource, arm::OperationError> build_cluster(
-    const KustoProviderContext& ctx, const arm::ResourceId& id, const json& body,
-    const std::string& state, const std::string& by) {
+Outcome<arm::TrackedResource, arm::OperationError> build_cluster(const KustoProviderContext& ctx,
+                                                                 const arm::ResourceId& id,
+                                                                 const json& body,
+                                                                 const std::string& state,
+                                                                 const std::string& by) {
   if (!is_valid_cluster_name(id.name()))
     return arm::OperationError{"InvalidResourceName",
                                "Cluster name '" + id.name() +
-                                   "' is invalid: it must be 4 to 22 characters, lowercase "
+                                   "' is invalid: it must be 4 to 22 characters, "
                                    "letters and digits, starting with a letter."};
   const arm::ResourceId canonical = cluster_id(id.subscription, id.resource_group, id.name());
   // Names are global; the same id is a replacement (a later fixture redefining the cluster).
@@ -952,7 +1031,8 @@ Outcome<arm::TrackedResource, arm::OperationError> build_cluster(
     d.r.body["identity"] = d.plan.identity;
   const std::string name = http::to_lower(canonical.name());
   d.props["uri"] = "https://" + name + "." + d.r.location + ".kusto.windows.net";
-  d.props["dataIngestionUri"] = "https://ingest-" + name + "." + d.r.location + ".kusto.windows.net";
+  d.props["dataIngestionUri"] =
+      "https://ingest-" + name + "." + d.r.location + ".kusto.windows.net";
   d.props["provisioningState"] = "Succeeded";
   d.props["state"] = state;
   d.r.body["properties"] = d.props;

@@ -3,19 +3,25 @@
 // long-running operations).
 //
 // Routes ({C} = /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Kusto/clusters/{name}):
-//   PUT {C}            create (201) / replace (200); LRO ClusterCreateExternal / ServiceConfigurationAlter
-//   PATCH {C}          merge (200); LRO ServiceConfigurationAlter
+//   PUT {C}            create (201, provisioningState Creating) / replace (200, Accepted, as recorded);
+//                      LRO ClusterCreateExternal / ServiceConfigurationAlter
+//   PATCH {C}          merge (200, Accepted); LRO ServiceConfigurationAlter
 //   GET {C}            settles due operations first, so `az kusto cluster wait` sees progress
 //   DELETE {C}         202 + LRO ClusterDelete (gone, with its databases and attachments, when it
 //                      completes); 204 when absent; refused for a leader (kusto/followers.h)
 //   POST {C}/start, {C}/stop   202 + LRO ClusterStart / ClusterStop (state Starting→Running, Stopping→Stopped);
 //                      stop is refused for a leader or follower
 //   databases, attachedDatabaseConfigurations and the follower actions: kusto/databases.h
+//   principalAssignments (cluster and database) and database principals: kusto/principal_assignments.h
 //   GET {C}/skus, .../providers/Microsoft.Kusto/skus, .../locations/{loc}/skus
 //   GET .../resourceGroups/{rg}/providers/Microsoft.Kusto/clusters, .../providers/Microsoft.Kusto/clusters
 //       ($top, default 100, and $skiptoken; nextLink)
 //   POST .../providers/Microsoft.Kusto/locations/{loc}/checkNameAvailability
 //   GET .../providers/Microsoft.Kusto/locations/{loc}/operationResults/{opId}[&operationResultResponseType=Location]
+//
+// Api-versions: bodies are the same in every api-version but one member: before 2022-07-07 the
+// list of allowed FQDNs is spelled `allowedFQDNList` (since, `allowedFqdnList`). Answers use the
+// request's api-version spelling (SDK deserialisers are case-sensitive); bodies may use either.
 //
 // Write semantics:
 //   - PUT replaces: properties start again from the defaults (api-surface §1.5) plus the body;
@@ -45,7 +51,7 @@
 // "delete" (DELETE) or "action" (start, stop).
 //
 // Errors (ARM envelope) the provider itself answers:
-//   400 InvalidResourceName          cluster name not 4-22 lowercase letters/digits starting with a letter
+//   400 InvalidResourceName          cluster name not 4-22 letters/digits starting with a letter
 //   400 LocationRequired / LocationNotAvailableForResourceType / InvalidResourceLocation (a cluster cannot move)
 //   400 InvalidRequestContent        malformed sku / identity / properties, or PATCH of a create-only property
 //   400 InvalidIdentity              identity.type unknown, or userAssignedIdentities inconsistent with it,
@@ -114,7 +120,7 @@ http::Response request_conflict(const arm::ResourceId& id);
 
 // --- domain rules, exposed for tests ---
 
-// 4-22 characters, lowercase letters and digits, starting with a letter.
+// 4-22 characters, letters and digits, starting with a letter (the URI uses it lower-cased).
 bool is_valid_cluster_name(const std::string& name);
 
 // "systemassigned,userassigned" etc. -> the canonical spelling ("SystemAssigned, UserAssigned");

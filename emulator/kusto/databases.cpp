@@ -8,6 +8,7 @@
 #include "arm/catalog.h"
 #include "http/error_bodies.h"
 #include "kusto/followers.h"
+#include "kusto/principal_assignments.h"
 
 namespace cmk::kusto {
 
@@ -245,6 +246,7 @@ json render(const arm::ResourceStore& store, const arm::SubscriptionRegistry& su
   // Proxy resources: no etag or tags in the service's bodies; the name carries the cluster's.
   j.erase("etag");
   j.erase("tags");
+  j.erase("principals");  // the database principals (addPrincipals) are listed by listPrincipals
   if (auto parent = r.id.parent()) j["name"] = parent->name() + "/" + r.id.name();
   if (http::iequals(r.type, kDatabaseType) && kind_of(r) == kReadWrite)
     j["properties"]["isFollowed"] = followed ? followed->count(http::to_lower(r.id.name())) > 0
@@ -484,9 +486,9 @@ struct DatabaseProvider {
         return bad("InvalidRequestContent", "The database kind " + k->dump() +
                                                 " is invalid: 'ReadWrite' or 'ReadOnlyFollowing'.");
       kind = http::iequals(k->get<std::string>(), kReadWrite) ? kReadWrite : kReadOnlyFollowing;
-    } else if (!patch) {
-      return bad("InvalidRequestContent",
-                 "'kind' is required: 'ReadWrite' or 'ReadOnlyFollowing'.");
+    } else if (!existing) {
+      // Recorded traffic (api-version 2022-12-29): a PUT without kind creates a ReadWrite database.
+      kind = kReadWrite;
     }
     if (kind == kReadOnlyFollowing && !existing)
       return bad("CannotCreateFollowerDatabase",
@@ -551,13 +553,16 @@ struct DatabaseProvider {
       }
       if (!out.contains("statistics")) out["statistics"] = {{"size", 0}};
     }
-    out["provisioningState"] = existing ? "Running" : "Creating";
+    // Recorded traffic: an update is first answered provisioningState Accepted.
+    out["provisioningState"] = existing ? "Accepted" : "Creating";
 
     arm::TrackedResource r = existing ? *existing : arm::TrackedResource{};
     r.id = existing ? existing->id : id;
     r.type = kDatabaseType;
     r.location = c->location;
+    const json principals = existing ? existing->body.value("principals", json()) : json();
     r.body = {{"kind", kind}, {"properties", out}};
+    if (!principals.is_null()) r.body["principals"] = principals;  // addPrincipals' (kept apart)
     const std::string by = arm::caller_of(req);
     const bool created = store().put(r, by);
 
@@ -645,6 +650,7 @@ struct DatabaseProvider {
     const std::string op = ctx.arm.operations->start(
         id.key(), kDatabaseDeleteKind, c->location, policy(kDatabasePolicyType, "delete"),
         [resources, id]() -> std::optional<arm::OperationError> {
+          remove_principal_assignments(*resources, id);
           resources->remove(id);
           return std::nullopt;
         });

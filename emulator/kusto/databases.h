@@ -8,7 +8,8 @@
 //                                         DatabaseAlter
 //   PATCH {C}/databases/{db}              200 merge; LRO DatabaseAlter
 //   GET {C}/databases/{db}, GET {C}/databases ($top, $skiptoken; nextLink)
-//   DELETE {C}/databases/{db}             202 + LRO DatabaseDelete; 204 when absent
+//   DELETE {C}/databases/{db}             202 + LRO DatabaseDelete (its principal assignments go
+//                                         too); 204 when absent
 //   PUT {A}/{name}                        201/200; LRO FollowerDatabaseCreate /
 //                                         FollowerDatabaseUpdate
 //   GET {A}/{name}, GET {A}
@@ -28,7 +29,9 @@
 // "Microsoft.Kusto/clusters/attachedDatabaseConfigurations" ("write", "delete"); the detach
 // action uses "Microsoft.Kusto/clusters" "action".
 //
-// Databases. Kinds ReadWrite and ReadOnlyFollowing (polymorphic on `kind`, required on PUT).
+// Databases. Kinds ReadWrite and ReadOnlyFollowing (polymorphic on `kind`; a PUT creating a
+// database without kind makes a ReadWrite one, as recorded with api-version 2022-12-29). An update
+// (PUT or PATCH) is first answered provisioningState Accepted, a creation Creating.
 // softDeletePeriod and hotCachePeriod are ISO-8601 durations, stored normalised to days and
 // time (P1W -> P7D; Y counts 365 days and M 30, as .NET's XmlConvert reads them); read-only
 // properties in bodies (provisioningState, statistics, isFollowed, ...) are ignored; `location`
@@ -50,7 +53,7 @@
 // Errors (ARM envelope). Codes marked * are emulator-defined: the service's are not published.
 //   400 InvalidResourceName        database/attachment name: 1-260 letters, digits, spaces, '.',
 //                                  '-', '_', not only spaces, not starting or ending with "__"
-//   400 InvalidRequestContent      missing/unknown kind, bad duration, malformed properties, an
+//   400 InvalidRequestContent      unknown kind, bad duration, malformed properties, an
 //                                  attachment's immutable property changed, table-level sharing
 //                                  or databaseNameOverride with databaseName "*", override and
 //                                  prefix together

@@ -1,6 +1,7 @@
 #include "kusto/followers.h"
 
 #include "http/message.h"
+#include "kusto/principal_assignments.h"
 
 namespace cmk::kusto {
 
@@ -118,7 +119,11 @@ std::string follower_database_name(const json& attachment_properties, const std:
 }
 
 void remove_cluster_children(arm::ResourceStore& store, const arm::ResourceId& cluster) {
-  for (const auto& r : databases_of(store, cluster)) store.remove(r.id);
+  for (const auto& r : databases_of(store, cluster)) {
+    remove_principal_assignments(store, r.id);
+    store.remove(r.id);
+  }
+  remove_principal_assignments(store, cluster);
   for (const auto& r : attachments_of(store, cluster)) store.remove(r.id);
 }
 

@@ -116,7 +116,8 @@ TEST_CASE("kusto clusters: cluster name rules and identity types", "[kusto]") {
   CHECK_FALSE(kusto::is_valid_cluster_name("a2345678901234567890123"));
   CHECK_FALSE(kusto::is_valid_cluster_name("kc1"));
   CHECK_FALSE(kusto::is_valid_cluster_name("1abc"));
-  CHECK_FALSE(kusto::is_valid_cluster_name("Abcd"));
+  CHECK(kusto::is_valid_cluster_name("kustoCluster"));  // recorded az traffic: mixed case accepted
+  CHECK_FALSE(kusto::is_valid_cluster_name("1Abc"));
   CHECK_FALSE(kusto::is_valid_cluster_name("ab-cd"));
   CHECK(kusto::normalize_identity_type("systemassigned,userassigned") == "SystemAssigned, UserAssigned");
   CHECK(kusto::normalize_identity_type("SystemAssigned, UserAssigned") == "SystemAssigned, UserAssigned");
@@ -252,7 +253,7 @@ TEST_CASE("kusto clusters: provisioning state advances on the virtual clock and 
 
   auto patch = k.call("PATCH", kCluster + kV, {{"tags", {{"a", "b"}}}});
   REQUIRE(patch.status == 200);
-  CHECK(parse(patch)["properties"]["provisioningState"] == "Updating");
+  CHECK(parse(patch)["properties"]["provisioningState"] == "Accepted");  // as recorded for updates
   CHECK(parse(patch)["properties"]["state"] == "Updating");
   CHECK(k.get_json(Kusto::target_of(*patch.header("Azure-AsyncOperation")))["properties"]["operationKind"] ==
         "ServiceConfigurationAlter");

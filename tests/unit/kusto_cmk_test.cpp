@@ -476,7 +476,7 @@ TEST_CASE("cmk: an RBAC-mode vault decides by role assignments - RSA-4096 is ref
                                 {"enableRbacAuthorization", true},
                                 {"enablePurgeProtection", true}}}});
   INFO(vb.dump());
-  REQUIRE(vs == 201);
+  REQUIRE((vs == 200 || vs == 201));  // Azure answers a vault creation 200
   auto assign = [&](const std::string& name, const char* role, const std::string& principal) {
     auto [status, body] =
         c.arm_call("PUT",

@@ -246,7 +246,6 @@ TEST_CASE("kusto databases: validation of writes", "[kusto]") {
   k.cluster(kLeader);
 
   CHECK(k.error("PUT", kLeader + "/databases/bad;name", {{"kind", "ReadWrite"}}, 400) == "InvalidResourceName");
-  CHECK(k.error("PUT", db, json::object(), 400) == "InvalidRequestContent");                   // kind required
   CHECK(k.error("PUT", db, {{"kind", "ReadWriteFollowing"}}, 400) == "InvalidRequestContent");
   CHECK(k.error("PUT", db, {{"kind", "ReadWrite"}, {"properties", {{"softDeletePeriod", "365 days"}}}}, 400) ==
         "InvalidRequestContent");
@@ -265,6 +264,16 @@ TEST_CASE("kusto databases: validation of writes", "[kusto]") {
   CHECK(k.get_json(db + kV)["location"] == "westeurope");
   CHECK(k.get_json(db + kV)["kind"] == "ReadWrite");
   CHECK(k.error("PUT", db, {{"kind", "ReadOnlyFollowing"}}, 400) == "InvalidRequestContent");  // kind cannot change
+  // Recorded traffic (2022-12-29): a PUT without kind creates a ReadWrite database, and an
+  // update answers provisioningState Accepted.
+  const std::string nokind = kLeader + "/databases/nokind";
+  REQUIRE(k.call("PUT", nokind + kV, json::object()).status == 201);
+  CHECK(k.get_json(nokind + kV)["kind"] == "ReadWrite");
+  k.lro.set(kusto::kDatabasePolicyType, "write", seconds(5));
+  auto update = k.call("PUT", nokind + kV, {{"properties", {{"hotCachePeriod", "P1D"}}}});
+  REQUIRE(update.status == 200);
+  CHECK(json::parse(update.body)["properties"]["provisioningState"] == "Accepted");
+  CHECK(json::parse(update.body)["kind"] == "ReadWrite");
 }
 
 TEST_CASE("kusto databases: PUT replaces - PATCH merges - read-only properties are ignored", "[kusto]") {
@@ -723,4 +732,84 @@ TEST_CASE("kusto attached databases: a leader removed with its resource group le
   REQUIRE(k.call("DELETE", kFollower + "/attachedDatabaseConfigurations/att1" + kV).status == 202);
   CHECK(k.database_names(kFollower) == std::vector<std::string>{"follower1/fdb"});
   CHECK_FALSE(k.is_leader_or_follower(kFollower));
+}
+
+TEST_CASE("kusto principal assignments: cluster and database, roles checked, LRO, listed, removed with their parent",
+          "[kusto]") {
+  Kusto k;
+  k.cluster(kLeader);
+  k.database(kLeader, "db1");
+  const std::string cpa = kLeader + "/principalAssignments/pa1";
+  const std::string dpa = kLeader + "/databases/db1/principalAssignments/pa1";
+  const json app = {{"principalId", "11111111-1111-1111-1111-111111111111"}, {"principalType", "app"}};
+
+  // Roles are the parent's own; a cluster role on a database (and back) is refused.
+  json bad_role = app;
+  bad_role["role"] = "Admin";
+  CHECK(k.error("PUT", cpa, {{"properties", bad_role}}, 400) == "InvalidRequestContent");
+  bad_role["role"] = "AllDatabasesAdmin";
+  CHECK(k.error("PUT", dpa, {{"properties", bad_role}}, 400) == "InvalidRequestContent");
+  CHECK(k.error("PUT", cpa, {{"properties", {{"role", "AllDatabasesAdmin"}}}}, 400) == "InvalidRequestContent");
+  json viewer = app;
+  viewer["role"] = "Viewer";
+  CHECK(k.error("PUT", kLeader + "/databases/nodb/principalAssignments/pa1", {{"properties", viewer}}, 404) ==
+        "ParentResourceNotFound");
+  CHECK(k.error("GET", cpa, nullptr, 404) == "ResourceNotFound");
+
+  json cluster_role = app;
+  cluster_role["role"] = "alldatabasesviewer";
+  auto created = k.call("PUT", cpa + kV, {{"properties", cluster_role}});
+  REQUIRE(created.status == 201);
+  CHECK(created.header("Azure-AsyncOperation"));
+  const json c = k.get_json(cpa + kV);
+  CHECK(c["name"] == "leader1/pa1");
+  CHECK(c["type"] == "Microsoft.Kusto/Clusters/PrincipalAssignments");
+  CHECK(c["properties"]["role"] == "AllDatabasesViewer");  // canonical spelling
+  CHECK(c["properties"]["principalType"] == "App");
+  CHECK(c["properties"]["tenantId"] == kTenant);  // the subscription's tenant by default
+  CHECK(c["properties"]["provisioningState"] == "Succeeded");
+  CHECK_FALSE(c.contains("location"));
+
+  json db_role = app;
+  db_role["role"] = "Ingestor";
+  REQUIRE(k.call("PUT", dpa + kV, {{"properties", db_role}}).status == 201);
+  CHECK(k.get_json(dpa + kV)["name"] == "leader1/db1/pa1");
+  CHECK(k.get_json(kLeader + "/databases/db1/principalAssignments" + kV)["value"].size() == 1);
+  CHECK(k.get_json(kLeader + "/principalAssignments" + kV)["value"].size() == 1);  // not the database's
+  auto taken = k.call("POST", kLeader + "/databases/db1/checkPrincipalAssignmentNameAvailability" + kV,
+                      {{"name", "pa1"}, {"type", "Microsoft.Kusto/clusters/databases/principalAssignments"}});
+  CHECK(json::parse(taken.body)["nameAvailable"] == false);
+
+  // Deleting the database takes its assignments with it; deleting an assignment is an LRO.
+  REQUIRE(k.call("DELETE", kLeader + "/databases/db1" + kV).status == 202);
+  k.database(kLeader, "db1");
+  CHECK(k.error("GET", dpa, nullptr, 404) == "ResourceNotFound");
+  REQUIRE(k.call("DELETE", cpa + kV).status == 202);
+  CHECK(k.call("GET", cpa + kV).status == 404);
+  CHECK(k.call("DELETE", cpa + kV).status == 204);
+}
+
+TEST_CASE("kusto database principals: add, list, remove - kept out of the database body", "[kusto]") {
+  Kusto k;
+  k.cluster(kLeader);
+  k.database(kLeader, "db1");
+  const std::string db = kLeader + "/databases/db1";
+  const json two = {{"value",
+                     {{{"name", "u"}, {"role", "admin"}, {"type", "User"}, {"fqn", "aaduser=1"}},
+                      {{"name", "g"}, {"role", "Viewer"}, {"type", "Group"}, {"fqn", "aadgroup=2"}}}}};
+  auto added = k.call("POST", db + "/addPrincipals" + kV, two);
+  REQUIRE(added.status == 200);
+  CHECK(json::parse(added.body)["value"].size() == 2);
+  CHECK(json::parse(added.body)["value"][0]["role"] == "Admin");
+  // Adding the same again changes nothing.
+  CHECK(json::parse(k.call("POST", db + "/addPrincipals" + kV, two).body)["value"].size() == 2);
+  // A database update keeps them.
+  REQUIRE(k.call("PATCH", db + kV, {{"properties", {{"hotCachePeriod", "P1D"}}}}).status == 200);
+  CHECK(json::parse(k.call("POST", db + "/listPrincipals" + kV).body)["value"].size() == 2);
+  CHECK_FALSE(k.get_json(db + kV).contains("principals"));
+  auto removed = k.call("POST", db + "/removePrincipals" + kV,
+                        {{"value", {{{"name", "u"}, {"role", "Admin"}, {"type", "User"}, {"fqn", "aaduser=1"}}}}});
+  CHECK(json::parse(removed.body)["value"].size() == 1);
+  CHECK(k.error("POST", db + "/addPrincipals", {{"value", {{{"name", "x"}, {"role", "Owner"}, {"type", "User"}}}}}, 400) ==
+        "InvalidRequestContent");
 }
