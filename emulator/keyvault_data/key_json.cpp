@@ -1,6 +1,8 @@
 #include "keyvault_data/key_json.h"
 
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 
 #include "common/base64.h"
 #include "common/openssl_util.h"
@@ -11,7 +13,7 @@ using nlohmann::json;
 
 namespace {
 
-json attributes_json(const KeyView& k) {
+json attributes_json(const KeyView& k, const AttributeSet& set) {
   const KeyAttributes& a = k.attributes;
   json j = {{"enabled", a.enabled}};
   if (a.nbf) j["nbf"] = *a.nbf;
@@ -19,8 +21,12 @@ json attributes_json(const KeyView& k) {
   j["created"] = a.created;
   j["updated"] = a.updated;
   j["recoveryLevel"] = k.recovery_level;
-  j["recoverableDays"] = k.recoverable_days;
-  j["exportable"] = a.exportable;
+  if (set.recoverable_days) j["recoverableDays"] = k.recoverable_days;
+  if (set.exportable) j["exportable"] = a.exportable;
+  if (set.hsm_platform) {
+    const bool hsm = k.kty.size() > 4 && k.kty.compare(k.kty.size() - 4, 4, "-HSM") == 0;
+    j["hsmPlatform"] = hsm ? "2" : "0";
+  }
   return j;
 }
 
@@ -107,29 +113,45 @@ std::optional<json> member_or_null(const json& body, const char* name) {
 
 }  // namespace
 
-json key_bundle_json(const KeyView& k, const std::string& vault_url) {
+AttributeSet attribute_set_for(const std::string& api_version) {
+  AttributeSet set;
+  if (api_version == "2015-06-01" || api_version == "2016-10-01") return {false, false, false};
+  // "7.<minor>" with an optional "-preview..." suffix.
+  if (api_version.size() >= 3 && api_version.compare(0, 2, "7.") == 0 &&
+      std::isdigit(static_cast<unsigned char>(api_version[2]))) {
+    const int minor = std::atoi(api_version.c_str() + 2);
+    set.recoverable_days = minor >= 1;
+    set.exportable = minor >= 4;
+    set.hsm_platform = minor >= 5;
+  }
+  return set;
+}
+
+json key_bundle_json(const KeyView& k, const std::string& vault_url, const AttributeSet& a) {
   json key = {{"kid", key_url(vault_url, k, true)}, {"kty", k.kty}, {"key_ops", k.key_ops}};
   for (auto it = k.public_jwk.begin(); it != k.public_jwk.end(); ++it) key[it.key()] = it.value();
-  json j = {{"key", key}, {"attributes", attributes_json(k)}};
+  json j = {{"key", key}, {"attributes", attributes_json(k, a)}};
   if (!k.tags.empty()) j["tags"] = k.tags;
   if (k.release_policy) j["release_policy"] = *k.release_policy;
   return j;
 }
 
-json deleted_key_bundle_json(const KeyView& k, const std::string& vault_url) {
-  json j = key_bundle_json(k, vault_url);
+json deleted_key_bundle_json(const KeyView& k, const std::string& vault_url,
+                             const AttributeSet& a) {
+  json j = key_bundle_json(k, vault_url, a);
   if (k.deleted_date) add_recovery(j, k, vault_url);
   return j;
 }
 
-json key_item_json(const KeyView& k, const std::string& vault_url, bool with_version) {
-  json j = {{"kid", key_url(vault_url, k, with_version)}, {"attributes", attributes_json(k)}};
+json key_item_json(const KeyView& k, const std::string& vault_url, bool with_version,
+                   const AttributeSet& a) {
+  json j = {{"kid", key_url(vault_url, k, with_version)}, {"attributes", attributes_json(k, a)}};
   if (!k.tags.empty()) j["tags"] = k.tags;
   return j;
 }
 
-json deleted_key_item_json(const KeyView& k, const std::string& vault_url) {
-  json j = key_item_json(k, vault_url, false);
+json deleted_key_item_json(const KeyView& k, const std::string& vault_url, const AttributeSet& a) {
+  json j = key_item_json(k, vault_url, false, a);
   add_recovery(j, k, vault_url);
   return j;
 }
@@ -143,6 +165,7 @@ json rotation_policy_json(const RotationPolicy& p, const std::string& vault_url,
     if (a.time_before_expiry) trigger["timeBeforeExpiry"] = *a.time_before_expiry;
     actions.push_back({{"trigger", trigger}, {"action", {{"type", a.type}}}});
   }
+  if (!p.created) return {{"lifetimeActions", actions}, {"attributes", nullptr}};
   json attributes = json::object();
   if (p.expiry_time) attributes["expiryTime"] = *p.expiry_time;
   if (p.created) attributes["created"] = *p.created;
@@ -155,7 +178,8 @@ json rotation_policy_json(const RotationPolicy& p, const std::string& vault_url,
 void wipe_private_members(json& jwk) {
   if (!jwk.is_object()) return;
   for (const char* name : {"d", "p", "q", "dp", "dq", "qi", "k"})
-    if (auto it = jwk.find(name); it != jwk.end() && it->is_string()) wipe(it->get_ref<std::string&>());
+    if (auto it = jwk.find(name); it != jwk.end() && it->is_string())
+      wipe(it->get_ref<std::string&>());
 }
 
 KeyResult<std::string> read_string(const json& body, const char* name) {
@@ -171,7 +195,8 @@ KeyResult<std::optional<std::string>> read_optional_binary(const json& body, con
   if (!text) return text.error();
   if (!*text) return std::optional<std::string>();
   auto decoded = base64url_decode(**text);
-  if (!decoded) return bad_parameter(std::string("The property '") + name + "' is not valid base64url.");
+  if (!decoded)
+    return bad_parameter(std::string("The property '") + name + "' is not valid base64url.");
   return std::optional<std::string>(std::move(decoded.value()));
 }
 

@@ -17,11 +17,30 @@
 
 namespace cmk::keyvault_data {
 
-nlohmann::json key_bundle_json(const KeyView& k, const std::string& vault_url);
-nlohmann::json deleted_key_bundle_json(const KeyView& k, const std::string& vault_url);
+// The key attributes an api-version's answers carry. Key Vault added them version by version
+// and answers each version in its own shape (its recorded traffic): `recoverableDays` from 7.1
+// (7.0 and the dated 2015/2016 versions omit it), `exportable` from 7.4 (7.3 omits it),
+// `hsmPlatform` from 7.5 ("0" for software keys, "2" for -HSM keys). The dated versions after
+// 7.6 (2025-06-01-preview on) and anything unrecognised get the newest shape.
+struct AttributeSet {
+  bool recoverable_days = true;
+  bool exportable = true;
+  bool hsm_platform = true;
+};
+AttributeSet attribute_set_for(const std::string& api_version);
+
+nlohmann::json key_bundle_json(const KeyView& k, const std::string& vault_url,
+                               const AttributeSet& a = {});
+nlohmann::json deleted_key_bundle_json(const KeyView& k, const std::string& vault_url,
+                                       const AttributeSet& a = {});
 // An item of a list: `with_version` for GET /keys/{name}/versions.
-nlohmann::json key_item_json(const KeyView& k, const std::string& vault_url, bool with_version);
-nlohmann::json deleted_key_item_json(const KeyView& k, const std::string& vault_url);
+nlohmann::json key_item_json(const KeyView& k, const std::string& vault_url, bool with_version,
+                             const AttributeSet& a = {});
+nlohmann::json deleted_key_item_json(const KeyView& k, const std::string& vault_url,
+                                     const AttributeSet& a = {});
+// A policy that was set: {id, lifetimeActions, attributes {expiryTime?, created, updated}}. The
+// default policy of a key that never had one is answered as Key Vault does: no `id` and
+// `"attributes": null`.
 nlohmann::json rotation_policy_json(const RotationPolicy& p, const std::string& vault_url,
                                     const std::string& key_name);
 
@@ -38,6 +57,7 @@ void wipe_private_members(nlohmann::json& jwk);
 KeyResult<std::string> read_string(const nlohmann::json& body, const char* name);
 // A base64url member, decoded: required, or optional (nullopt when absent or null).
 KeyResult<std::string> read_binary(const nlohmann::json& body, const char* name);
-KeyResult<std::optional<std::string>> read_optional_binary(const nlohmann::json& body, const char* name);
+KeyResult<std::optional<std::string>> read_optional_binary(const nlohmann::json& body,
+                                                           const char* name);
 
 }  // namespace cmk::keyvault_data

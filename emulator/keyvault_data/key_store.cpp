@@ -557,7 +557,9 @@ KeyResult<KeyStore::Resolved> KeyStore::resolve(const VaultSettings& v, const st
     if (found == key.versions.end()) return not_found(name, version);
     ver = &*found;
   }
-  if (!ver->attributes.enabled)
+  // A disabled version still reads (Key Vault answers GET with "enabled": false); only its use
+  // (key_op) is refused.
+  if (key_op != nullptr && !ver->attributes.enabled)
     return KeyError{KeyErrorKind::KeyDisabled,
                     std::string("Operation ") + op + " is not allowed on a disabled key."};
   if (key_op != nullptr &&

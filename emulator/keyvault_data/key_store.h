@@ -14,8 +14,8 @@
 //   and oct keys need a premium vault (in Azure, oct needs a Managed HSM). key_ops must be valid
 //   for the type (RSA: encrypt, decrypt, sign, verify, wrapKey, unwrapKey; EC: sign, verify;
 //   oct: encrypt, decrypt, wrapKey, unwrapKey); the default is all of them.
-// - Rules for use (encrypt, decrypt, wrapKey, unwrapKey, sign, verify, and get): a disabled
-//   version is refused (KeyDisabled, "Operation <op> is not allowed on a disabled key."); an
+// - Rules for use (encrypt, decrypt, wrapKey, unwrapKey, sign, verify; get reads a disabled
+//   version, as Key Vault's recorded traffic shows): a disabled version is refused (KeyDisabled, "Operation <op> is not allowed on a disabled key."); an
 //   operation outside key_ops is refused (KeyOperationForbidden); outside nbf/exp, encrypt,
 //   wrapKey and sign are refused (KeyNotYetValid / KeyExpired) while decrypt, unwrapKey and
 //   verify still work, so data protected earlier stays readable. wrapKey/unwrapKey take

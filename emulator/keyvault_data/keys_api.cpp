@@ -62,9 +62,27 @@ Response error_response(const KeyError& e) {
 
 // What a request asks for, once the path is understood.
 enum class Op {
-  ListKeys, Restore, GetKey, ImportKey, UpdateKey, DeleteKey, CreateKey, ListVersions,
-  GetPolicy, SetPolicy, Backup, Rotate, Cipher, Sign, Verify, Release,
-  ListDeleted, GetDeleted, Purge, Recover, Rng
+  ListKeys,
+  Restore,
+  GetKey,
+  ImportKey,
+  UpdateKey,
+  DeleteKey,
+  CreateKey,
+  ListVersions,
+  GetPolicy,
+  SetPolicy,
+  Backup,
+  Rotate,
+  Cipher,
+  Sign,
+  Verify,
+  Release,
+  ListDeleted,
+  GetDeleted,
+  Purge,
+  Recover,
+  Rng
 };
 
 struct Route {
@@ -85,14 +103,22 @@ std::optional<Route> key_operation(const std::string& op, const std::string& nam
                                    const std::string& version) {
   const std::string o = http::to_lower(op);
   Route r{Op::Cipher, name, version};
-  if (o == "encrypt") r.cipher = CipherOperation::Encrypt, r.permission = "encrypt";
-  else if (o == "decrypt") r.cipher = CipherOperation::Decrypt, r.permission = "decrypt";
-  else if (o == "wrapkey") r.cipher = CipherOperation::WrapKey, r.permission = "wrapKey";
-  else if (o == "unwrapkey") r.cipher = CipherOperation::UnwrapKey, r.permission = "unwrapKey";
-  else if (o == "sign") r.op = Op::Sign, r.permission = "sign";
-  else if (o == "verify") r.op = Op::Verify, r.permission = "verify";
-  else if (o == "release") r.op = Op::Release, r.permission = "release";
-  else return std::nullopt;
+  if (o == "encrypt")
+    r.cipher = CipherOperation::Encrypt, r.permission = "encrypt";
+  else if (o == "decrypt")
+    r.cipher = CipherOperation::Decrypt, r.permission = "decrypt";
+  else if (o == "wrapkey")
+    r.cipher = CipherOperation::WrapKey, r.permission = "wrapKey";
+  else if (o == "unwrapkey")
+    r.cipher = CipherOperation::UnwrapKey, r.permission = "unwrapKey";
+  else if (o == "sign")
+    r.op = Op::Sign, r.permission = "sign";
+  else if (o == "verify")
+    r.op = Op::Verify, r.permission = "verify";
+  else if (o == "release")
+    r.op = Op::Release, r.permission = "release";
+  else
+    return std::nullopt;
   return r;
 }
 
@@ -113,14 +139,16 @@ Routing route_of(const Request& req) {
       if (m == "DELETE") return {Route{Op::Purge, s[1], {}, {}, "purge"}, {}};
       return {std::nullopt, "GET, DELETE"};
     }
-    if (s.size() == 3 && iequals(s[2], "recover")) return one("POST", {Op::Recover, s[1], {}, {}, "recover"});
+    if (s.size() == 3 && iequals(s[2], "recover"))
+      return one("POST", {Op::Recover, s[1], {}, {}, "recover"});
     return {};
   }
   if (first != "keys") return {};
   if (s.size() == 1) return one("GET", {Op::ListKeys, {}, {}, {}, "list"});
   const std::string& name = s[1];
   if (s.size() == 2) {
-    if (iequals(name, "restore") && m == "POST") return {Route{Op::Restore, {}, {}, {}, "restore"}, {}};
+    if (iequals(name, "restore") && m == "POST")
+      return {Route{Op::Restore, {}, {}, {}, "restore"}, {}};
     if (m == "GET") return {Route{Op::GetKey, name, {}, {}, "get"}, {}};
     if (m == "PUT") return {Route{Op::ImportKey, name, {}, {}, "import"}, {}};
     if (m == "PATCH") return {Route{Op::UpdateKey, name, {}, {}, "update"}, {}};
@@ -138,14 +166,16 @@ Routing route_of(const Request& req) {
       if (m == "PUT") return {Route{Op::SetPolicy, name, {}, {}, "setrotationpolicy"}, {}};
       return {std::nullopt, "GET, PUT"};
     }
-    if (auto op = key_operation(third, name, {})) return m == "POST" ? Routing{op, {}} : Routing{std::nullopt, "POST"};
+    if (auto op = key_operation(third, name, {}))
+      return m == "POST" ? Routing{op, {}} : Routing{std::nullopt, "POST"};
     // Otherwise the segment is a version.
     if (m == "GET") return {Route{Op::GetKey, name, s[2], {}, "get"}, {}};
     if (m == "PATCH") return {Route{Op::UpdateKey, name, s[2], {}, "update"}, {}};
     return {std::nullopt, "GET, PATCH"};
   }
   if (s.size() == 4)
-    if (auto op = key_operation(s[3], name, s[2])) return m == "POST" ? Routing{op, {}} : Routing{std::nullopt, "POST"};
+    if (auto op = key_operation(s[3], name, s[2]))
+      return m == "POST" ? Routing{op, {}} : Routing{std::nullopt, "POST"};
   return {};
 }
 
@@ -183,7 +213,8 @@ std::vector<std::string> accepted_audiences(const Request& req) {
   if (http::vault_name_of(req.host).empty()) return out;
   const std::string parent = req.host.substr(req.host.find('.') + 1);
   std::vector<std::string> bases = {"https://" + parent};
-  if (req.port != 443 && req.port != 0) bases.push_back("https://" + parent + ":" + std::to_string(req.port));
+  if (req.port != 443 && req.port != 0)
+    bases.push_back("https://" + parent + ":" + std::to_string(req.port));
   for (const auto& b : bases) {
     out.push_back(b);
     out.push_back(b + "/");
@@ -206,31 +237,51 @@ class KeysApi {
  public:
   explicit KeysApi(KeysApiContext ctx) : ctx_(std::move(ctx)) {}
 
-  Response handle(Request& req) {
+  Response handle(Request& req) { return with_service_headers(answer(req)); }
+
+ private:
+  Response answer(Request& req) {
     if (ctx_.pool) std::call_once(warm_, [this] { ctx_.pool->warm(); });
     std::optional<arm::TrackedResource> vault;
     if (req.vault_name.empty()) {
       if (auto refused = choose_localhost_vault(req, vault)) return std::move(*refused);
     } else {
       vault = ctx_.find_vault(req.vault_name);
-      if (!vault) return vault_not_found(req.vault_name, "in Azure its host name would not resolve.");
+      if (!vault)
+        return vault_not_found(req.vault_name, "in Azure its host name would not resolve.");
     }
     const json& props = vault->body["properties"];
     const std::string tenant = props.value("tenantId", "");
 
     Caller caller;
-    if (auto refused = authenticate(req, tenant, caller)) return std::move(*refused);
-    Response res = serve(req, *vault, caller);
+    Response res;
+    if (auto refused = authenticate(req, tenant, caller))
+      res = std::move(*refused);
+    else
+      res = serve(req, *vault, caller);
+    // Key Vault names its region and build on every answer, the 401 challenge included.
     res.set_header("x-ms-keyvault-region", vault->location);
     res.set_header("x-ms-keyvault-service-version", "1.9.0.0");
     return res;
   }
 
- private:
+  // The headers every Key Vault answer carries (its recorded traffic shows them on 200, 401,
+  // 403 and 404 alike). The network info names the loopback address: clients only reach the
+  // emulator there.
+  static Response with_service_headers(Response res) {
+    res.set_header("Expires", "-1");
+    res.set_header("Pragma", "no-cache");
+    res.set_header("Strict-Transport-Security", "max-age=31536000;includeSubDomains");
+    res.set_header("x-ms-keyvault-network-info",
+                   "conn_type=Ipv4;addr=127.0.0.1;act_addr_fam=InterNetwork;");
+    return res;
+  }
+
   static Response vault_not_found(const std::string& name, const std::string& why) {
     return http::keyvault_error(404, "VaultNotFound",
-                                "The vault '" + name + "' does not exist in cmk-emulator. Create "
-                                "it through ARM (PUT .../providers/Microsoft.KeyVault/vaults/" +
+                                "The vault '" + name +
+                                    "' does not exist in cmk-emulator. Create "
+                                    "it through ARM (PUT .../providers/Microsoft.KeyVault/vaults/" +
                                     name + "); " + why);
   }
 
@@ -249,17 +300,18 @@ class KeysApi {
       if (!vault) return vault_not_found(ctx_.localhost_vault, "--localhost-vault names it.");
       return std::nullopt;
     }
-    std::vector<arm::TrackedResource> all = ctx_.list_vaults ? ctx_.list_vaults() : std::vector<arm::TrackedResource>{};
+    std::vector<arm::TrackedResource> all =
+        ctx_.list_vaults ? ctx_.list_vaults() : std::vector<arm::TrackedResource>{};
     if (all.size() == 1) {
       vault = std::move(all.front());
       return std::nullopt;
     }
     if (all.empty())
-      return http::keyvault_error(
-          404, "VaultNotFound",
-          "No vault exists in cmk-emulator, so " + req.authority +
-              " serves none. Create one through ARM (PUT "
-              ".../providers/Microsoft.KeyVault/vaults/<vault>), then " + how);
+      return http::keyvault_error(404, "VaultNotFound",
+                                  "No vault exists in cmk-emulator, so " + req.authority +
+                                      " serves none. Create one through ARM (PUT "
+                                      ".../providers/Microsoft.KeyVault/vaults/<vault>), then " +
+                                      how);
     std::vector<std::string> names;
     for (const auto& v : all) names.push_back(v.id.name());
     std::sort(names.begin(), names.end());
@@ -271,7 +323,8 @@ class KeysApi {
   }
 
   // Sets `caller` from a valid bearer token for this vault, or returns the 401 to answer.
-  std::optional<Response> authenticate(const Request& req, const std::string& tenant, Caller& caller) {
+  std::optional<Response> authenticate(const Request& req, const std::string& tenant,
+                                       Caller& caller) {
     auto header = req.header("Authorization");
     std::string token;
     if (header) {
@@ -287,7 +340,8 @@ class KeysApi {
     }
     if (token.empty()) return http::keyvault_challenge(req, tenant);
     const entra::TokenService* service = ctx_.token_service ? ctx_.token_service() : nullptr;
-    if (!service) return http::keyvault_error(503, "ServiceUnavailable", "The emulator has not started.");
+    if (!service)
+      return http::keyvault_error(503, "ServiceUnavailable", "The emulator has not started.");
     // Audience and tenant are checked here, so the messages can name what the token carries.
     auto claims = service->validate(token, {}, std::nullopt);
     if (!claims) return http::keyvault_challenge(req, tenant, token_failure(claims.error()));
@@ -302,10 +356,10 @@ class KeysApi {
           "AKV10022: Invalid audience. Expected https://vault.azure.net, found: " +
               (auds.empty() ? std::string() : auds.front()) + ".");
     if (!iequals(claims->tid, tenant))
-      return http::keyvault_challenge(
-          req, tenant,
-          "AKV10032: Invalid issuer. Expected one of " + entra::v1_issuer(tenant) + ", found " +
-              entra::v1_issuer(claims->tid) + ".");
+      return http::keyvault_challenge(req, tenant,
+                                      "AKV10032: Invalid issuer. Expected one of " +
+                                          entra::v1_issuer(tenant) + ", found " +
+                                          entra::v1_issuer(claims->tid) + ".");
     caller = Caller{claims->tid, claims->oid, claims->appid, entra::v1_issuer(claims->tid)};
     return std::nullopt;
   }
@@ -338,7 +392,8 @@ class KeysApi {
     if (ctx_.strict_api_versions && !is_known_keys_api_version(*version))
       return bad_parameter_response("The specified version (" + *version +
                                     ") is not recognized. Consider using the latest supported "
-                                    "version (" + kLatestApiVersion + ").");
+                                    "version (" +
+                                    kLatestApiVersion + ").");
     Routing routing = route_of(req);
     if (!routing.route) {
       if (!routing.allowed.empty()) {
@@ -348,9 +403,9 @@ class KeysApi {
         r.set_header("Allow", routing.allowed);
         return r;
       }
-      return http::keyvault_error(404, "NotFound",
-                                  "No Key Vault endpoint of cmk-emulator serves '" + req.method +
-                                      " " + req.path + "'.");
+      return http::keyvault_error(
+          404, "NotFound",
+          "No Key Vault endpoint of cmk-emulator serves '" + req.method + " " + req.path + "'.");
     }
     const Route& route = *routing.route;
     const json& props = vault.body["properties"];
@@ -378,8 +433,9 @@ class KeysApi {
                const std::string& api_version) {
     KeyStore& store = *ctx_.store;
     const std::string url = req.base_url();
+    const AttributeSet shape = attribute_set_for(api_version);
     auto bundle = [&](const KeyResult<KeyView>& k) {
-      return k ? json_response(200, key_bundle_json(*k, url)) : error_response(k.error());
+      return k ? json_response(200, key_bundle_json(*k, url, shape)) : error_response(k.error());
     };
     switch (route.op) {
       case Op::CreateKey: {
@@ -403,7 +459,8 @@ class KeysApi {
       }
       case Op::DeleteKey: {
         auto k = store.remove(v, route.name);
-        return k ? json_response(200, deleted_key_bundle_json(*k, url)) : error_response(k.error());
+        return k ? json_response(200, deleted_key_bundle_json(*k, url, shape))
+                 : error_response(k.error());
       }
       case Op::ListKeys:
       case Op::ListVersions:
@@ -411,7 +468,8 @@ class KeysApi {
         return list(req, route, v, api_version);
       case Op::GetDeleted: {
         auto k = store.get_deleted(v, route.name);
-        return k ? json_response(200, deleted_key_bundle_json(*k, url)) : error_response(k.error());
+        return k ? json_response(200, deleted_key_bundle_json(*k, url, shape))
+                 : error_response(k.error());
       }
       case Op::Recover:
         return bundle(store.recover(v, route.name));
@@ -488,14 +546,16 @@ class KeysApi {
     return http::keyvault_error(404, "NotFound", "No such operation.");
   }
 
-  Response cipher(const Route& route, const VaultSettings& v, const json& body, const std::string& url) {
+  Response cipher(const Route& route, const VaultSettings& v, const json& body,
+                  const std::string& url) {
     auto alg = read_string(body, "alg");
     if (!alg) return error_response(alg.error());
     CipherInput in;
     auto value = read_binary(body, "value");
     if (!value) return error_response(value.error());
     in.value = std::move(*value);
-    for (auto [name, slot] : {std::pair{"iv", &in.iv}, std::pair{"aad", &in.aad}, std::pair{"tag", &in.tag}}) {
+    for (auto [name, slot] :
+         {std::pair{"iv", &in.iv}, std::pair{"aad", &in.aad}, std::pair{"tag", &in.tag}}) {
       auto b = read_optional_binary(body, name);
       if (!b) return error_response(b.error());
       *slot = std::move(*b);
@@ -534,14 +594,19 @@ class KeysApi {
     } else if (route.op == Op::ListDeleted) {
       page = ctx_.store->list_deleted(v, marker, max);
     } else {
+      // Key Vault lists the versions of a key that does not exist as an empty page, not a 404.
       auto versions = ctx_.store->list_versions(v, route.name, marker, max);
-      if (!versions) return error_response(versions.error());
-      page = std::move(*versions);
+      if (versions)
+        page = std::move(*versions);
+      else if (versions.error().kind != KeyErrorKind::KeyNotFound)
+        return error_response(versions.error());
     }
+    const AttributeSet shape = attribute_set_for(api_version);
     json value = json::array();
     for (const auto& k : page.items)
-      value.push_back(route.op == Op::ListDeleted ? deleted_key_item_json(k, url)
-                                                  : key_item_json(k, url, route.op == Op::ListVersions));
+      value.push_back(route.op == Op::ListDeleted
+                          ? deleted_key_item_json(k, url, shape)
+                          : key_item_json(k, url, route.op == Op::ListVersions, shape));
     json next = nullptr;
     if (page.next_marker) {
       std::string path = route.op == Op::ListKeys      ? "/keys"
@@ -566,19 +631,34 @@ class KeysApi {
 }  // namespace
 
 bool is_known_keys_api_version(const std::string& version) {
-  static const std::array<const char*, 21> known = {
-      "2015-06-01",         "2016-10-01",         "7.0",        "7.1",
-      "7.2",                "7.3",                "7.4",        "7.5",
-      "7.6",                "7.3-preview",        "7.4-preview.1", "7.5-preview.1",
-      "7.6-preview.1",      "7.6-preview.2",      "2025-06-01-preview", "2025-07-01",
-      "2026-01-01-preview", "2026-03-01-preview", "2026-04-01", "2026-05-01-preview",
-      "2026-07-01-preview"};
+  static const std::array<const char*, 21> known = {"2015-06-01",
+                                                    "2016-10-01",
+                                                    "7.0",
+                                                    "7.1",
+                                                    "7.2",
+                                                    "7.3",
+                                                    "7.4",
+                                                    "7.5",
+                                                    "7.6",
+                                                    "7.3-preview",
+                                                    "7.4-preview.1",
+                                                    "7.5-preview.1",
+                                                    "7.6-preview.1",
+                                                    "7.6-preview.2",
+                                                    "2025-06-01-preview",
+                                                    "2025-07-01",
+                                                    "2026-01-01-preview",
+                                                    "2026-03-01-preview",
+                                                    "2026-04-01",
+                                                    "2026-05-01-preview",
+                                                    "2026-07-01-preview"};
   return std::find(known.begin(), known.end(), version) != known.end();
 }
 
 void register_keys_routes(http::Router& router, KeysApiContext ctx) {
   auto api = std::make_shared<KeysApi>(std::move(ctx));
-  router.add("*", "/{path*}", [api](Request& req, const http::RouteParams&) { return api->handle(req); });
+  router.add("*", "/{path*}",
+             [api](Request& req, const http::RouteParams&) { return api->handle(req); });
 }
 
 }  // namespace cmk::keyvault_data

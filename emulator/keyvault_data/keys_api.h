@@ -21,7 +21,7 @@
 // 4. The route: paths compare case-insensitively (wrapKey = wrapkey), the version segment may be
 //    absent or empty (latest). Unknown path 404 NotFound, wrong method 405 MethodNotAllowed.
 // 5. Authorization: the operation's key permission by access policy or RBAC (vault_access.h):
-//    403 Forbidden with innererror AccessDenied / ForbiddenByRbac.
+//    403 Forbidden with innererror ForbiddenByPolicy / ForbiddenByRbac.
 // 6. The operation; domain errors map as key_errors.h lists.
 // `kid`s, nextLinks and recoveryIds use the scheme, host and port the client addressed.
 #pragma once

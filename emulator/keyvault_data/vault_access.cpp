@@ -73,8 +73,8 @@ std::optional<AccessDenial> check_key_permission(const VaultRef& vault, const Ca
                                                  const RbacCheck& rbac) {
   static const json empty = json::object();
   const json& props = vault.properties ? *vault.properties : empty;
-  const std::string who = "appid=" + caller.app_id + ";oid=" + caller.object_id +
-                          ";numgroups=0;iss=" + caller.issuer;
+  const std::string who =
+      "appid=" + caller.app_id + ";oid=" + caller.object_id + ";numgroups=0;iss=" + caller.issuer;
   if (props.value("enableRbacAuthorization", false)) {
     const std::string action = key_data_action(permission);
     if (rbac && rbac(caller, vault.resource_id, action)) return std::nullopt;
@@ -82,20 +82,21 @@ std::optional<AccessDenial> check_key_permission(const VaultRef& vault, const Ca
         "ForbiddenByRbac",
         "Caller is not authorized to perform action on resource.\r\nIf role assignments, deny "
         "assignments or role definitions were changed recently, please observe propagation "
-        "time.\r\nCaller: " + who + "\r\nAction: '" + action + "'\r\nResource: '" +
-            lower(vault.resource_id) + "'\r\nAssignment: (not found)\r\nDenyAssignmentId: "
-            "null\r\nDecisionReason: null \r\nVault: " + vault.name + ";location=" +
-            vault.location + "\r\n"};
+        "time.\r\nCaller: " +
+            who + "\r\nAction: '" + action + "'\r\nResource: '" + lower(vault.resource_id) +
+            "'\r\nAssignment: (not found)\r\nDenyAssignmentId: "
+            "null\r\nDecisionReason: null \r\nVault: " +
+            vault.name + ";location=" + vault.location + "\r\n"};
   }
   if (auto policies = props.find("accessPolicies"); policies != props.end() && policies->is_array())
     for (const auto& entry : *policies)
       if (grants(entry, caller, permission)) return std::nullopt;
-  return AccessDenial{"AccessDenied",
-                      "The user, group or application '" + who + "' does not have keys " +
-                          permission + " permission on key vault '" + vault.name +
-                          ";location=" + vault.location +
-                          "'. For help resolving this issue, please see "
-                          "https://go.microsoft.com/fwlink/?linkid=2125287"};
+  return AccessDenial{"ForbiddenByPolicy", "The user, group or application '" + who +
+                                               "' does not have keys " + permission +
+                                               " permission on key vault '" + vault.name +
+                                               ";location=" + vault.location +
+                                               "'. For help resolving this issue, please see "
+                                               "https://go.microsoft.com/fwlink/?linkid=2125287"};
 }
 
 }  // namespace cmk::keyvault_data

@@ -7,7 +7,7 @@
 //   the permission, or "all", in permissions.keys. "all" grants every key permission except
 //   "purge", as it historically did. Permission names compare case-insensitively.
 // - RBAC vaults: decided by `rbac` (role assignments) when given; without it nobody is allowed.
-// - A refusal carries Key Vault's 403 words: innererror AccessDenied with
+// - A refusal carries Key Vault's 403 words: innererror ForbiddenByPolicy with
 //   "The user, group or application 'appid=...;oid=...;numgroups=0;iss=...' does not have keys
 //   <permission> permission on key vault '<vault>;location=<region>'. ..." for access policies,
 //   ForbiddenByRbac with "Caller is not authorized to perform action on resource. ..." for RBAC.
@@ -37,17 +37,18 @@ struct VaultRef {
 };
 
 struct AccessDenial {
-  std::string inner_code;  // AccessDenied or ForbiddenByRbac
+  std::string inner_code;  // ForbiddenByPolicy or ForbiddenByRbac
   std::string message;
 };
 
-// The RBAC data action of a key permission ("wrapKey" -> "Microsoft.KeyVault/vaults/keys/wrap/action").
+// The RBAC data action of a key permission ("wrapKey" ->
+// "Microsoft.KeyVault/vaults/keys/wrap/action").
 std::string key_data_action(const std::string& permission);
 
 // Decides an RBAC request: true when a role assignment grants `data_action` to the caller at the
 // vault's scope (or above).
-using RbacCheck =
-    std::function<bool(const Caller& caller, const std::string& scope, const std::string& data_action)>;
+using RbacCheck = std::function<bool(const Caller& caller, const std::string& scope,
+                                     const std::string& data_action)>;
 
 // nullopt when allowed.
 std::optional<AccessDenial> check_key_permission(const VaultRef& vault, const Caller& caller,

@@ -49,7 +49,9 @@ std::string wrap_locally(const KeyView& k, const std::string& dek) {
   return out;
 }
 
-CipherInput in(std::string v) { return {std::move(v), {}, {}, {}}; }
+CipherInput in(std::string v) {
+  return {std::move(v), {}, {}, {}};
+}
 constexpr std::chrono::seconds kDay{86400};
 
 }  // namespace
@@ -61,7 +63,8 @@ TEST_CASE("keys store: create, get latest and by version, defaults", "[keys]") {
   REQUIRE(k.version.size() == 32);
   REQUIRE(k.version.find_first_not_of("0123456789abcdef") == std::string::npos);
   REQUIRE(k.kty == "RSA");
-  REQUIRE(k.key_ops == std::vector<std::string>{"encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"});
+  REQUIRE(k.key_ops ==
+          std::vector<std::string>{"encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"});
   REQUIRE(k.attributes.enabled);
   REQUIRE(k.attributes.created == f.now());
   REQUIRE(k.attributes.updated == f.now());
@@ -80,7 +83,8 @@ TEST_CASE("keys store: create, get latest and by version, defaults", "[keys]") {
 
   auto missing = f.store.get(f.vault, "nope", "");
   REQUIRE(missing.error().kind == KeyErrorKind::KeyNotFound);
-  REQUIRE_THAT(missing.error().message, Catch::StartsWith("A key with (name/id) nope was not found in this key vault."));
+  REQUIRE_THAT(missing.error().message,
+               Catch::StartsWith("A key with (name/id) nope was not found in this key vault."));
   auto bad_version = f.store.get(f.vault, "cmk1", "0123456789abcdef0123456789abcdef");
   REQUIRE(bad_version.error().kind == KeyErrorKind::KeyNotFound);
   // Another vault has its own keys.
@@ -91,7 +95,8 @@ TEST_CASE("keys store: sizes, curves, types and vault tiers", "[keys]") {
   Fixture f;
   CreateKeyRequest rsa3072{"RSA"};
   rsa3072.key_size = 3072;
-  REQUIRE(base64url_decode(f.create("big", rsa3072).public_jwk["n"].get<std::string>())->size() == 384);
+  REQUIRE(base64url_decode(f.create("big", rsa3072).public_jwk["n"].get<std::string>())->size() ==
+          384);
   CreateKeyRequest small{"RSA"};
   small.key_size = 1024;
   REQUIRE(f.store.create(f.vault, "small", small).error().kind == KeyErrorKind::BadParameter);
@@ -107,8 +112,10 @@ TEST_CASE("keys store: sizes, curves, types and vault tiers", "[keys]") {
   CreateKeyRequest ec_wrap{"EC"};
   ec_wrap.key_ops = std::vector<std::string>{"sign", "wrapKey"};
   auto refused = f.store.create(f.vault, "ec4", ec_wrap);
-  REQUIRE_THAT(refused.error().message,
-               Catch::Equals("Unsupported key operation(s): \"wrapKey\". Supported values are \"sign\", \"verify\"."));
+  REQUIRE_THAT(
+      refused.error().message,
+      Catch::Equals(
+          "Unsupported key operation(s): \"wrapKey\". Supported values are \"sign\", \"verify\"."));
 
   // -HSM and oct need a premium vault.
   REQUIRE(f.store.create(f.vault, "hsm", {"RSA-HSM"}).error().kind == KeyErrorKind::BadParameter);
@@ -122,7 +129,8 @@ TEST_CASE("keys store: sizes, curves, types and vault tiers", "[keys]") {
   REQUIRE(f.store.create(f.vault, "x", {"DSA"}).error().kind == KeyErrorKind::BadParameter);
   // Names: letters, digits, dashes, 1-127.
   REQUIRE(f.store.create(f.vault, "bad_name", {"EC"}).error().kind == KeyErrorKind::BadParameter);
-  REQUIRE(f.store.create(f.vault, std::string(128, 'a'), {"EC"}).error().kind == KeyErrorKind::BadParameter);
+  REQUIRE(f.store.create(f.vault, std::string(128, 'a'), {"EC"}).error().kind ==
+          KeyErrorKind::BadParameter);
   REQUIRE(f.store.create(f.vault, std::string(127, 'a'), {"EC"}).is_ok());
   CreateKeyRequest tags{"EC"};
   tags.tags = json{{"purpose", 1}};
@@ -133,24 +141,31 @@ TEST_CASE("keys store: wrap locally with n/e, unwrap in the store, and back", "[
   Fixture f;
   auto k = f.create("cmk1");
   const std::string dek(32, '\x11');
-  auto out = f.store.cipher(f.vault, "cmk1", "", CipherOperation::UnwrapKey, "RSA-OAEP-256", in(wrap_locally(k, dek)));
+  auto out = f.store.cipher(f.vault, "cmk1", "", CipherOperation::UnwrapKey, "RSA-OAEP-256",
+                            in(wrap_locally(k, dek)));
   REQUIRE(out.is_ok());
   REQUIRE(out->output.value == dek);
   REQUIRE(out->version == k.version);  // the version that did the work, for versionless calls
 
-  auto wrapped = f.store.cipher(f.vault, "cmk1", k.version, CipherOperation::WrapKey, "RSA-OAEP", in(dek));
+  auto wrapped =
+      f.store.cipher(f.vault, "cmk1", k.version, CipherOperation::WrapKey, "RSA-OAEP", in(dek));
   REQUIRE(wrapped.is_ok());
-  auto back = f.store.cipher(f.vault, "cmk1", k.version, CipherOperation::UnwrapKey, "RSA-OAEP", in(wrapped->output.value));
+  auto back = f.store.cipher(f.vault, "cmk1", k.version, CipherOperation::UnwrapKey, "RSA-OAEP",
+                             in(wrapped->output.value));
   REQUIRE(back->output.value == dek);
 
   // wrapKey takes RSA and AES-KW algorithms, encrypt takes RSA and AES-GCM/CBC.
-  REQUIRE(f.store.cipher(f.vault, "cmk1", "", CipherOperation::WrapKey, "A256GCM", in(dek)).error().kind ==
-          KeyErrorKind::BadParameter);
-  REQUIRE(f.store.cipher(f.vault, "cmk1", "", CipherOperation::WrapKey, "A256KW", in(dek)).error().kind ==
-          KeyErrorKind::BadParameter);
-  REQUIRE(f.store.cipher(f.vault, "cmk1", "", CipherOperation::Encrypt, "nope", in(dek)).error().kind ==
-          KeyErrorKind::BadParameter);
-  auto too_long = f.store.cipher(f.vault, "cmk1", "", CipherOperation::Encrypt, "RSA-OAEP", in(std::string(215, 'x')));
+  REQUIRE(f.store.cipher(f.vault, "cmk1", "", CipherOperation::WrapKey, "A256GCM", in(dek))
+              .error()
+              .kind == KeyErrorKind::BadParameter);
+  REQUIRE(f.store.cipher(f.vault, "cmk1", "", CipherOperation::WrapKey, "A256KW", in(dek))
+              .error()
+              .kind == KeyErrorKind::BadParameter);
+  REQUIRE(
+      f.store.cipher(f.vault, "cmk1", "", CipherOperation::Encrypt, "nope", in(dek)).error().kind ==
+      KeyErrorKind::BadParameter);
+  auto too_long = f.store.cipher(f.vault, "cmk1", "", CipherOperation::Encrypt, "RSA-OAEP",
+                                 in(std::string(215, 'x')));
   REQUIRE_THAT(too_long.error().message, Catch::Contains("at most 214 bytes"));
 }
 
@@ -162,14 +177,17 @@ TEST_CASE("keys store: sign and verify through the store", "[keys]") {
   REQUIRE(s.is_ok());
   REQUIRE(s->signature.size() == 64);
   REQUIRE(f.store.verify(f.vault, "sig", "", "ES256", digest, s->signature)->valid);
-  REQUIRE_FALSE(f.store.verify(f.vault, "sig", "", "ES256", std::string(32, '\x08'), s->signature)->valid);
-  REQUIRE(f.store.sign(f.vault, "sig", "", "XS256", digest).error().kind == KeyErrorKind::BadParameter);
+  REQUIRE_FALSE(
+      f.store.verify(f.vault, "sig", "", "ES256", std::string(32, '\x08'), s->signature)->valid);
+  REQUIRE(f.store.sign(f.vault, "sig", "", "XS256", digest).error().kind ==
+          KeyErrorKind::BadParameter);
   // An EC key has no encryption.
-  REQUIRE(f.store.cipher(f.vault, "sig", "", CipherOperation::Encrypt, "RSA-OAEP", in("x")).error().kind ==
-          KeyErrorKind::KeyOperationForbidden);
+  REQUIRE(f.store.cipher(f.vault, "sig", "", CipherOperation::Encrypt, "RSA-OAEP", in("x"))
+              .error()
+              .kind == KeyErrorKind::KeyOperationForbidden);
 }
 
-TEST_CASE("keys store: disabled keys refuse use but can be listed and updated", "[keys]") {
+TEST_CASE("keys store: disabled keys refuse use but can be read, listed and updated", "[keys]") {
   Fixture f;
   auto k = f.create("cmk1");
   UpdateKeyRequest off;
@@ -182,14 +200,17 @@ TEST_CASE("keys store: disabled keys refuse use but can be listed and updated", 
   REQUIRE(updated->attributes.created == k.attributes.created);
 
   auto get = f.store.get(f.vault, "cmk1", "");
-  REQUIRE(get.error().kind == KeyErrorKind::KeyDisabled);
-  REQUIRE(get.error().message == "Operation get is not allowed on a disabled key.");
-  auto unwrap = f.store.cipher(f.vault, "cmk1", "", CipherOperation::UnwrapKey, "RSA-OAEP", in(std::string(256, 'x')));
+  REQUIRE(get.is_ok());
+  REQUIRE_FALSE(get->attributes.enabled);
+  auto unwrap = f.store.cipher(f.vault, "cmk1", "", CipherOperation::UnwrapKey, "RSA-OAEP",
+                               in(std::string(256, 'x')));
   REQUIRE(unwrap.error().kind == KeyErrorKind::KeyDisabled);
   REQUIRE(unwrap.error().message == "Operation unwrapKey is not allowed on a disabled key.");
-  REQUIRE(f.store.cipher(f.vault, "cmk1", "", CipherOperation::WrapKey, "RSA-OAEP", in("x")).error().kind ==
+  REQUIRE(f.store.cipher(f.vault, "cmk1", "", CipherOperation::WrapKey, "RSA-OAEP", in("x"))
+              .error()
+              .kind == KeyErrorKind::KeyDisabled);
+  REQUIRE(f.store.sign(f.vault, "cmk1", "", "RS256", std::string(32, 'x')).error().kind ==
           KeyErrorKind::KeyDisabled);
-  REQUIRE(f.store.sign(f.vault, "cmk1", "", "RS256", std::string(32, 'x')).error().kind == KeyErrorKind::KeyDisabled);
   REQUIRE(f.store.list_keys(f.vault, "", 25).items.size() == 1);
   REQUIRE(f.store.list_versions(f.vault, "cmk1", "", 25)->items.size() == 1);
 
@@ -210,10 +231,16 @@ TEST_CASE("keys store: outside nbf/exp only decrypt, unwrapKey and verify work",
   auto check = [&](KeyErrorKind refused, const char* word) {
     auto wrap = f.store.cipher(f.vault, "cmk1", "", CipherOperation::WrapKey, "RSA-OAEP", in(dek));
     REQUIRE(wrap.error().kind == refused);
-    REQUIRE_THAT(wrap.error().message, Catch::Contains("Operation wrapKey") && Catch::Contains(word));
-    REQUIRE(f.store.cipher(f.vault, "cmk1", "", CipherOperation::Encrypt, "RSA-OAEP", in(dek)).error().kind == refused);
+    REQUIRE_THAT(wrap.error().message,
+                 Catch::Contains("Operation wrapKey") && Catch::Contains(word));
+    REQUIRE(f.store.cipher(f.vault, "cmk1", "", CipherOperation::Encrypt, "RSA-OAEP", in(dek))
+                .error()
+                .kind == refused);
     REQUIRE(f.store.sign(f.vault, "cmk1", "", "PS256", digest).error().kind == refused);
-    REQUIRE(f.store.cipher(f.vault, "cmk1", "", CipherOperation::UnwrapKey, "RSA-OAEP-256", in(wrapped))->output.value == dek);
+    REQUIRE(
+        f.store
+            .cipher(f.vault, "cmk1", "", CipherOperation::UnwrapKey, "RSA-OAEP-256", in(wrapped))
+            ->output.value == dek);
     REQUIRE(f.store.verify(f.vault, "cmk1", "", "PS256", digest, signature)->valid);
     REQUIRE(f.store.get(f.vault, "cmk1", "").is_ok());
   };
@@ -221,7 +248,8 @@ TEST_CASE("keys store: outside nbf/exp only decrypt, unwrapKey and verify work",
   UpdateKeyRequest expire;
   expire.attributes.exp = f.now() + 3600;
   f.store.update(f.vault, "cmk1", "", expire);
-  REQUIRE(f.store.cipher(f.vault, "cmk1", "", CipherOperation::WrapKey, "RSA-OAEP", in(dek)).is_ok());
+  REQUIRE(
+      f.store.cipher(f.vault, "cmk1", "", CipherOperation::WrapKey, "RSA-OAEP", in(dek)).is_ok());
   f.advance(std::chrono::seconds(3600));  // exp is exclusive
   check(KeyErrorKind::KeyExpired, "expired");
 
@@ -231,7 +259,8 @@ TEST_CASE("keys store: outside nbf/exp only decrypt, unwrapKey and verify work",
   f.store.update(f.vault, "cmk1", "", later);
   check(KeyErrorKind::KeyNotYetValid, "not yet valid");
   f.advance(kDay);
-  REQUIRE(f.store.cipher(f.vault, "cmk1", "", CipherOperation::WrapKey, "RSA-OAEP", in(dek)).is_ok());
+  REQUIRE(
+      f.store.cipher(f.vault, "cmk1", "", CipherOperation::WrapKey, "RSA-OAEP", in(dek)).is_ok());
 }
 
 TEST_CASE("keys store: key_ops limit the operations", "[keys]") {
@@ -248,7 +277,8 @@ TEST_CASE("keys store: key_ops limit the operations", "[keys]") {
   UpdateKeyRequest more;
   more.key_ops = std::vector<std::string>{"encrypt", "wrapKey", "unwrapKey"};
   REQUIRE(f.store.update(f.vault, "cmk1", "", more)->key_ops.size() == 3);
-  REQUIRE(f.store.cipher(f.vault, "cmk1", "", CipherOperation::Encrypt, "RSA-OAEP", in("x")).is_ok());
+  REQUIRE(
+      f.store.cipher(f.vault, "cmk1", "", CipherOperation::Encrypt, "RSA-OAEP", in("x")).is_ok());
 }
 
 TEST_CASE("keys store: tags and attributes are per version", "[keys]") {
@@ -268,7 +298,8 @@ TEST_CASE("keys store: tags and attributes are per version", "[keys]") {
   REQUIRE(f.store.get(f.vault, "k", "")->tags.empty());
   CreateKeyRequest exportable{"EC"};
   exportable.attributes.exportable = true;
-  REQUIRE_THAT(f.store.create(f.vault, "x", exportable).error().message, Catch::Contains("release policy"));
+  REQUIRE_THAT(f.store.create(f.vault, "x", exportable).error().message,
+               Catch::Contains("release policy"));
   exportable.release_policy = json{{"data", "e30"}};
   REQUIRE(f.store.create(f.vault, "x", exportable)->attributes.exportable);
 }
@@ -317,9 +348,10 @@ TEST_CASE("keys store: delete, deleted name, recover, purge and retention", "[ke
 
   auto reuse = f.store.create(f.vault, "GONE", {"EC"});
   REQUIRE(reuse.error().kind == KeyErrorKind::DeletedButRecoverable);
-  REQUIRE(reuse.error().message ==
-          "Key gone is currently in a deleted but recoverable state, and its name cannot be reused; in "
-          "this state, the key can only be recovered or purged.");
+  REQUIRE(
+      reuse.error().message ==
+      "Key gone is currently in a deleted but recoverable state, and its name cannot be reused; in "
+      "this state, the key can only be recovered or purged.");
   REQUIRE(f.store.get_deleted(f.vault, "gone")->version == k.version);
   REQUIRE(f.store.list_deleted(f.vault, "", 25).items.size() == 1);
 
@@ -335,7 +367,8 @@ TEST_CASE("keys store: delete, deleted name, recover, purge and retention", "[ke
   protected_vault.purge_protection = true;
   auto refused = f.store.purge(protected_vault, "gone");
   REQUIRE(refused.error().kind == KeyErrorKind::PurgeProtected);
-  REQUIRE_THAT(refused.error().message, Catch::StartsWith("Operation \"purge\" is not allowed because purge protection"));
+  REQUIRE_THAT(refused.error().message,
+               Catch::StartsWith("Operation \"purge\" is not allowed because purge protection"));
   REQUIRE(f.store.purge(f.vault, "gone").is_ok());
   REQUIRE(f.store.get_deleted(f.vault, "gone").error().kind == KeyErrorKind::KeyNotFound);
   REQUIRE(f.store.purge(f.vault, "gone").error().kind == KeyErrorKind::KeyNotFound);
@@ -351,7 +384,9 @@ TEST_CASE("keys store: delete, deleted name, recover, purge and retention", "[ke
 }
 
 TEST_CASE("keys store: recovery level follows the vault", "[keys]") {
-  auto level = [](bool soft, int days, bool pp) { return recovery_level({"v", soft, days, pp, false}); };
+  auto level = [](bool soft, int days, bool pp) {
+    return recovery_level({"v", soft, days, pp, false});
+  };
   REQUIRE(level(true, 90, true) == "Recoverable");
   REQUIRE(level(true, 90, false) == "Recoverable+Purgeable");
   REQUIRE(level(true, 30, true) == "CustomizedRecoverable");
@@ -417,7 +452,9 @@ TEST_CASE("keys store: rotation policy, default and automatic rotation on the cl
   REQUIRE(latest->attributes.exp == created + 150 * 86400);
   REQUIRE(f.store.list_versions(f.vault, "auto", "", 25)->items.size() == 3);
 
-  auto bad = [&](RotationPolicy q) { return f.store.set_rotation_policy(f.vault, "auto", q).error().kind; };
+  auto bad = [&](RotationPolicy q) {
+    return f.store.set_rotation_policy(f.vault, "auto", q).error().kind;
+  };
   RotationPolicy too_short;
   too_short.lifetime_actions.push_back({"Rotate", std::string("P1D"), std::nullopt});
   REQUIRE(bad(too_short) == KeyErrorKind::BadParameter);
@@ -450,7 +487,8 @@ TEST_CASE("keys store: backup and restore", "[keys]") {
   REQUIRE(blob.is_ok());
   // Opaque: no key material or name in the clear.
   REQUIRE(blob->find("\"b\"") == std::string::npos);
-  REQUIRE(blob->find(*base64url_decode(v1.public_jwk["n"].get<std::string>())) == std::string::npos);
+  REQUIRE(blob->find(*base64url_decode(v1.public_jwk["n"].get<std::string>())) ==
+          std::string::npos);
 
   auto conflict = f.store.restore(f.vault, *blob);
   REQUIRE(conflict.error().kind == KeyErrorKind::Conflict);
@@ -462,7 +500,10 @@ TEST_CASE("keys store: backup and restore", "[keys]") {
   REQUIRE(restored.is_ok());
   REQUIRE(restored->version == v2.version);
   REQUIRE(f.store.list_versions(f.vault, "b", "", 25)->items.size() == 2);
-  REQUIRE(f.store.cipher(f.vault, "b", v1.version, CipherOperation::UnwrapKey, "RSA-OAEP-256", in(wrapped))->output.value == dek);
+  REQUIRE(
+      f.store
+          .cipher(f.vault, "b", v1.version, CipherOperation::UnwrapKey, "RSA-OAEP-256", in(wrapped))
+          ->output.value == dek);
   // Into another vault of the same emulator too.
   REQUIRE(f.store.restore(VaultSettings{"kv3", true, 90, false, false}, *blob).is_ok());
 
@@ -497,8 +538,12 @@ TEST_CASE("keys store: import keeps the key and its key_ops", "[keys]") {
   BN_bn2binpad(bn, reinterpret_cast<unsigned char*>(y.data()), 32);
   BN_free(bn);
   ImportKeyRequest r;
-  r.jwk = {{"kty", "EC"}, {"crv", "P-256"}, {"x", base64url_encode(x)}, {"y", base64url_encode(y)},
-           {"d", base64url_encode(d)}, {"key_ops", {"sign"}}};
+  r.jwk = {{"kty", "EC"},
+           {"crv", "P-256"},
+           {"x", base64url_encode(x)},
+           {"y", base64url_encode(y)},
+           {"d", base64url_encode(d)},
+           {"key_ops", {"sign"}}};
   auto k = f.store.import(f.vault, "imported", r);
   REQUIRE(k.is_ok());
   REQUIRE(k->kty == "EC");

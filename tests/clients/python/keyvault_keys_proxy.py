@@ -79,9 +79,11 @@ expect(CryptographyClient(rsa.id, cred).unwrap_key(KeyWrapAlgorithm.rsa_oaep_256
        "unwrap with the older version")
 
 keys.update_key_properties("cmk1", rotated.properties.version, enabled=False)
+# Key Vault still reads a disabled key (enabled: false); only its use is refused.
+expect(keys.get_key("cmk1").properties.enabled is False, "a disabled key reads as disabled")
 try:
-    keys.get_key("cmk1")
-    expect(False, "a disabled key was returned")
+    CryptographyClient(rotated.id, cred).unwrap_key(KeyWrapAlgorithm.rsa_oaep_256, old_wrapped.encrypted_key)
+    expect(False, "a disabled key unwrapped")
 except HttpResponseError as e:
     expect(e.status_code == 403 and "disabled" in str(e), f"disabled: {e}")
 keys.update_key_properties("cmk1", rotated.properties.version, enabled=True)
