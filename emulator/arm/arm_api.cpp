@@ -39,8 +39,10 @@ std::optional<Response> check_subscription_access(const Request& req,
     const std::string message =
         "The access token is from the wrong issuer 'https://sts.windows.net/" +
         req.principal->tenant_id + "/'. It must match the tenant 'https://sts.windows.net/" +
-        sub->tenant_id + "/' associated with this subscription. Please use the authority (URL) "
-        "'https://login.windows.net/" + sub->tenant_id + "' to get the token.";
+        sub->tenant_id +
+        "/' associated with this subscription. Please use the authority (URL) "
+        "'https://login.windows.net/" +
+        sub->tenant_id + "' to get the token.";
     return http::arm_unauthorized("InvalidAuthenticationTokenTenant", message,
                                   "The access token is from the wrong issuer.");
   }
@@ -156,8 +158,8 @@ json subscription_json(const Subscription& s) {
 // cloud; on any other host (endpoint mode) it points every endpoint at this emulator, with an
 // /adfs login endpoint so MSAL skips instance discovery (real-clients §2.2).
 Response metadata_endpoints(const Request& req) {
-  const bool real_host = req.host == "management.azure.com" ||
-                         req.host == "management.core.windows.net";
+  const bool real_host =
+      req.host == "management.azure.com" || req.host == "management.core.windows.net";
   const std::string base = req.base_url();
   const std::string rm = real_host ? "https://management.azure.com/" : base + "/";
   const std::string login = real_host ? "https://login.microsoftonline.com/" : base + "/adfs";
@@ -166,10 +168,11 @@ Response metadata_endpoints(const Request& req) {
   const std::string version = req.query_param("api-version").value_or("");
   if (version.empty() || version == "1.0" || version == "2015-01-01") {
     // Azure Stack form: what `az cloud register --endpoint-resource-manager` reads.
-    return arm_json(200, {{"galleryEndpoint", base + "/"},
-                          {"graphEndpoint", "https://graph.windows.net/"},
-                          {"portalEndpoint", base + "/"},
-                          {"authentication", {{"loginEndpoint", login}, {"audiences", {audience}}}}});
+    return arm_json(200,
+                    {{"galleryEndpoint", base + "/"},
+                     {"graphEndpoint", "https://graph.windows.net/"},
+                     {"portalEndpoint", base + "/"},
+                     {"authentication", {{"loginEndpoint", login}, {"audiences", {audience}}}}});
   }
   json cloud = {{"name", real_host ? "AzureCloud" : "CmkEmulator"},
                 {"resourceManager", rm},
@@ -208,7 +211,8 @@ void register_arm_routes(http::Router& router, ArmContext ctx) {
                        {"domains", {t.default_domain}},
                        {"tenantType", "AAD"}});
     }
-    return arm_json(200, {{"value", value}, {"count", {{"type", "Total"}, {"value", value.size()}}}});
+    return arm_json(200,
+                    {{"value", value}, {"count", {{"type", "Total"}, {"value", value.size()}}}});
   });
 
   router.add("GET", "/subscriptions", [ctx](Request& req, const RouteParams&) {
@@ -218,7 +222,8 @@ void register_arm_routes(http::Router& router, ArmContext ctx) {
       if (req.principal && !http::iequals(req.principal->tenant_id, s.tenant_id)) continue;
       value.push_back(subscription_json(s));
     }
-    return arm_json(200, {{"value", value}, {"count", {{"type", "Total"}, {"value", value.size()}}}});
+    return arm_json(200,
+                    {{"value", value}, {"count", {{"type", "Total"}, {"value", value.size()}}}});
   });
 
   router.add("GET", "/subscriptions/{sub}", [ctx](Request& req, const RouteParams& p) {
@@ -230,11 +235,21 @@ void register_arm_routes(http::Router& router, ArmContext ctx) {
     if (auto e = check_subscription_access(req, *ctx.subscriptions, p.get("sub"))) return *e;
     json value = json::array();
     for (const auto& r : regions()) {
-      value.push_back({{"id", "/subscriptions/" + p.get("sub") + "/locations/" + r.name},
-                       {"name", r.name},
-                       {"displayName", r.display_name},
-                       {"regionalDisplayName", "(Emulated) " + r.display_name},
-                       {"metadata", {{"regionType", "Physical"}, {"regionCategory", "Recommended"}}}});
+      value.push_back(
+          {{"id", "/subscriptions/" + p.get("sub") + "/locations/" + r.name},
+           {"name", r.name},
+           {"displayName", r.display_name},
+           {"regionalDisplayName", "(" + r.geography_group + ") " + r.display_name},
+           {"metadata",
+            {{"regionType", "Physical"},
+             {"regionCategory", "Recommended"},
+             {"geographyGroup", r.geography_group},
+             {"longitude", r.longitude},
+             {"latitude", r.latitude},
+             {"physicalLocation", r.physical_location},
+             {"pairedRegion", json::array({{{"name", r.paired_region},
+                                            {"id", "/subscriptions/" + p.get("sub") +
+                                                       "/locations/" + r.paired_region}}})}}}});
     }
     return arm_json(200, {{"value", value}});
   });
@@ -279,12 +294,14 @@ void register_arm_routes(http::Router& router, ArmContext ctx) {
   });
 
   // --- resource groups
-  router.add("GET", "/subscriptions/{sub}/resourceGroups", [ctx](Request& req, const RouteParams& p) {
-    if (auto e = check_subscription_access(req, *ctx.subscriptions, p.get("sub"))) return *e;
-    json value = json::array();
-    for (const auto& rg : ctx.groups->list(p.get("sub"))) value.push_back(rg.to_json());
-    return arm_json(200, {{"value", value}});
-  });
+  router.add("GET", "/subscriptions/{sub}/resourceGroups",
+             [ctx](Request& req, const RouteParams& p) {
+               if (auto e = check_subscription_access(req, *ctx.subscriptions, p.get("sub")))
+                 return *e;
+               json value = json::array();
+               for (const auto& rg : ctx.groups->list(p.get("sub"))) value.push_back(rg.to_json());
+               return arm_json(200, {{"value", value}});
+             });
 
   auto not_found = [](const std::string& rg) {
     return http::arm_error(404, "ResourceGroupNotFound",
@@ -295,8 +312,8 @@ void register_arm_routes(http::Router& router, ArmContext ctx) {
              [ctx, not_found](Request& req, const RouteParams& p) {
                if (auto e = check_subscription_access(req, *ctx.subscriptions, p.get("sub")))
                  return *e;
-               ctx.operations->settle_resource(
-                   "/subscriptions/" + p.get("sub") + "/resourcegroups/" + p.get("rg"));
+               ctx.operations->settle_resource("/subscriptions/" + p.get("sub") +
+                                               "/resourcegroups/" + p.get("rg"));
                auto rg = ctx.groups->get(p.get("sub"), p.get("rg"));
                if (!rg) return not_found(p.get("rg"));
                if (req.method == "HEAD") {
@@ -324,8 +341,9 @@ void register_arm_routes(http::Router& router, ArmContext ctx) {
                              "The resource group '" + existing->name +
                                  "' is in deprovisioning state and cannot perform this "
                                  "operation.");
-    if (patch && !existing) return http::arm_error(404, "ResourceGroupNotFound",
-                                                   "Resource group '" + name + "' could not be found.");
+    if (patch && !existing)
+      return http::arm_error(404, "ResourceGroupNotFound",
+                             "Resource group '" + name + "' could not be found.");
     ResourceGroup rg = existing ? *existing : ResourceGroup{};
     rg.subscription = ctx.subscriptions->find(p.get("sub"))->id;
     rg.name = name;
@@ -335,7 +353,8 @@ void register_arm_routes(http::Router& router, ArmContext ctx) {
                                "The provided location '" +
                                    (loc->is_string() ? loc->get<std::string>() : loc->dump()) +
                                    "' is not available for resource group.");
-      if (existing && !http::iequals(existing->location, normalize_location(loc->get<std::string>())))
+      if (existing &&
+          !http::iequals(existing->location, normalize_location(loc->get<std::string>())))
         return http::arm_error(409, "InvalidResourceGroupLocation",
                                "Invalid resource group location '" + loc->get<std::string>() +
                                    "'. The Resource group already exists in location '" +
@@ -346,15 +365,18 @@ void register_arm_routes(http::Router& router, ArmContext ctx) {
                              "The location property is required for this definition.");
     }
     if (auto e = read_tags(body, patch, rg.tags)) return *e;
+    if (!patch && !body.contains("tags")) rg.tags = json();  // an untagged group has no "tags"
     if (auto mb = body.find("managedBy"); mb != body.end() && mb->is_string())
       rg.managed_by = mb->get<std::string>();
     const bool created = ctx.groups->put(rg);
     return arm_json(created ? 201 : 200, ctx.groups->get(p.get("sub"), name)->to_json());
   };
-  router.add("PUT", "/subscriptions/{sub}/resourceGroups/{rg}",
-             [write_group](Request& req, const RouteParams& p) { return write_group(req, p, false); });
-  router.add("PATCH", "/subscriptions/{sub}/resourceGroups/{rg}",
-             [write_group](Request& req, const RouteParams& p) { return write_group(req, p, true); });
+  router.add(
+      "PUT", "/subscriptions/{sub}/resourceGroups/{rg}",
+      [write_group](Request& req, const RouteParams& p) { return write_group(req, p, false); });
+  router.add(
+      "PATCH", "/subscriptions/{sub}/resourceGroups/{rg}",
+      [write_group](Request& req, const RouteParams& p) { return write_group(req, p, true); });
 
   // DELETE is long-running (202 + Location): the group shows "Deleting" until the operation
   // completes under the LRO policy, then it is gone with everything in it.
@@ -373,16 +395,17 @@ void register_arm_routes(http::Router& router, ArmContext ctx) {
                    ctx.lro_policies->get("Microsoft.Resources/resourceGroups", "delete"),
                    [ctx, sub, name]() -> std::optional<OperationError> {
                      if (ctx.on_cascade_delete)
-                       for (const auto& r : ctx.resources->list(sub, name)) ctx.on_cascade_delete(r);
+                       for (const auto& r : ctx.resources->list(sub, name))
+                         ctx.on_cascade_delete(r);
                      ctx.resources->remove_resource_group(sub, name);
                      ctx.groups->remove(sub, name);
                      return std::nullopt;
                    });
                Response r;
                r.status = 202;
-               r.set_header("Location", req.base_url() + "/subscriptions/" + sub +
-                                            "/operationresults/" + op + "?api-version=" +
-                                            req.query_param("api-version").value_or(""));
+               r.set_header("Location",
+                            req.base_url() + "/subscriptions/" + sub + "/operationresults/" + op +
+                                "?api-version=" + req.query_param("api-version").value_or(""));
                r.set_header("Retry-After", "1");
                return r;
              });
@@ -403,8 +426,7 @@ void register_arm_routes(http::Router& router, ArmContext ctx) {
                  r.set_header("Retry-After", "1");
                  return r;
                }
-               if (op->error)
-                 return http::arm_error(500, op->error->code, op->error->message);
+               if (op->error) return http::arm_error(500, op->error->code, op->error->message);
                r.status = 200;
                return r;
              });

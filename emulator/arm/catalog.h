@@ -10,8 +10,12 @@
 namespace cmk::arm {
 
 struct Region {
-  std::string name;          // "westeurope"
-  std::string display_name;  // "West Europe"
+  std::string name;               // "westeurope"
+  std::string display_name;       // "West Europe"
+  std::string geography_group;    // "Europe"
+  std::string physical_location;  // "Netherlands"
+  std::string latitude, longitude;
+  std::string paired_region;  // "northeurope"
 };
 const std::vector<Region>& regions();
 // "West Europe" or "westeurope" -> the region; nullptr when unknown.

@@ -12,7 +12,7 @@ nlohmann::json ResourceGroup::to_json() const {
                       {"type", "Microsoft.Resources/resourceGroups"},
                       {"location", location},
                       {"properties", {{"provisioningState", provisioning_state}}}};
-  if (!tags.empty()) j["tags"] = tags;
+  if (tags.is_object()) j["tags"] = tags;  // "tags": {} once a request set them empty
   if (!managed_by.empty()) j["managedBy"] = managed_by;
   return j;
 }
@@ -45,8 +45,8 @@ std::vector<ResourceGroup> ResourceGroupStore::list(const std::string& subscript
   std::lock_guard lock(mu_);
   std::vector<ResourceGroup> out;
   const std::string prefix = http::to_lower(subscription) + "/";
-  for (auto it = groups_.lower_bound(prefix); it != groups_.end() && it->first.rfind(prefix, 0) == 0;
-       ++it)
+  for (auto it = groups_.lower_bound(prefix);
+       it != groups_.end() && it->first.rfind(prefix, 0) == 0; ++it)
     out.push_back(it->second);
   return out;
 }
@@ -88,7 +88,8 @@ void ResourceGroupStore::replace_all(std::vector<ResourceGroup> groups) {
 bool is_valid_resource_group_name(const std::string& name) {
   if (name.empty() || name.size() > 90 || name.back() == '.') return false;
   for (unsigned char c : name)
-    if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == '(' || c == ')')) return false;
+    if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == '(' || c == ')'))
+      return false;
   return true;
 }
 

@@ -17,7 +17,7 @@ struct ResourceGroup {
   std::string subscription;
   std::string name;      // as first created (ARM keeps the creator's casing)
   std::string location;  // normalised
-  nlohmann::json tags = nlohmann::json::object();
+  nlohmann::json tags;   // null: never tagged, so the group answers without "tags" (as ARM does)
   std::string managed_by;
   std::string provisioning_state = "Succeeded";  // "Deleting" while its deletion runs
 
@@ -33,7 +33,8 @@ class ResourceGroupStore {
   std::vector<ResourceGroup> list(const std::string& subscription) const;
   bool remove(const std::string& subscription, const std::string& name);
   // Sets provisioningState; false when the group does not exist.
-  bool set_state(const std::string& subscription, const std::string& name, const std::string& state);
+  bool set_state(const std::string& subscription, const std::string& name,
+                 const std::string& state);
   // Every group of every subscription, ordered by subscription and lower-case name.
   std::vector<ResourceGroup> all() const;
   // State import and reset (state/snapshot.h): names keep their casing.

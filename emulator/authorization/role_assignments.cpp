@@ -27,7 +27,8 @@ bool glob(const char* p, const char* s) {
     if (*p == '*') {
       star = p++;
       resume = s;
-    } else if (std::tolower(static_cast<unsigned char>(*p)) == std::tolower(static_cast<unsigned char>(*s))) {
+    } else if (std::tolower(static_cast<unsigned char>(*p)) ==
+               std::tolower(static_cast<unsigned char>(*s))) {
       ++p;
       ++s;
     } else if (star) {
@@ -41,14 +42,15 @@ bool glob(const char* p, const char* s) {
   return *p == '\0';
 }
 
-const std::vector<std::string> kKvReadActions = {"Microsoft.Authorization/*/read",
-                                                 "Microsoft.Resources/deployments/*",
-                                                 "Microsoft.Resources/subscriptions/resourceGroups/read",
-                                                 "Microsoft.KeyVault/checkNameAvailability/read",
-                                                 "Microsoft.KeyVault/deletedVaults/read",
-                                                 "Microsoft.KeyVault/locations/*/read",
-                                                 "Microsoft.KeyVault/vaults/*/read",
-                                                 "Microsoft.KeyVault/operations/read"};
+const std::vector<std::string> kKvReadActions = {
+    "Microsoft.Authorization/*/read",
+    "Microsoft.Resources/deployments/*",
+    "Microsoft.Resources/subscriptions/resourceGroups/read",
+    "Microsoft.KeyVault/checkNameAvailability/read",
+    "Microsoft.KeyVault/deletedVaults/read",
+    "Microsoft.KeyVault/locations/*/read",
+    "Microsoft.KeyVault/vaults/*/read",
+    "Microsoft.KeyVault/operations/read"};
 
 }  // namespace
 
@@ -65,40 +67,52 @@ bool scope_within(const std::string& scope, const std::string& ancestor) {
 
 const std::vector<RoleDefinition>& builtin_role_definitions() {
   static const std::vector<RoleDefinition> roles = {
-      {"00482a5a-887f-4fb3-b363-3b7fe8e74483", "Key Vault Administrator",
+      {"00482a5a-887f-4fb3-b363-3b7fe8e74483",
+       "Key Vault Administrator",
        "Perform all data plane operations on a key vault and all objects in it, including "
        "certificates, keys, and secrets. Cannot manage key vault resources or manage role "
        "assignments. Only works for key vaults that use the 'Azure role-based access control' "
        "permission model.",
-       kKvReadActions, {"Microsoft.KeyVault/vaults/*"}, {}},
-      {"14b46e9e-c2b7-41b4-b07b-48a6ebf60603", "Key Vault Crypto Officer",
+       kKvReadActions,
+       {"Microsoft.KeyVault/vaults/*"},
+       {}},
+      {"14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
+       "Key Vault Crypto Officer",
        "Perform any action on the keys of a key vault, except manage permissions. Only works for "
        "key vaults that use the 'Azure role-based access control' permission model.",
        kKvReadActions,
-       {"Microsoft.KeyVault/vaults/keys/*", "Microsoft.KeyVault/vaults/keyrotationpolicies/*"}, {}},
-      {"12338af0-0e69-4776-bea7-57ae8d297424", "Key Vault Crypto User",
+       {"Microsoft.KeyVault/vaults/keys/*", "Microsoft.KeyVault/vaults/keyrotationpolicies/*"},
+       {}},
+      {"12338af0-0e69-4776-bea7-57ae8d297424",
+       "Key Vault Crypto User",
        "Perform cryptographic operations using keys. Only works for key vaults that use the "
        "'Azure role-based access control' permission model.",
        {},
        {"Microsoft.KeyVault/vaults/keys/read", "Microsoft.KeyVault/vaults/keys/update/action",
-        "Microsoft.KeyVault/vaults/keys/backup/action", "Microsoft.KeyVault/vaults/keys/encrypt/action",
-        "Microsoft.KeyVault/vaults/keys/decrypt/action", "Microsoft.KeyVault/vaults/keys/wrap/action",
-        "Microsoft.KeyVault/vaults/keys/unwrap/action", "Microsoft.KeyVault/vaults/keys/sign/action",
+        "Microsoft.KeyVault/vaults/keys/backup/action",
+        "Microsoft.KeyVault/vaults/keys/encrypt/action",
+        "Microsoft.KeyVault/vaults/keys/decrypt/action",
+        "Microsoft.KeyVault/vaults/keys/wrap/action",
+        "Microsoft.KeyVault/vaults/keys/unwrap/action",
+        "Microsoft.KeyVault/vaults/keys/sign/action",
         "Microsoft.KeyVault/vaults/keys/verify/action"},
        {}},
-      {"e147488a-f6f5-4113-8e2d-b22465e65bf6", "Key Vault Crypto Service Encryption User",
+      {"e147488a-f6f5-4113-8e2d-b22465e65bf6",
+       "Key Vault Crypto Service Encryption User",
        "Read metadata of keys and perform wrap/unwrap operations. Only works for key vaults that "
        "use the 'Azure role-based access control' permission model.",
        {},
        {"Microsoft.KeyVault/vaults/keys/read", "Microsoft.KeyVault/vaults/keys/wrap/action",
         "Microsoft.KeyVault/vaults/keys/unwrap/action"},
        {}},
-      {"21090545-7ca7-4776-b22c-e363652d74d2", "Key Vault Reader",
+      {"21090545-7ca7-4776-b22c-e363652d74d2",
+       "Key Vault Reader",
        "Read metadata of key vaults and its certificates, keys, and secrets. Cannot read sensitive "
        "values such as secret contents or key material. Only works for key vaults that use the "
        "'Azure role-based access control' permission model.",
        kKvReadActions,
-       {"Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"},
+       {"Microsoft.KeyVault/vaults/*/read",
+        "Microsoft.KeyVault/vaults/secrets/readMetadata/action"},
        {}},
   };
   return roles;
@@ -108,7 +122,8 @@ const RoleDefinition* find_role_definition(const std::string& guid_or_id) {
   const std::string l = lower(trim_slash(guid_or_id));
   const size_t slash = l.rfind('/');
   const std::string guid = slash == std::string::npos ? l : l.substr(slash + 1);
-  if (slash != std::string::npos && l.find("/providers/microsoft.authorization/roledefinitions/") == std::string::npos)
+  if (slash != std::string::npos &&
+      l.find("/providers/microsoft.authorization/roledefinitions/") == std::string::npos)
     return nullptr;
   for (const auto& r : builtin_role_definitions())
     if (r.guid == guid) return &r;
@@ -116,7 +131,15 @@ const RoleDefinition* find_role_definition(const std::string& guid_or_id) {
 }
 
 json RoleDefinition::to_json(const std::string& scope) const {
-  return {{"id", trim_slash(scope == "/" ? "" : scope) + "/providers/Microsoft.Authorization/roleDefinitions/" + guid},
+  // Built-in roles are named by the subscription of the scope asked at (a group's or a resource's
+  // scope lists them by the subscription's id, as az's recordings show), or at the root.
+  const std::string prefix = "/subscriptions/";
+  std::string head = scope.substr(0, prefix.size());
+  std::transform(head.begin(), head.end(), head.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  std::string at;
+  if (head == prefix) at = scope.substr(0, scope.find('/', prefix.size()));
+  return {{"id", at + "/providers/Microsoft.Authorization/roleDefinitions/" + guid},
           {"name", guid},
           {"type", "Microsoft.Authorization/roleDefinitions"},
           {"properties",
@@ -124,11 +147,14 @@ json RoleDefinition::to_json(const std::string& scope) const {
             {"type", "BuiltInRole"},
             {"description", description},
             {"assignableScopes", json::array({"/"})},
-            {"permissions",
-             json::array({{{"actions", actions},
-                           {"notActions", json::array()},
-                           {"dataActions", data_actions},
-                           {"notDataActions", not_data_actions}}})}}}};
+            {"permissions", json::array({{{"actions", actions},
+                                          {"notActions", json::array()},
+                                          {"dataActions", data_actions},
+                                          {"notDataActions", not_data_actions}}})},
+            {"createdOn", created_on},
+            {"updatedOn", updated_on},
+            {"createdBy", nullptr},
+            {"updatedBy", nullptr}}}};
 }
 
 json RoleAssignment::to_json() const {
@@ -207,8 +233,9 @@ std::optional<RoleAssignment> RoleAssignmentStore::remove(const std::string& sco
   return a;
 }
 
-std::vector<RoleAssignment> RoleAssignmentStore::list(const std::string& scope, bool at_scope_only,
-                                                      const std::optional<std::string>& principal_id) const {
+std::vector<RoleAssignment> RoleAssignmentStore::list(
+    const std::string& scope, bool at_scope_only,
+    const std::optional<std::string>& principal_id) const {
   std::lock_guard lock(mu_);
   std::vector<RoleAssignment> out;
   for (const auto& [k, a] : by_key_) {

@@ -35,6 +35,9 @@ struct RoleDefinition {
   std::vector<std::string> actions;
   std::vector<std::string> data_actions;
   std::vector<std::string> not_data_actions;
+  // Built-in roles answer fixed dates (ARM lists createdOn/updatedOn; these are the emulator's).
+  std::string created_on = "2020-05-19T17:52:46.2616711Z";
+  std::string updated_on = "2021-11-11T20:14:31.8573587Z";
   // ARM JSON; `scope` prefixes the id ("" for the tenant-level id).
   nlohmann::json to_json(const std::string& scope) const;
 };

@@ -100,11 +100,13 @@ json v1_document(const std::string& base, const std::string& url_tenant, const s
       {"token_endpoint", t + "/oauth2/token"},
       {"token_endpoint_auth_methods_supported",
        {"client_secret_post", "private_key_jwt", "client_secret_basic"}},
-      {"jwks_uri", t + "/discovery/keys"},
+      // Entra's v1 document names the common key set whatever the tenant.
+      {"jwks_uri", base + "/common/discovery/keys"},
       {"response_modes_supported", {"query", "fragment", "form_post"}},
       {"subject_types_supported", {"pairwise"}},
       {"id_token_signing_alg_values_supported", {"RS256"}},
-      {"response_types_supported", {"code", "id_token", "code id_token", "token id_token", "token"}},
+      {"response_types_supported",
+       {"code", "id_token", "code id_token", "token id_token", "token"}},
       {"scopes_supported", {"openid"}},
       {"issuer", alias ? "https://sts.windows.net/{tenantid}/" : v1_issuer(tid)},
       {"microsoft_multi_refresh_token", true},
@@ -140,20 +142,21 @@ json adfs_document(const std::string& base) {
        {"client_secret_post", "client_secret_basic", "private_key_jwt",
         "windows_client_authentication"}},
       {"response_types_supported",
-       {"code", "id_token", "code id_token", "id_token token", "code token", "code id_token token"}},
+       {"code", "id_token", "code id_token", "id_token token", "code token",
+        "code id_token token"}},
       {"response_modes_supported", {"query", "fragment", "form_post"}},
       {"grant_types_supported",
        {"authorization_code", "refresh_token", "client_credentials",
-        "urn:ietf:params:oauth:grant-type:jwt-bearer", "implicit", "password",
-        "srv_challenge", "urn:ietf:params:oauth:grant-type:device_code", "device_code"}},
+        "urn:ietf:params:oauth:grant-type:jwt-bearer", "implicit", "password", "srv_challenge",
+        "urn:ietf:params:oauth:grant-type:device_code", "device_code"}},
       {"subject_types_supported", {"pairwise"}},
       {"scopes_supported",
        {"aza", "openid", "profile", "email", "logon_cert", "user_impersonation", "vpn_cert",
         "allatclaims", "winhello_cert"}},
       {"id_token_signing_alg_values_supported", {"RS256"}},
       {"token_endpoint_auth_signing_alg_values_supported", {"RS256"}},
-      {"access_token_issuer", "http://" + base.substr(base.find("://") + 3) +
-                                  "/adfs/services/trust"},
+      {"access_token_issuer",
+       "http://" + base.substr(base.find("://") + 3) + "/adfs/services/trust"},
       {"claims_supported",
        {"aud", "iss", "iat", "exp", "auth_time", "nonce", "at_hash", "c_hash", "sub", "upn",
         "unique_name", "pwd_url", "pwd_exp", "mfa_auth_time", "sid", "nbf"}},
@@ -185,7 +188,8 @@ Response discovery(const LoginContext& ctx, const Request& req, const std::strin
   auto tid = service->resolve_tenant(segment, "");
   if (!tid) {
     EntraError e = tid.error();
-    e.error = "invalid_tenant";  // what the discovery endpoint says, where /token says invalid_request
+    e.error =
+        "invalid_tenant";  // what the discovery endpoint says, where /token says invalid_request
     return entra_error_response(req, e);
   }
   return json_ok(v2 ? v2_document(base, *tid, *tid) : v1_document(base, *tid, *tid));
@@ -257,8 +261,8 @@ Response instance_discovery(const LoginContext& ctx, const Request& req) {
   const std::string tenant = url->segments.empty() ? "common" : url->segments.front();
   bool v2 = false;
   for (const auto& s : url->segments) v2 = v2 || s == "v2.0";
-  const std::string tenant_discovery = "https://" + authority + "/" + tenant +
-                                       (v2 ? "/v2.0" : "") + "/.well-known/openid-configuration";
+  const std::string tenant_discovery = "https://" + authority + "/" + tenant + (v2 ? "/v2.0" : "") +
+                                       "/.well-known/openid-configuration";
 
   json aliases = json::array();
   for (const char* a : kPublicCloudAliases) aliases.push_back(a);
@@ -294,7 +298,8 @@ std::optional<std::string> field(const Form& form, const char* name) {
 // client_secret_basic (RFC 6749 §2.3.1): both halves are form-urlencoded before base64.
 std::optional<std::pair<std::string, std::string>> basic_credentials(const Request& req) {
   auto auth = req.header("Authorization");
-  if (!auth || auth->size() < 6 || !http::iequals(auth->substr(0, 6), "basic ")) return std::nullopt;
+  if (!auth || auth->size() < 6 || !http::iequals(auth->substr(0, 6), "basic "))
+    return std::nullopt;
   std::string encoded = auth->substr(6);
   while (!encoded.empty() && encoded.front() == ' ') encoded.erase(0, 1);
   while (!encoded.empty() && encoded.back() == ' ') encoded.pop_back();
@@ -322,8 +327,7 @@ std::vector<std::string> assertion_audiences(const TokenService& service, const 
   if (endpoint == TokenEndpoint::Adfs) return out;
   std::vector<std::string> tenants = {segment};
   if (auto tid = service.resolve_tenant(segment, client_id)) add_unique(tenants, *tid);
-  for (const std::string& base :
-       {req.base_url(), std::string("https://login.microsoftonline.com")})
+  for (const std::string& base : {req.base_url(), std::string("https://login.microsoftonline.com")})
     for (const auto& t : tenants) {
       add_unique(out, base + "/" + t + "/oauth2/v2.0/token");
       add_unique(out, base + "/" + t + "/oauth2/token");

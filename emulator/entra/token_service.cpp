@@ -262,10 +262,10 @@ EntraResult<std::string> resource_from_request(TokenEndpoint endpoint,
   const std::string& only = entries.front();
   std::string target = strip_default_suffix(only);
   if (target.size() == only.size() || target.empty())
-    return err(400, "invalid_scope", 70011,
-               "The provided value for the input parameter 'scope' is not valid. The scope '" +
-                   quote_safe(only) +
-                   "' is not valid. Client credential flows must have a scope value with "
+    // Entra's current answer for a client-credentials scope without "/.default".
+    return err(400, "invalid_scope", 1002012,
+               "The provided value for scope " + quote_safe(only) +
+                   " is not valid. Client credential flows must have a scope value with "
                    "/.default suffixed to the resource identifier (application ID URI).");
   return target;
 }
@@ -609,8 +609,7 @@ Outcome<std::shared_ptr<const Jwt>, TokenError> TokenService::verified_jwt(
   }
   using K = TokenErrorKind;
   auto jwt = decode_jwt(token);
-  if (!jwt)
-    return TokenError{K::Malformed, "The access token is malformed: " + jwt.error() + "."};
+  if (!jwt) return TokenError{K::Malformed, "The access token is malformed: " + jwt.error() + "."};
   // A kid/x5t naming another key means another issuer signed it; say so rather than reporting
   // a bare signature mismatch.
   std::string kid = jwt->header_string("kid");

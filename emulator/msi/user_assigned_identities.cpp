@@ -40,6 +40,15 @@ constexpr const char* kBase =
     "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/"
     "userAssignedIdentities";
 
+// An identity as Microsoft.ManagedIdentity answers it: no etag and no systemData (az's
+// recordings and the REST examples of every api-version).
+json render(const arm::TrackedResource& r) {
+  json j = r.to_json();
+  j.erase("etag");
+  j.erase("systemData");
+  return j;
+}
+
 Response not_found(const RouteParams& p) {
   return http::arm_error(404, "ResourceNotFound",
                          "The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/" +
@@ -54,18 +63,18 @@ void register_user_assigned_identity_routes(http::Router& router, IdentityProvid
   const std::string one = std::string(kBase) + "/{name}";
 
   router.add("GET", one, [ctx](Request& req, const RouteParams& p) {
-    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups,
-                                         p.get("sub"), p.get("rg")))
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, p.get("sub"),
+                                         p.get("rg")))
       return *e;
     auto id = arm::ResourceId::parse(req.path);
     auto r = id ? ctx.resources->get(*id) : std::nullopt;
     if (!r) return not_found(p);
-    return arm::arm_json(200, r->to_json());
+    return arm::arm_json(200, render(*r));
   });
 
   auto write = [ctx](Request& req, const RouteParams& p, bool patch) -> Response {
-    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups,
-                                         p.get("sub"), p.get("rg")))
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, p.get("sub"),
+                                         p.get("rg")))
       return *e;
     if (!is_valid_identity_name(p.get("name")))
       return http::arm_error(400, "InvalidResourceName",
@@ -91,17 +100,19 @@ void register_user_assigned_identity_routes(http::Router& router, IdentityProvid
       mi.client_id = ctx.ids->guid();
       mi.tenant_id = sub->tenant_id;
       create_user_assigned_identity(*ctx.resources, *ctx.arm.directory, r, mi, arm::caller_of(req));
-      return arm::arm_json(201, ctx.resources->get(id)->to_json());
+      return arm::arm_json(201, render(*ctx.resources->get(id)));
     }
     const bool created = ctx.resources->put(r, arm::caller_of(req));
-    return arm::arm_json(created ? 201 : 200, ctx.resources->get(id)->to_json());
+    return arm::arm_json(created ? 201 : 200, render(*ctx.resources->get(id)));
   };
-  router.add("PUT", one, [write](Request& req, const RouteParams& p) { return write(req, p, false); });
-  router.add("PATCH", one, [write](Request& req, const RouteParams& p) { return write(req, p, true); });
+  router.add("PUT", one,
+             [write](Request& req, const RouteParams& p) { return write(req, p, false); });
+  router.add("PATCH", one,
+             [write](Request& req, const RouteParams& p) { return write(req, p, true); });
 
   router.add("DELETE", one, [ctx](Request& req, const RouteParams& p) {
-    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups,
-                                         p.get("sub"), p.get("rg")))
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, p.get("sub"),
+                                         p.get("rg")))
       return *e;
     auto id = *arm::ResourceId::parse(req.path);
     Response r;
@@ -114,15 +125,27 @@ void register_user_assigned_identity_routes(http::Router& router, IdentityProvid
 
   auto list = [ctx](Request& req, const RouteParams& p) {
     const std::string rg = p.get("rg");
-    if (auto e = rg.empty() ? arm::check_subscription_access(req, *ctx.arm.subscriptions, p.get("sub"))
-                            : arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups,
-                                                      p.get("sub"), rg))
+    if (auto e = rg.empty()
+                     ? arm::check_subscription_access(req, *ctx.arm.subscriptions, p.get("sub"))
+                     : arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups,
+                                               p.get("sub"), rg))
       return *e;
     std::vector<json> items;
     for (const auto& r : ctx.resources->list(p.get("sub"), rg, kUserAssignedIdentityType))
-      items.push_back(r.to_json());
+      items.push_back(render(r));
     return arm::arm_json(200, arm::list_page(req, items));
   };
+  // `az identity list-resources`: the resources that use the identity. The emulator's resources
+  // name identities only in Kusto clusters, which are listed by their own provider; an identity
+  // answers its (empty) list in the service's shape, or 404 when it does not exist.
+  router.add("POST", one + "/listAssociatedResources", [ctx](Request& req, const RouteParams& p) {
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, p.get("sub"),
+                                         p.get("rg")))
+      return *e;
+    auto id = arm::ResourceId::parse(req.path.substr(0, req.path.rfind('/')));
+    if (!id || !ctx.resources->get(*id)) return not_found(p);
+    return arm::arm_json(200, {{"totalCount", 0}, {"value", json::array()}});
+  });
   router.add("GET", kBase, list);
   router.add("GET",
              "/subscriptions/{sub}/providers/Microsoft.ManagedIdentity/userAssignedIdentities",

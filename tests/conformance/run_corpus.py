@@ -299,7 +299,8 @@ def run_case(path, session):
     unique = "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(6))
     variables = {"subscription": ENV["CMK_SUBSCRIPTION"], "tenant": ENV["CMK_TENANT"],
                  "sp_app_id": ENV["CMK_SP_APP_ID"], "sp_object_id": ENV["CMK_SP_OBJECT_ID"],
-                 "sp_secret": ENV["CMK_SP_SECRET"], "unique": unique}
+                 "sp_secret": ENV["CMK_SP_SECRET"], "unique": unique,
+                 "http_port": ENV["CMK_HTTP_PORT"]}  # the plain-HTTP port: managed-identity endpoints
     for name, value in case.get("vars", {}).items():
         variables[name] = substitute(value, variables)
     admin("POST", "/reset")

@@ -30,13 +30,19 @@ json body(const httplib::Result& r) {
 }  // namespace
 
 TEST_CASE("authorization: wildcards, scopes and built-in roles", "[authorization][keys]") {
-  REQUIRE(action_matches("Microsoft.KeyVault/vaults/*", "Microsoft.KeyVault/vaults/keys/wrap/action"));
-  REQUIRE(action_matches("Microsoft.KeyVault/vaults/*/read", "microsoft.keyvault/vaults/keys/read"));
-  REQUIRE_FALSE(action_matches("Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/keys/wrap/action"));
-  REQUIRE(action_matches("Microsoft.KeyVault/vaults/keys/*", "Microsoft.KeyVault/vaults/keys/purge/action"));
-  REQUIRE(scope_within("/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v/keys/k",
-                       "/subscriptions/S/resourcegroups/G"));
-  REQUIRE_FALSE(scope_within("/subscriptions/s/resourceGroups/g2", "/subscriptions/s/resourceGroups/g"));
+  REQUIRE(
+      action_matches("Microsoft.KeyVault/vaults/*", "Microsoft.KeyVault/vaults/keys/wrap/action"));
+  REQUIRE(
+      action_matches("Microsoft.KeyVault/vaults/*/read", "microsoft.keyvault/vaults/keys/read"));
+  REQUIRE_FALSE(action_matches("Microsoft.KeyVault/vaults/*/read",
+                               "Microsoft.KeyVault/vaults/keys/wrap/action"));
+  REQUIRE(action_matches("Microsoft.KeyVault/vaults/keys/*",
+                         "Microsoft.KeyVault/vaults/keys/purge/action"));
+  REQUIRE(
+      scope_within("/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v/keys/k",
+                   "/subscriptions/S/resourcegroups/G"));
+  REQUIRE_FALSE(
+      scope_within("/subscriptions/s/resourceGroups/g2", "/subscriptions/s/resourceGroups/g"));
   REQUIRE(scope_within("/subscriptions/s", "/"));
   REQUIRE(builtin_role_definitions().size() == 5);
   REQUIRE(find_role_definition(role_id(kReader))->role_name == "Key Vault Reader");
@@ -45,8 +51,15 @@ TEST_CASE("authorization: wildcards, scopes and built-in roles", "[authorization
 
   test::ManualClock clock;
   RoleAssignmentStore store(clock);
-  const std::string vault = "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v";
-  RoleAssignment a{"11111111-0000-0000-0000-00000000000a", vault, role_id(kServiceEncryptionUser), "p1", "ServicePrincipal", "me", {}};
+  const std::string vault =
+      "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v";
+  RoleAssignment a{"11111111-0000-0000-0000-00000000000a",
+                   vault,
+                   role_id(kServiceEncryptionUser),
+                   "p1",
+                   "ServicePrincipal",
+                   "me",
+                   {}};
   REQUIRE(store.put(a) == RoleAssignmentStore::PutOutcome::Created);
   REQUIRE(store.put(a) == RoleAssignmentStore::PutOutcome::Unchanged);
   RoleAssignment again = a;
@@ -60,7 +73,8 @@ TEST_CASE("authorization: wildcards, scopes and built-in roles", "[authorization
   REQUIRE(store.allows("P1", vault, "Microsoft.KeyVault/vaults/keys/read"));
   REQUIRE_FALSE(store.allows("p1", vault, "Microsoft.KeyVault/vaults/keys/sign/action"));
   REQUIRE_FALSE(store.allows("p2", vault, "Microsoft.KeyVault/vaults/keys/read"));
-  REQUIRE_FALSE(store.allows("p1", "/subscriptions/s/resourceGroups/g", "Microsoft.KeyVault/vaults/keys/read"));
+  REQUIRE_FALSE(store.allows("p1", "/subscriptions/s/resourceGroups/g",
+                             "Microsoft.KeyVault/vaults/keys/read"));
   REQUIRE(store.list("/subscriptions/s", false, std::nullopt).size() == 1);
   REQUIRE(store.list("/subscriptions/s", true, std::nullopt).empty());
   REQUIRE(store.list(vault + "/keys/k", true, std::string("p1")).size() == 1);
@@ -68,7 +82,8 @@ TEST_CASE("authorization: wildcards, scopes and built-in roles", "[authorization
   REQUIRE_FALSE(store.allows("p1", vault, "Microsoft.KeyVault/vaults/keys/read"));
 }
 
-TEST_CASE("authorization: role assignments through ARM decide an RBAC vault", "[authorization][keys]") {
+TEST_CASE("authorization: role assignments through ARM decide an RBAC vault",
+          "[authorization][keys]") {
   EmulatorOptions o = test::test_options();
   o.rsa_key_pool_size = 0;
   auto emu = test::start_emulator(o);
@@ -77,49 +92,82 @@ TEST_CASE("authorization: role assignments through ARM decide an RBAC vault", "[
   const std::string sub = std::string("/subscriptions/") + test::kSubscription;
   const std::string rg = sub + "/resourceGroups/rg1";
   const std::string v = "?api-version=2022-04-01";
-  REQUIRE(arm->Put(rg + v, auth, R"({"location":"westeurope"})", "application/json")->status == 201);
+  REQUIRE(arm->Put(rg + v, auth, R"({"location":"westeurope"})", "application/json")->status ==
+          201);
   const std::string vault = rg + "/providers/Microsoft.KeyVault/vaults/kvrbac";
-  json props = {{"tenantId", test::kTenant}, {"sku", {{"family", "A"}, {"name", "standard"}}},
+  json props = {{"tenantId", test::kTenant},
+                {"sku", {{"family", "A"}, {"name", "standard"}}},
                 {"enableRbacAuthorization", true}};
   REQUIRE(arm->Put(vault + v, auth, json{{"location", "westeurope"}, {"properties", props}}.dump(),
-                   "application/json")->status == 201);
+                   "application/json")
+              ->status == 200);  // Azure: 200 for a new vault
 
   // Role definitions, by id and by name.
-  json defs = body(arm->Get(sub + "/providers/Microsoft.Authorization/roleDefinitions" + v +
-                                "&$filter=roleName%20eq%20'Key%20Vault%20Crypto%20Service%20Encryption%20User'",
-                            auth));
+  json defs = body(
+      arm->Get(sub + "/providers/Microsoft.Authorization/roleDefinitions" + v +
+                   "&$filter=roleName%20eq%20'Key%20Vault%20Crypto%20Service%20Encryption%20User'",
+               auth));
   REQUIRE(defs["value"].size() == 1);
   REQUIRE(defs["value"][0]["id"] == role_id(kServiceEncryptionUser));
   REQUIRE(defs["value"][0]["properties"]["permissions"][0]["dataActions"].size() == 3);
-  REQUIRE(body(arm->Get("/providers/Microsoft.Authorization/roleDefinitions/" + std::string(kCryptoOfficer) + v, auth))
-              ["properties"]["roleName"] == "Key Vault Crypto Officer");
-  REQUIRE(arm->Get(sub + "/providers/Microsoft.Authorization/roleDefinitions/00000000-0000-0000-0000-000000000000" + v,
-                   auth)->status == 404);
+  CHECK(defs["value"][0]["properties"]["createdOn"].is_string());
+  CHECK(defs["value"][0]["properties"]["createdBy"].is_null());
+  // Asked at a group's scope, built-in roles keep the subscription's id (az's recordings).
+  arm->Put(sub + "/resourcegroups/defs-rg?api-version=2022-09-01", auth,
+           R"({"location":"westeurope"})", "application/json");
+  json at_group = body(arm->Get(
+      sub + "/resourceGroups/defs-rg/providers/Microsoft.Authorization/roleDefinitions" + v +
+          "&$filter=roleName%20eq%20'Key%20Vault%20Crypto%20Service%20Encryption%20User'",
+      auth));
+  REQUIRE(at_group["value"].size() == 1);
+  CHECK(at_group["value"][0]["id"] == role_id(kServiceEncryptionUser));
+  REQUIRE(body(arm->Get("/providers/Microsoft.Authorization/roleDefinitions/" +
+                            std::string(kCryptoOfficer) + v,
+                        auth))["properties"]["roleName"] == "Key Vault Crypto Officer");
+  REQUIRE(arm->Get(sub +
+                       "/providers/Microsoft.Authorization/roleDefinitions/"
+                       "00000000-0000-0000-0000-000000000000" +
+                       v,
+                   auth)
+              ->status == 404);
 
-  auto assign = [&](const std::string& scope, const std::string& name, const char* role, const std::string& principal) {
+  auto assign = [&](const std::string& scope, const std::string& name, const char* role,
+                    const std::string& principal) {
     return arm->Put(scope + "/providers/Microsoft.Authorization/roleAssignments/" + name + v, auth,
-                    json{{"properties", {{"roleDefinitionId", role_id(role)}, {"principalId", principal},
-                                         {"principalType", "ServicePrincipal"}}}}.dump(),
+                    json{{"properties",
+                          {{"roleDefinitionId", role_id(role)},
+                           {"principalId", principal},
+                           {"principalType", "ServicePrincipal"}}}}
+                        .dump(),
                     "application/json");
   };
   // The test principal administers keys from the resource group down.
-  auto officer = assign(rg, "a0000000-0000-0000-0000-000000000001", kCryptoOfficer, test::kSpObjectId);
+  auto officer =
+      assign(rg, "a0000000-0000-0000-0000-000000000001", kCryptoOfficer, test::kSpObjectId);
   REQUIRE(officer->status == 201);
   json oj = body(officer);
   REQUIRE(oj["type"] == "Microsoft.Authorization/roleAssignments");
   REQUIRE(oj["properties"]["scope"] == rg);
-  REQUIRE(assign(rg, "a0000000-0000-0000-0000-000000000001", kCryptoOfficer, test::kSpObjectId)->status == 200);
-  REQUIRE(assign(rg, "a0000000-0000-0000-0000-000000000002", kCryptoOfficer, test::kSpObjectId)->status == 409);
+  REQUIRE(assign(rg, "a0000000-0000-0000-0000-000000000001", kCryptoOfficer, test::kSpObjectId)
+              ->status == 200);
+  REQUIRE(assign(rg, "a0000000-0000-0000-0000-000000000002", kCryptoOfficer, test::kSpObjectId)
+              ->status == 409);
   REQUIRE(assign(rg, "not-a-guid", kCryptoOfficer, test::kSpObjectId)->status == 400);
-  auto bad_role = arm->Put(rg + "/providers/Microsoft.Authorization/roleAssignments/a0000000-0000-0000-0000-000000000003" + v,
-                           auth, R"({"properties":{"roleDefinitionId":"/x/y","principalId":"11111111-0000-0000-0000-000000000001"}})",
-                           "application/json");
+  auto bad_role = arm->Put(
+      rg +
+          "/providers/Microsoft.Authorization/roleAssignments/"
+          "a0000000-0000-0000-0000-000000000003" +
+          v,
+      auth,
+      R"({"properties":{"roleDefinitionId":"/x/y","principalId":"11111111-0000-0000-0000-000000000001"}})",
+      "application/json");
   REQUIRE(body(bad_role)["error"]["code"] == "RoleDefinitionDoesNotExist");
 
   const std::string vault_token = test::app_token(*emu, "https://vault.azure.net");
   auto kv = test::proxied_client(*emu, "kvrbac.vault.azure.net");
   httplib::Headers kv_auth{{"Authorization", "Bearer " + vault_token}};
-  auto created = kv->Post("/keys/cmk/create?api-version=7.4", kv_auth, R"({"kty":"RSA"})", "application/json");
+  auto created =
+      kv->Post("/keys/cmk/create?api-version=7.4", kv_auth, R"({"kty":"RSA"})", "application/json");
   REQUIRE(created->status == 200);
 
   // Another principal: nothing, then the CMK role on the vault (get, wrap, unwrap; not sign).
@@ -139,38 +187,61 @@ TEST_CASE("authorization: role assignments through ARM decide an RBAC vault", "[
   REQUIRE_THAT(body(denied)["error"]["message"].get<std::string>(),
                Catch::Contains("Resource: '" + http::to_lower(vault) + "/keys/cmk'"));
 
-  REQUIRE(assign(vault, "b0000000-0000-0000-0000-000000000001", kServiceEncryptionUser, t->object_id)->status == 201);
+  REQUIRE(
+      assign(vault, "b0000000-0000-0000-0000-000000000001", kServiceEncryptionUser, t->object_id)
+          ->status == 201);
   REQUIRE(kv->Get("/keys/cmk?api-version=7.4", other)->status == 200);
   auto wrapped = kv->Post("/keys/cmk/wrapkey?api-version=7.4", other,
-                          json{{"alg", "RSA-OAEP"}, {"value", base64url_encode("dek")}}.dump(), "application/json");
+                          json{{"alg", "RSA-OAEP"}, {"value", base64url_encode("dek")}}.dump(),
+                          "application/json");
   REQUIRE(wrapped->status == 200);
   auto unwrapped = kv->Post("/keys/cmk/unwrapkey?api-version=7.4", other,
-                            json{{"alg", "RSA-OAEP"}, {"value", body(wrapped)["value"]}}.dump(), "application/json");
+                            json{{"alg", "RSA-OAEP"}, {"value", body(wrapped)["value"]}}.dump(),
+                            "application/json");
   REQUIRE(*base64url_decode(body(unwrapped)["value"].get<std::string>()) == "dek");
-  auto sign = kv->Post("/keys/cmk/sign?api-version=7.4", other,
-                       json{{"alg", "RS256"}, {"value", base64url_encode(std::string(32, 'x'))}}.dump(), "application/json");
+  auto sign =
+      kv->Post("/keys/cmk/sign?api-version=7.4", other,
+               json{{"alg", "RS256"}, {"value", base64url_encode(std::string(32, 'x'))}}.dump(),
+               "application/json");
   REQUIRE(sign->status == 403);
   REQUIRE_THAT(body(sign)["error"]["message"].get<std::string>(),
                Catch::Contains("Action: 'Microsoft.KeyVault/vaults/keys/sign/action'"));
-  REQUIRE(kv->Post("/keys/new/create?api-version=7.4", other, R"({"kty":"RSA"})", "application/json")->status == 403);
+  REQUIRE(
+      kv->Post("/keys/new/create?api-version=7.4", other, R"({"kty":"RSA"})", "application/json")
+          ->status == 403);
 
   // Lists and deletion.
   json listed = body(arm->Get(vault + "/providers/Microsoft.Authorization/roleAssignments" + v +
                                   "&$filter=assignedTo('" + t->object_id + "')",
                               auth));
   REQUIRE(listed["value"].size() == 1);
-  json at_rg = body(arm->Get(rg + "/providers/Microsoft.Authorization/roleAssignments" + v + "&$filter=atScope()", auth));
+  json at_rg = body(arm->Get(
+      rg + "/providers/Microsoft.Authorization/roleAssignments" + v + "&$filter=atScope()", auth));
   REQUIRE(at_rg["value"].size() == 1);
-  auto removed = arm->Delete(vault + "/providers/Microsoft.Authorization/roleAssignments/b0000000-0000-0000-0000-000000000001" + v, auth);
+  auto removed = arm->Delete(vault +
+                                 "/providers/Microsoft.Authorization/roleAssignments/"
+                                 "b0000000-0000-0000-0000-000000000001" +
+                                 v,
+                             auth);
   REQUIRE(removed->status == 200);
-  REQUIRE(arm->Delete(vault + "/providers/Microsoft.Authorization/roleAssignments/b0000000-0000-0000-0000-000000000001" + v,
-                      auth)->status == 204);
-  auto gone = arm->Get(vault + "/providers/Microsoft.Authorization/roleAssignments/b0000000-0000-0000-0000-000000000001" + v, auth);
+  REQUIRE(arm->Delete(vault +
+                          "/providers/Microsoft.Authorization/roleAssignments/"
+                          "b0000000-0000-0000-0000-000000000001" +
+                          v,
+                      auth)
+              ->status == 204);
+  auto gone = arm->Get(vault +
+                           "/providers/Microsoft.Authorization/roleAssignments/"
+                           "b0000000-0000-0000-0000-000000000001" +
+                           v,
+                       auth);
   REQUIRE(body(gone)["error"]["code"] == "RoleAssignmentNotFound");
   REQUIRE(kv->Get("/keys/cmk?api-version=7.4", other)->status == 403);
 
   // A key-scoped assignment covers that key only.
-  REQUIRE(assign(vault + "/keys/cmk", "c0000000-0000-0000-0000-000000000001", kServiceEncryptionUser, t->object_id)->status == 201);
+  REQUIRE(assign(vault + "/keys/cmk", "c0000000-0000-0000-0000-000000000001",
+                 kServiceEncryptionUser, t->object_id)
+              ->status == 201);
   REQUIRE(kv->Get("/keys/cmk?api-version=7.4", other)->status == 200);
   kv->Post("/keys/other/create?api-version=7.4", kv_auth, R"({"kty":"EC"})", "application/json");
   REQUIRE(kv->Get("/keys/other?api-version=7.4", other)->status == 403);

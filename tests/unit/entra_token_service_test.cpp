@@ -207,11 +207,11 @@ TEST_CASE("scope: errors in Entra's codes", "[entra][scope]") {
         "invalid_request", 900144);
   check(resource_from_request(TokenEndpoint::V2,
                               std::string("https://graph.microsoft.com/User.Read"), std::nullopt),
-        "invalid_scope", 70011);
+        "invalid_scope", 1002012);  // Entra's answer for a scope without /.default
   check(resource_from_request(TokenEndpoint::V2, std::string("openid profile"), std::nullopt),
         "invalid_scope", 70011);
   check(resource_from_request(TokenEndpoint::V2, std::string("/.default"), std::nullopt),
-        "invalid_scope", 70011);
+        "invalid_scope", 1002012);
   check(resource_from_request(TokenEndpoint::V2,
                               std::string("https://vault.azure.net/.default https://x/.default"),
                               std::nullopt),
@@ -420,7 +420,7 @@ TEST_CASE("token: request shape errors", "[entra][token]") {
   SECTION("bad scope") {
     check_error(
         f.service.token(f.secret_request(kApp, kSecret, "https://vault.azure.net/keys.read")), 400,
-        "invalid_scope", 70011);
+        "invalid_scope", 1002012);
   }
   SECTION("hostile bytes are not echoed raw") {
     auto r = f.secret_request(kApp, kSecret);
@@ -837,7 +837,8 @@ TEST_CASE("validate: a token seen before is still checked for audience, tenant a
   REQUIRE(f.service.validate(token, arm_audiences(), std::string(kTenant)));
   CHECK(f.service.validate(token, {"https://vault.azure.net"}, std::nullopt).error().kind ==
         TokenErrorKind::WrongAudience);
-  CHECK(f.service.validate(token, arm_audiences(), std::string("aaaaaaaa-0000-0000-0000-000000000009"))
+  CHECK(f.service
+            .validate(token, arm_audiences(), std::string("aaaaaaaa-0000-0000-0000-000000000009"))
             .error()
             .kind == TokenErrorKind::WrongTenant);
   std::string tampered = token;

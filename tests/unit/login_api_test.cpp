@@ -39,8 +39,7 @@ json payload_of(const std::string& token) {
   return jwt->payload;
 }
 
-void require_entra_error(const httplib::Result& r, int status, const std::string& error,
-                         int code) {
+void require_entra_error(const httplib::Result& r, int status, const std::string& error, int code) {
   REQUIRE(r);
   INFO(r->body);
   REQUIRE(r->status == status);
@@ -90,9 +89,9 @@ bool verifies_rs256(const std::string& token, EVP_PKEY* key) {
   REQUIRE(sig.is_ok());
   EVP_MD_CTX* md = EVP_MD_CTX_new();
   REQUIRE(EVP_DigestVerifyInit(md, nullptr, EVP_sha256(), nullptr, key) == 1);
-  const int ok = EVP_DigestVerify(md, reinterpret_cast<const unsigned char*>(sig->data()),
-                                  sig->size(), reinterpret_cast<const unsigned char*>(input.data()),
-                                  input.size());
+  const int ok =
+      EVP_DigestVerify(md, reinterpret_cast<const unsigned char*>(sig->data()), sig->size(),
+                       reinterpret_cast<const unsigned char*>(input.data()), input.size());
   EVP_MD_CTX_free(md);
   return ok == 1;
 }
@@ -130,7 +129,8 @@ TEST_CASE("login: v2 discovery follows the host the request came in on", "[login
   SECTION("Host header login.windows.net") {
     auto doc = body_of(cli->Get(tenant_path("/v2.0/.well-known/openid-configuration"),
                                 {{"Host", "login.windows.net"}}));
-    REQUIRE(doc["token_endpoint"] == "https://login.windows.net" + tenant_path("/oauth2/v2.0/token"));
+    REQUIRE(doc["token_endpoint"] ==
+            "https://login.windows.net" + tenant_path("/oauth2/v2.0/token"));
   }
   SECTION("a tenant's domain resolves to its id") {
     auto doc = body_of(cli->Get("/emulator.onmicrosoft.com/v2.0/.well-known/openid-configuration"));
@@ -155,7 +155,8 @@ TEST_CASE("login: v1 and ADFS discovery", "[login][discovery]") {
   auto v1 = body_of(cli->Get(tenant_path("/.well-known/openid-configuration")));
   REQUIRE(v1["token_endpoint"] == base + tenant_path("/oauth2/token"));
   REQUIRE(v1["authorization_endpoint"] == base + tenant_path("/oauth2/authorize"));
-  REQUIRE(v1["jwks_uri"] == base + tenant_path("/discovery/keys"));
+  REQUIRE(v1["jwks_uri"] ==
+          base + "/common/discovery/keys");  // Entra's v1 document: the common set
   REQUIRE(v1["issuer"] == entra::v1_issuer(test::kTenant));
 
   // az in endpoint mode: an authority ending in /adfs; MSAL reads the tenant ("adfs") from the
@@ -165,8 +166,9 @@ TEST_CASE("login: v1 and ADFS discovery", "[login][discovery]") {
   REQUIRE(adfs["issuer"] == base + "/adfs");
   REQUIRE(adfs["jwks_uri"] == base + "/adfs/discovery/keys");
   REQUIRE(adfs["authorization_endpoint"].get<std::string>().rfind(base + "/adfs/", 0) == 0);
-  auto on_localhost = body_of(cli->Get("/adfs/.well-known/openid-configuration",
-                                       {{"Host", "localhost:" + std::to_string(emu->https_port())}}));
+  auto on_localhost =
+      body_of(cli->Get("/adfs/.well-known/openid-configuration",
+                       {{"Host", "localhost:" + std::to_string(emu->https_port())}}));
   REQUIRE(on_localhost["token_endpoint"] ==
           "https://localhost:" + std::to_string(emu->https_port()) + "/adfs/oauth2/token");
   // The adfs JWKS works too.
@@ -179,9 +181,9 @@ TEST_CASE("login: instance discovery for MSAL", "[login][discovery]") {
 
   SECTION("the public cloud, through the proxy, as MSAL Python asks it") {
     auto proxied = test::proxied_client(*emu, "login.microsoftonline.com");
-    auto doc = body_of(proxied->Get(
-        "/common/discovery/instance?api-version=1.1&authorization_endpoint=https://"
-        "login.microsoftonline.com/common/oauth2/authorize"));
+    auto doc = body_of(
+        proxied->Get("/common/discovery/instance?api-version=1.1&authorization_endpoint=https://"
+                     "login.microsoftonline.com/common/oauth2/authorize"));
     REQUIRE(doc["api-version"] == "1.1");
     REQUIRE(doc["tenant_discovery_endpoint"] ==
             "https://login.microsoftonline.com/common/.well-known/openid-configuration");
@@ -193,10 +195,11 @@ TEST_CASE("login: instance discovery for MSAL", "[login][discovery]") {
                                              "login.microsoft.com", "sts.windows.net"}));
   }
   SECTION("a v2 authorize endpoint of a tenant") {
-    auto doc = body_of(cli->Get(
-        "/common/discovery/instance?api-version=1.1&authorization_endpoint=https://"
-        "login.windows.net/" + std::string(test::kTenant) + "/oauth2/v2.0/authorize",
-        {{"Host", "login.microsoftonline.com"}}));
+    auto doc = body_of(
+        cli->Get("/common/discovery/instance?api-version=1.1&authorization_endpoint=https://"
+                 "login.windows.net/" +
+                     std::string(test::kTenant) + "/oauth2/v2.0/authorize",
+                 {{"Host", "login.microsoftonline.com"}}));
     REQUIRE(doc["tenant_discovery_endpoint"] ==
             "https://login.windows.net" + tenant_path("/v2.0/.well-known/openid-configuration"));
   }
@@ -233,9 +236,9 @@ TEST_CASE("login: a token verifies against the published JWKS with plain OpenSSL
   auto header = entra::decode_jwt(token)->header;
   REQUIRE(header["alg"] == "RS256");
 
-  for (const std::string& path : {tenant_path("/discovery/v2.0/keys"), tenant_path("/discovery/keys"),
-                                 std::string("/common/discovery/keys"),
-                                 std::string("/common/discovery/v2.0/keys")}) {
+  for (const std::string& path :
+       {tenant_path("/discovery/v2.0/keys"), tenant_path("/discovery/keys"),
+        std::string("/common/discovery/keys"), std::string("/common/discovery/v2.0/keys")}) {
     INFO(path);
     auto jwks = body_of(cli->Get(path));
     REQUIRE(jwks["keys"].size() == 1);
@@ -335,7 +338,8 @@ TEST_CASE("login: the ADFS token endpoint (az endpoint mode)", "[login][token]")
   REQUIRE(claims["aud"] == "https://" + localhost + "/");
   REQUIRE(claims["tid"] == test::kTenant);  // the principal's home tenant
   // A trailing slash on the path (the ADFS document elsewhere has one) is fine too.
-  REQUIRE(post_token(*cli, "/adfs/oauth2/token/", sp_secret_form("scope", kAzScope))->status == 200);
+  REQUIRE(post_token(*cli, "/adfs/oauth2/token/", sp_secret_form("scope", kAzScope))->status ==
+          200);
 }
 
 TEST_CASE("login: client_secret_basic", "[login][token]") {
@@ -370,15 +374,19 @@ TEST_CASE("login: client_assertion signed by a registered certificate", "[login]
   static const entra::SigningKey cert = *entra::SigningKey::generate();
   static const entra::SigningKey stranger = *entra::SigningKey::generate();
   const std::string app = "44444444-4444-4444-4444-444444444444";
-  emu->directory().put_service_principal(
-      {app, "44444444-0000-0000-0000-000000000001", test::kTenant, "cert", {}, {cert.certificate_pem()}});
+  emu->directory().put_service_principal({app,
+                                          "44444444-0000-0000-0000-000000000001",
+                                          test::kTenant,
+                                          "cert",
+                                          {},
+                                          {cert.certificate_pem()}});
   auto cli = test::https_client(*emu);
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
   auto assertion = [&](const std::string& aud, const entra::SigningKey& key) {
-    json claims = {{"iss", app}, {"sub", app}, {"aud", aud}, {"jti", "j1"},
-                   {"nbf", now - 10}, {"exp", now + 600}};
+    json claims = {{"iss", app},  {"sub", app},      {"aud", aud},
+                   {"jti", "j1"}, {"nbf", now - 10}, {"exp", now + 600}};
     auto t = entra::sign_rs256({{"x5t", key.x5t()}}, claims, key.pkey());
     REQUIRE(t.is_ok());
     return *t;
@@ -402,13 +410,18 @@ TEST_CASE("login: client_assertion signed by a registered certificate", "[login]
     REQUIRE(claims["aud"] == "https://vault.azure.net");
   }
   SECTION("aud = the public-cloud form, and the v1 path") {
-    REQUIRE(request(v2_path, assertion("https://login.microsoftonline.com" + v2_path, cert))->status == 200);
-    REQUIRE(request(v2_path, assertion("https://login.microsoftonline.com" +
-                                           tenant_path("/oauth2/token"), cert))->status == 200);
+    REQUIRE(
+        request(v2_path, assertion("https://login.microsoftonline.com" + v2_path, cert))->status ==
+        200);
+    REQUIRE(
+        request(v2_path,
+                assertion("https://login.microsoftonline.com" + tenant_path("/oauth2/token"), cert))
+            ->status == 200);
   }
   SECTION("aud = the tenant's domain form, sent to the domain authority") {
     const std::string path = "/emulator.onmicrosoft.com/oauth2/v2.0/token";
-    REQUIRE(request(path, assertion("https://login.microsoftonline.com" + v2_path, cert))->status == 200);
+    REQUIRE(request(path, assertion("https://login.microsoftonline.com" + v2_path, cert))->status ==
+            200);
   }
   SECTION("signed by another key") {
     require_entra_error(request(v2_path, assertion(base_of(*emu) + v2_path, stranger)), 401,
@@ -433,9 +446,10 @@ TEST_CASE("login: token errors in Entra's shape", "[login][token]") {
                                                {"scope", kAzScope}})),
                         401, "invalid_client", 7000215);
   }
-  SECTION("a scope without /.default: AADSTS70011") {
-    require_entra_error(post_token(*cli, v2, sp_secret_form("scope", "https://management.azure.com/")),
-                        400, "invalid_scope", 70011);
+  SECTION("a scope without /.default: AADSTS1002012") {
+    require_entra_error(
+        post_token(*cli, v2, sp_secret_form("scope", "https://management.azure.com/")), 400,
+        "invalid_scope", 1002012);
   }
   SECTION("an unsupported grant: AADSTS70003") {
     require_entra_error(post_token(*cli, v2,
@@ -492,23 +506,23 @@ TEST_CASE("login: unknown form fields and query parameters are tolerated", "[log
   auto cli = test::https_client(*emu);
   // What MSAL Node sends (real-clients §4), through the proxy on the real host name.
   auto proxied = test::proxied_client(*emu, "login.microsoftonline.com");
-  auto r = proxied->Post(
-      tenant_path("/oauth2/v2.0/token?client-request-id=abc&x-unknown=1"),
-      test::form({{"client_id", test::kSpAppId},
-                  {"scope", "https://management.azure.com/.default"},
-                  {"grant_type", "client_credentials"},
-                  {"client_secret", test::kSpSecret},
-                  {"claims", "{}"},
-                  {"client-request-id", "abc"},
-                  {"x-client-SKU", "msal.js.node"},
-                  {"x-client-VER", "5.6.0"},
-                  {"x-ms-lib-capability", "retry-after, h429"},
-                  {"x-client-current-telemetry", "5|771,2,,,|,"}}),
-      kForm);
+  auto r = proxied->Post(tenant_path("/oauth2/v2.0/token?client-request-id=abc&x-unknown=1"),
+                         test::form({{"client_id", test::kSpAppId},
+                                     {"scope", "https://management.azure.com/.default"},
+                                     {"grant_type", "client_credentials"},
+                                     {"client_secret", test::kSpSecret},
+                                     {"claims", "{}"},
+                                     {"client-request-id", "abc"},
+                                     {"x-client-SKU", "msal.js.node"},
+                                     {"x-client-VER", "5.6.0"},
+                                     {"x-ms-lib-capability", "retry-after, h429"},
+                                     {"x-client-current-telemetry", "5|771,2,,,|,"}}),
+                         kForm);
   REQUIRE(r);
   INFO(r->body);
   REQUIRE(r->status == 200);
-  REQUIRE(payload_of(json::parse(r->body)["access_token"])["aud"] == "https://management.azure.com");
+  REQUIRE(payload_of(json::parse(r->body)["access_token"])["aud"] ==
+          "https://management.azure.com");
   // '+' in a form body is a space: "openid+profile" are OIDC scopes beside the resource one.
   auto plus = post_token(*cli, tenant_path("/oauth2/v2.0/token"),
                          "grant_type=client_credentials&client_id=" + std::string(test::kSpAppId) +
