@@ -23,10 +23,12 @@ constexpr const char* kBase =
 
 const std::set<std::string>& permission_names(const std::string& kind) {
   static const std::map<std::string, std::set<std::string>> names = {
+      // clang-format off
       {"keys",
        {"all", "encrypt", "decrypt", "wrapkey", "unwrapkey", "sign", "verify", "get", "list",
         "create", "update", "import", "delete", "backup", "restore", "recover", "purge", "release",
         "rotate", "getrotationpolicy", "setrotationpolicy"}},
+      // clang-format on
       {"secrets", {"all", "get", "list", "set", "delete", "backup", "restore", "recover", "purge"}},
       {"certificates",
        {"all", "get", "list", "delete", "create", "import", "update", "managecontacts",
@@ -119,28 +121,56 @@ bool has_permissions(const json& perms) {
 }  // namespace
 
 json new_vault_properties() {
+  // What Azure shows of a vault created with nothing else set: enabledForDiskEncryption,
+  // enabledForTemplateDeployment, enableRbacAuthorization and enablePurgeProtection appear only
+  // once they are set (azure-cli's recordings of `az keyvault create`).
   return {{"enabledForDeployment", false},
-          {"enabledForDiskEncryption", false},
-          {"enabledForTemplateDeployment", false},
           {"enableSoftDelete", true},
           {"softDeleteRetentionInDays", 90},
-          {"enableRbacAuthorization", false},
           {"publicNetworkAccess", "Enabled"},
           {"accessPolicies", json::array()}};
 }
 
+namespace {
+
+// networkAcls that change nothing (everything allowed, no rules): Azure does not keep them, so
+// a vault created with them shows no networkAcls (azure-cli's recordings).
+bool is_default_network_acls(const json& acls) {
+  if (!acls.is_object()) return false;
+  auto empty_or_absent = [&](const char* key) {
+    auto it = acls.find(key);
+    return it == acls.end() || it->is_null() || (it->is_array() && it->empty());
+  };
+  const auto action = acls.find("defaultAction");
+  const auto bypass = acls.find("bypass");
+  return action != acls.end() && action->is_string() &&
+         iequals(action->get<std::string>(), "Allow") &&
+         (bypass == acls.end() || bypass->is_null() ||
+          (bypass->is_string() && iequals(bypass->get<std::string>(), "AzureServices"))) &&
+         empty_or_absent("ipRules") && empty_or_absent("virtualNetworkRules");
+}
+
+}  // namespace
+
 std::optional<arm::OperationError> merge_vault_properties(json& merged, const json& props,
                                                           bool existing, const std::string& name) {
   auto fail = [](std::string message) {
-    return std::optional<arm::OperationError>(arm::OperationError{"BadRequest", std::move(message)});
+    return std::optional<arm::OperationError>(
+        arm::OperationError{"BadRequest", std::move(message)});
   };
   const json before = merged;
   for (auto it = props.begin(); it != props.end(); ++it) {
     if (it.key() == "createMode" || it.key() == "vaultUri" || it.key() == "provisioningState" ||
         it.key() == "hsmPoolResourceId" || it.key() == "privateEndpointConnections")
       continue;  // read-only or request-only
+    // null (and an empty publicNetworkAccess) means "not given": the template `az keyvault
+    // create` deploys sends both for every option left unset, and Azure keeps the vault's value.
+    if (it->is_null() || (it.key() == "publicNetworkAccess" && *it == "")) continue;
     merged[it.key()] = *it;
   }
+  if (auto acls = merged.find("networkAcls");
+      acls != merged.end() && is_default_network_acls(*acls))
+    merged.erase(acls);
 
   // The rules that make soft delete and purge protection one-way (PRODUCT §2).
   if (auto v = props.find("enablePurgeProtection"); v != props.end() && !v->is_null()) {
@@ -175,15 +205,18 @@ std::optional<arm::OperationError> merge_vault_properties(json& merged, const js
       !(*sku)["name"].is_string() ||
       !(iequals((*sku)["name"].get<std::string>(), "standard") ||
         iequals((*sku)["name"].get<std::string>(), "premium")))
-    return fail("The property 'sku' is required: {\"family\": \"A\", \"name\": "
-                "\"standard\" | \"premium\"}.");
+    return fail(
+        "The property 'sku' is required: {\"family\": \"A\", \"name\": "
+        "\"standard\" | \"premium\"}.");
   (*sku)["family"] = "A";
   (*sku)["name"] = http::to_lower((*sku)["name"].get<std::string>());
   if (!merged["accessPolicies"].is_array())
     return fail("The property 'accessPolicies' must be an array.");
-  if (!existing && !props.contains("accessPolicies") && !merged.value("enableRbacAuthorization", false))
-    return fail("The property 'accessPolicies' is required unless "
-                "'enableRbacAuthorization' is true.");
+  if (!existing && !props.contains("accessPolicies") &&
+      !merged.value("enableRbacAuthorization", false))
+    return fail(
+        "The property 'accessPolicies' is required unless "
+        "'enableRbacAuthorization' is true.");
   if (merged["accessPolicies"].size() > 1024)
     return fail("A vault holds at most 1024 access policies.");
   for (size_t i = 0; i < merged["accessPolicies"].size(); ++i)
@@ -198,30 +231,37 @@ bool is_valid_vault_name(const std::string& name) {
   if (!std::isalpha(static_cast<unsigned char>(name.front()))) return false;
   if (!std::isalnum(static_cast<unsigned char>(name.back()))) return false;
   if (name.find("--") != std::string::npos) return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '-';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '-'; });
 }
 
 json DeletedVault::to_json() const {
   const std::string name = vault.id.name();
   const json& props = vault.body["properties"];
-  return {{"id", "/subscriptions/" + vault.id.subscription +
-                     "/providers/Microsoft.KeyVault/locations/" + vault.location +
-                     "/deletedVaults/" + name},
-          {"name", name},
-          {"type", "Microsoft.KeyVault/deletedVaults"},
-          {"properties",
-           {{"vaultId", vault.id.str()},
-            {"location", vault.location},
-            {"deletionDate", to_iso8601(deleted_at)},
-            {"scheduledPurgeDate", to_iso8601(scheduled_purge_at)},
-            {"tags", vault.tags},
-            {"purgeProtectionEnabled", props.value("enablePurgeProtection", false)}}}};
+  json j = {{"id", "/subscriptions/" + vault.id.subscription +
+                       "/providers/Microsoft.KeyVault/locations/" + vault.location +
+                       "/deletedVaults/" + name},
+            {"name", name},
+            {"type", "Microsoft.KeyVault/deletedVaults"},
+            {"properties",
+             {{"vaultId", vault.id.str()},
+              {"location", vault.location},
+              {"deletionDate", to_iso8601(deleted_at)},
+              {"scheduledPurgeDate", to_iso8601(scheduled_purge_at)},
+              {"tags", vault.tags.is_object() ? vault.tags : json::object()}}}};
+  // Azure names purgeProtectionEnabled only for vaults that had it (deletedVaults lists in
+  // azure-cli's recordings).
+  if (props.value("enablePurgeProtection", false)) j["properties"]["purgeProtectionEnabled"] = true;
+  return j;
 }
 
-VaultProvider::VaultProvider(arm::ArmContext arm, arm::ResourceStore& resources,
-                             const Clock& clock)
+json vault_json(const arm::TrackedResource& vault) {
+  json j = vault.to_json();
+  if (!j.contains("tags") || !j["tags"].is_object()) j["tags"] = json::object();
+  return j;
+}
+
+VaultProvider::VaultProvider(arm::ArmContext arm, arm::ResourceStore& resources, const Clock& clock)
     : arm_(std::move(arm)), resources_(resources), clock_(clock) {}
 
 std::optional<arm::TrackedResource> VaultProvider::find_vault_by_name(
@@ -239,7 +279,20 @@ std::vector<arm::TrackedResource> VaultProvider::all_vaults() const {
   return out;
 }
 
+void VaultProvider::settle_purge(const std::string& name) {
+  std::string deleted_id;
+  {
+    std::lock_guard lock(mu_);
+    auto it = deleted_.find(http::to_lower(name));
+    if (it == deleted_.end()) return;
+    deleted_id = http::to_lower(it->second.to_json()["id"].get<std::string>());
+  }
+  // Without mu_: a purge that falls due runs its completion, which takes mu_.
+  arm_.operations->settle_resource(deleted_id);
+}
+
 std::optional<DeletedVault> VaultProvider::find_deleted(const std::string& name) {
+  settle_purge(name);
   std::lock_guard lock(mu_);
   purge_expired();
   auto it = deleted_.find(http::to_lower(name));
@@ -309,7 +362,7 @@ void VaultProvider::register_routes(http::Router& router) {
       return *e;
     auto r = resources_.get(*arm::ResourceId::parse(req.path));
     if (!r) return not_found(p);
-    return arm::arm_json(200, r->to_json());
+    return arm::arm_json(200, vault_json(*r));
   });
 
   auto write = [this, not_found](Request& req, const RouteParams& p, bool patch) -> Response {
@@ -335,6 +388,7 @@ void VaultProvider::register_routes(http::Router& router) {
     }
     const auto id = *arm::ResourceId::parse(req.path);
 
+    settle_purge(name);
     std::lock_guard lock(mu_);
     purge_expired();
     auto existing = resources_.get(id);
@@ -351,13 +405,12 @@ void VaultProvider::register_routes(http::Router& router) {
         if (!(deleted->second.vault.id == id))
           return http::arm_error(409, "ConflictError",
                                  "The deleted vault '" + name + "' belongs to '" +
-                                     deleted->second.vault.id.str() +
-                                     "'; recover it there.");
+                                     deleted->second.vault.id.str() + "'; recover it there.");
         r = deleted->second.vault;
         deleted_.erase(deleted);
         revision_.bump();
         resources_.put(r, arm::caller_of(req));
-        return arm::arm_json(200, resources_.get(id)->to_json());
+        return arm::arm_json(200, vault_json(*resources_.get(id)));
       }
       if (deleted != deleted_.end())
         return http::arm_error(409, "ConflictError",
@@ -383,10 +436,17 @@ void VaultProvider::register_routes(http::Router& router) {
     if (auto e = arm::read_location_and_tags(body, patch, existing.has_value(), r)) return *e;
     r.body = {{"properties", merged}};
     const bool created = resources_.put(r, arm::caller_of(req));
-    return arm::arm_json(created ? 201 : 200, resources_.get(id)->to_json());
+    json answer = vault_json(*resources_.get(id));
+    // A new vault answers 200 while its DNS name is being registered; the SDKs' pollers read it
+    // back until Succeeded, which the emulator's vault is at once (azure-cli's recordings of a
+    // vault PUT: 200 with "RegisteringDns", then a GET with "Succeeded").
+    if (created) answer["properties"]["provisioningState"] = "RegisteringDns";
+    return arm::arm_json(200, answer);
   };
-  router.add("PUT", one, [write](Request& req, const RouteParams& p) { return write(req, p, false); });
-  router.add("PATCH", one, [write](Request& req, const RouteParams& p) { return write(req, p, true); });
+  router.add("PUT", one,
+             [write](Request& req, const RouteParams& p) { return write(req, p, false); });
+  router.add("PATCH", one,
+             [write](Request& req, const RouteParams& p) { return write(req, p, true); });
 
   router.add("DELETE", one, [this](Request& req, const RouteParams& p) {
     if (auto e = arm::check_group_access(req, *arm_.subscriptions, *arm_.groups, p.get("sub"),
@@ -410,53 +470,55 @@ void VaultProvider::register_routes(http::Router& router) {
                                                       p.get("sub"), rg))
       return *e;
     std::vector<json> items;
-    for (const auto& r : resources_.list(p.get("sub"), rg, kVaultType)) items.push_back(r.to_json());
+    for (const auto& r : resources_.list(p.get("sub"), rg, kVaultType))
+      items.push_back(vault_json(r));
     return arm::arm_json(200, arm::list_page(req, items));
   };
   router.add("GET", kBase, list);
   router.add("GET", "/subscriptions/{sub}/providers/Microsoft.KeyVault/vaults", list);
 
-  router.add("PUT", one + "/accessPolicies/{kind}", [this, not_found](Request& req,
-                                                                     const RouteParams& p) {
-    if (auto e = arm::check_group_access(req, *arm_.subscriptions, *arm_.groups, p.get("sub"),
-                                         p.get("rg")))
-      return *e;
-    const std::string kind = http::to_lower(p.get("kind"));
-    if (kind != "add" && kind != "replace" && kind != "remove")
-      return bad_request("The access policy operation '" + p.get("kind") +
-                         "' is not one of add, replace, remove.");
-    json body;
-    if (auto e = arm::parse_json_object(req, body)) return *e;
-    const json changes = body.contains("properties") && body["properties"].is_object()
-                             ? body["properties"].value("accessPolicies", json())
-                             : json();
-    if (!changes.is_array())
-      return bad_request("The property 'properties.accessPolicies' is required.");
-    for (size_t i = 0; i < changes.size(); ++i)
-      if (auto e = check_policy(changes[i], i)) return *e;
-    json result;
-    const auto vault_path = req.path.substr(0, req.path.rfind("/accessPolicies"));
-    const auto id = *arm::ResourceId::parse(vault_path);
-    const bool found = resources_.update(id, arm::caller_of(req), [&](arm::TrackedResource& v) {
-      json& policies = v.body["properties"]["accessPolicies"];
-      for (const auto& change : changes) {
-        auto it = std::find_if(policies.begin(), policies.end(),
-                               [&](const json& e) { return same_entry(e, change); });
-        if (it == policies.end()) {
-          if (kind != "remove") policies.push_back(change);
-          continue;
-        }
-        (*it)["permissions"] = combine_permissions((*it)["permissions"], change["permissions"], kind);
-        if (!has_permissions((*it)["permissions"])) policies.erase(it);
-      }
-      result = policies;
-      return true;
-    });
-    if (!found) return not_found(p);
-    return arm::arm_json(200, {{"id", id.str() + "/accessPolicies/"},
-                               {"type", "Microsoft.KeyVault/vaults/accessPolicies"},
-                               {"properties", {{"accessPolicies", result}}}});
-  });
+  router.add(
+      "PUT", one + "/accessPolicies/{kind}", [this, not_found](Request& req, const RouteParams& p) {
+        if (auto e = arm::check_group_access(req, *arm_.subscriptions, *arm_.groups, p.get("sub"),
+                                             p.get("rg")))
+          return *e;
+        const std::string kind = http::to_lower(p.get("kind"));
+        if (kind != "add" && kind != "replace" && kind != "remove")
+          return bad_request("The access policy operation '" + p.get("kind") +
+                             "' is not one of add, replace, remove.");
+        json body;
+        if (auto e = arm::parse_json_object(req, body)) return *e;
+        const json changes = body.contains("properties") && body["properties"].is_object()
+                                 ? body["properties"].value("accessPolicies", json())
+                                 : json();
+        if (!changes.is_array())
+          return bad_request("The property 'properties.accessPolicies' is required.");
+        for (size_t i = 0; i < changes.size(); ++i)
+          if (auto e = check_policy(changes[i], i)) return *e;
+        json result;
+        const auto vault_path = req.path.substr(0, req.path.rfind("/accessPolicies"));
+        const auto id = *arm::ResourceId::parse(vault_path);
+        const bool found = resources_.update(id, arm::caller_of(req), [&](arm::TrackedResource& v) {
+          json& policies = v.body["properties"]["accessPolicies"];
+          for (const auto& change : changes) {
+            auto it = std::find_if(policies.begin(), policies.end(),
+                                   [&](const json& e) { return same_entry(e, change); });
+            if (it == policies.end()) {
+              if (kind != "remove") policies.push_back(change);
+              continue;
+            }
+            (*it)["permissions"] =
+                combine_permissions((*it)["permissions"], change["permissions"], kind);
+            if (!has_permissions((*it)["permissions"])) policies.erase(it);
+          }
+          result = policies;
+          return true;
+        });
+        if (!found) return not_found(p);
+        return arm::arm_json(200, {{"id", id.str() + "/accessPolicies/"},
+                                   {"type", "Microsoft.KeyVault/vaults/accessPolicies"},
+                                   {"properties", {{"accessPolicies", result}}}});
+      });
 
   router.add("POST", "/subscriptions/{sub}/providers/Microsoft.KeyVault/checkNameAvailability",
              [this](Request& req, const RouteParams& p) {
@@ -471,10 +533,10 @@ void VaultProvider::register_routes(http::Router& router) {
                                             {"message", "Vault name '" + name + "' is invalid."}});
                const bool taken = find_vault_by_name(name).has_value() || find_deleted(name);
                if (taken)
-                 return arm::arm_json(200, {{"nameAvailable", false},
-                                            {"reason", "AlreadyExists"},
-                                            {"message", "The vault name '" + name +
-                                                            "' is already in use."}});
+                 return arm::arm_json(
+                     200, {{"nameAvailable", false},
+                           {"reason", "AlreadyExists"},
+                           {"message", "The vault name '" + name + "' is already in use."}});
                return arm::arm_json(200, {{"nameAvailable", true}});
              });
 
@@ -482,6 +544,7 @@ void VaultProvider::register_routes(http::Router& router) {
              [this](Request& req, const RouteParams& p) {
                if (auto e = arm::check_subscription_access(req, *arm_.subscriptions, p.get("sub")))
                  return *e;
+               for (const auto& d : deleted_vaults()) settle_purge(d.vault.id.name());
                std::lock_guard lock(mu_);
                purge_expired();
                json value = json::array();
@@ -513,29 +576,94 @@ void VaultProvider::register_routes(http::Router& router) {
       return deleted_not_found(p);
     return arm::arm_json(200, d->to_json());
   });
-  router.add("POST", deleted_one + "/purge", [this, deleted_not_found](Request& req,
-                                                                      const RouteParams& p) {
-    if (auto e = arm::check_subscription_access(req, *arm_.subscriptions, p.get("sub"))) return *e;
-    std::lock_guard lock(mu_);
-    purge_expired();
-    auto it = deleted_.find(http::to_lower(p.get("name")));
-    if (it == deleted_.end() || !iequals(it->second.vault.id.subscription, p.get("sub")) ||
-        it->second.vault.location != arm::normalize_location(p.get("loc")))
-      return deleted_not_found(p);
-    if (it->second.vault.body["properties"].value("enablePurgeProtection", false))
-      return http::arm_error(409, "ConflictError",
-                             "The vault '" + p.get("name") +
-                                 "' has purge protection enabled; it cannot be purged before "
-                                 "its scheduled purge date " +
-                                 to_iso8601(it->second.scheduled_purge_at) + ".");
-    const std::string purged = it->second.vault.id.name();
-    deleted_.erase(it);
-    revision_.bump();
-    if (on_purged_) on_purged_(purged);
-    Response r;
-    r.status = 200;
-    return r;
-  });
+  // Purge is a long-running operation: 202 with a Location under the vault's region, which
+  // answers 202 {"status": "NotStarted"} until the vault is gone and then 200 {"status":
+  // "Succeeded"} (azure-cli's recording of `az keyvault purge`, api-version 2023-02-01).
+  router.add(
+      "POST", deleted_one + "/purge",
+      [this, deleted_not_found](Request& req, const RouteParams& p) {
+        if (auto e = arm::check_subscription_access(req, *arm_.subscriptions, p.get("sub")))
+          return *e;
+        std::string key, location, deleted_id;
+        TimePoint deleted_at{};
+        settle_purge(p.get("name"));
+        {
+          std::lock_guard lock(mu_);
+          purge_expired();
+          auto it = deleted_.find(http::to_lower(p.get("name")));
+          if (it == deleted_.end() || !iequals(it->second.vault.id.subscription, p.get("sub")) ||
+              it->second.vault.location != arm::normalize_location(p.get("loc")))
+            return deleted_not_found(p);
+          if (it->second.vault.body["properties"].value("enablePurgeProtection", false))
+            return http::arm_error(409, "ConflictError",
+                                   "The vault '" + p.get("name") +
+                                       "' has purge protection enabled; it cannot be purged before "
+                                       "its scheduled purge date " +
+                                       to_iso8601(it->second.scheduled_purge_at) + ".");
+          key = it->first;
+          location = it->second.vault.location;
+          deleted_at = it->second.deleted_at;
+          deleted_id = http::to_lower(it->second.to_json()["id"].get<std::string>());
+        }
+        // Started without mu_ held: an immediate policy runs the completion inside start().
+        const std::string op = arm_.operations->start(
+            deleted_id, "VaultPurge", location,
+            arm_.lro_policies->get("Microsoft.KeyVault/deletedVaults", "action"),
+            [this, key, deleted_at]() -> std::optional<arm::OperationError> {
+              std::string purged;
+              {
+                std::lock_guard lock(mu_);
+                // Recovered meanwhile, or deleted again since: nothing of this purge's left to do.
+                auto it = deleted_.find(key);
+                if (it == deleted_.end() || it->second.deleted_at != deleted_at)
+                  return std::nullopt;
+                purged = it->second.vault.id.name();
+                deleted_.erase(it);
+                revision_.bump();
+              }
+              if (on_purged_) on_purged_(purged);
+              return std::nullopt;
+            });
+        Response r;
+        r.status = 202;
+        r.set_header("Location",
+                     req.base_url() + "/subscriptions/" + p.get("sub") +
+                         "/providers/Microsoft.KeyVault/locations/" + location +
+                         "/operationResults/" + op + "?api-version=" +
+                         http::percent_encode(req.query_param("api-version").value_or("")));
+        r.set_header("Retry-After", "1");
+        return r;
+      });
+
+  router.add(
+      "GET",
+      "/subscriptions/{sub}/providers/Microsoft.KeyVault/locations/{loc}/operationResults/{op}",
+      [this](Request& req, const RouteParams& p) {
+        if (auto e = arm::check_subscription_access(req, *arm_.subscriptions, p.get("sub")))
+          return *e;
+        auto op = arm_.operations->poll(p.get("op"));
+        if (!op)
+          return http::arm_error(404, "OperationNotFound",
+                                 "The operation '" + p.get("op") + "' could not be found.");
+        // Key Vault's own time format here: "2023-07-04 09:00:41Z".
+        auto when = [](TimePoint t) {
+          std::string s = to_iso8601(t);
+          s[10] = ' ';
+          return s.substr(0, 19) + "Z";
+        };
+        json j = {{"createdDateTime", when(op->started_at)}};
+        if (op->status == arm::OperationStatus::Running) {
+          j["status"] = "NotStarted";
+          Response r = arm::arm_json(202, j);
+          r.set_header("Location", req.base_url() + req.raw_target);
+          r.set_header("Retry-After", "1");
+          return r;
+        }
+        if (op->ended_at) j["lastActionDateTime"] = when(*op->ended_at);
+        j["status"] = arm::operation_status_name(op->status);
+        if (op->error) j["error"] = {{"code", op->error->code}, {"message", op->error->message}};
+        return arm::arm_json(200, j);
+      });
 }
 
 }  // namespace cmk::keyvault_mgmt

@@ -12,7 +12,8 @@
 //   required unless RBAC authorization is on or the vault is being recovered;
 // - DELETE of a soft-delete vault moves it to deletedVaults (deletionDate now, scheduledPurgeDate
 //   now + retention, on the virtual clock); it is purged by POST .../purge (409 ConflictError
-//   while purge protection is on) or when the virtual clock passes scheduledPurgeDate;
+//   while purge protection is on; otherwise 202 and a Location to poll, a long-running operation
+//   as Azure's) or when the virtual clock passes scheduledPurgeDate;
 // - accessPolicies/{add|replace|remove}: entries match by (tenantId, objectId, applicationId);
 //   add merges permissions, replace overwrites the entry's, remove takes permissions away and
 //   drops an entry left with none.
@@ -68,6 +69,8 @@ class VaultProvider {
 
  private:
   void purge_expired();  // retention on the virtual clock
+  // Finishes the purge of the deleted vault of that name if it has fallen due (call without mu_).
+  void settle_purge(const std::string& name);
   bool name_taken_elsewhere(const std::string& name, const arm::ResourceId& id) const;
 
   arm::ArmContext arm_;
@@ -80,6 +83,9 @@ class VaultProvider {
 };
 
 bool is_valid_vault_name(const std::string& name);
+
+// A vault as ARM answers it: its tags always present ({} when it has none), as Azure shows them.
+nlohmann::json vault_json(const arm::TrackedResource& vault);
 
 // The properties of a new vault before a request's are merged in (the service's defaults).
 nlohmann::json new_vault_properties();

@@ -642,7 +642,7 @@ TEST_CASE("state dir: commits that follow changes leave the rows a full rewrite 
                                            {"objectId", test::kSpObjectId},
                                            {"permissions", {{"keys", {"all", "purge"}}}}}}}}}});
     INFO(body.dump());
-    REQUIRE(status == 201);
+    REQUIRE(status == 200);  // Azure: 200 for a new vault
     c.key("kv3", "a", {{"kty", "EC"}});
     c.key("kv3", "b", {{"kty", "EC"}});
     REQUIRE(c.kv_call("kv3", "DELETE", "/keys/b").first == 200);
