@@ -4,6 +4,8 @@
 
 #include "arm/catalog.h"
 #include "arm/resource_id.h"
+#include "common/json_input.h"
+#include "common/utf8.h"
 #include "http/error_bodies.h"
 
 namespace cmk::arm {
@@ -15,7 +17,7 @@ using nlohmann::json;
 
 Response arm_json(int status, const json& body) {
   Response r;
-  r.set_json(status, body.dump());
+  r.set_json(status, json_text(body));
   return r;
 }
 
@@ -61,13 +63,16 @@ std::optional<Response> check_group_access(const Request& req, const Subscriptio
 }
 
 std::optional<Response> parse_json_object(const Request& req, json& out) {
-  try {
-    out = req.body.empty() ? json::object() : json::parse(req.body);
-  } catch (const json::parse_error& e) {
-    return http::arm_error(400, "InvalidRequestContent",
-                           std::string("The request content was invalid and could not be "
-                                       "deserialized: ") + e.what());
+  if (req.body.empty()) {
+    out = json::object();
+    return std::nullopt;
   }
+  auto parsed = parse_json_input(req.body);  // nesting limit, out-of-range numbers, position
+  if (!parsed)
+    return http::arm_error(400, "InvalidRequestContent",
+                           "The request content was invalid and could not be deserialized: " +
+                               parsed.error());
+  out = std::move(parsed.value());
   if (!out.is_object())
     return http::arm_error(400, "InvalidRequestContent", "The request body must be a JSON object.");
   return std::nullopt;

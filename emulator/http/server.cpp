@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -227,49 +228,103 @@ Listeners::~Listeners() {
   stop();
 }
 
+namespace {
+
+Request request_from(const httplib::Request& in, Listener which) {
+  Request req;
+  req.method = in.method;
+  req.listener = which;
+  for (const auto& [k, v] : in.headers) req.headers.emplace(k, v);
+  parse_target(req, in.target, in.get_header_value("Host"), which == Listener::Https ? 443 : 80);
+  classify(req);
+  return req;
+}
+
+void write_answer(Response res, httplib::Response& out) {
+  out.status = res.status;
+  std::string content_type = "application/json; charset=utf-8";
+  for (const auto& [k, v] : res.headers) {
+    if (iequals(k, "Content-Type")) {
+      content_type = v;
+      continue;
+    }
+    out.headers.emplace(k, v);
+  }
+  if (!res.body.empty() || res.header("Content-Type")) {
+    out.set_content(std::move(res.body), content_type);
+  } else if (res.status != 204 && res.status != 304 && !(res.status >= 100 && res.status < 200)) {
+    out.set_header("Content-Length", "0");
+  }
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.size() <= 19 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// How a request frames its body, judged before cpp-httplib reads it. cpp-httplib reads a request
+// with neither Content-Length nor chunked encoding until the client closes (30 s for
+// `curl -X POST`), where RFC 9112 says its body is empty; and for a Content-Length that is not a
+// number or is over the limit it waits for, and discards, that many bytes.
+enum class Framing { Normal, NoBody, BadLength, TooLarge };
+
+Framing framing_of(const httplib::Request& in, size_t max_body) {
+  if (in.has_header("Transfer-Encoding")) return Framing::Normal;
+  if (!in.has_header("Content-Length"))
+    return in.method == "POST" || in.method == "PUT" || in.method == "PATCH" ? Framing::NoBody
+                                                                             : Framing::Normal;
+  const std::string length = in.get_header_value("Content-Length");
+  if (!all_digits(length)) return Framing::BadLength;
+  return std::stoull(length) > max_body ? Framing::TooLarge : Framing::Normal;
+}
+
+}  // namespace
+
 void Listeners::install_handlers(httplib::Server& svr, Listener which) {
-  const int default_port = which == Listener::Https ? 443 : 80;
-  auto to_request = [which, default_port](const httplib::Request& in) {
-    Request req;
-    req.method = in.method;
-    req.listener = which;
-    for (const auto& [k, v] : in.headers) req.headers.emplace(k, v);
-    parse_target(req, in.target, in.get_header_value("Host"), default_port);
-    classify(req);
-    return req;
-  };
-  auto handler = [this, to_request, which](const httplib::Request& in, httplib::Response& out) {
-    Request req = to_request(in);
+  auto handler = [this, which](const httplib::Request& in, httplib::Response& out) {
+    Request req = request_from(in, which);
     req.body = in.body;
     Response res = dispatch_(req);
     if (res.transport_fault) return disrupt(in, out, res, which);
-    out.status = res.status;
-    std::string content_type = "application/json; charset=utf-8";
-    for (const auto& [k, v] : res.headers) {
-      if (iequals(k, "Content-Type")) {
-        content_type = v;
-        continue;
-      }
-      out.headers.emplace(k, v);
+    write_answer(std::move(res), out);
+  };
+  // Methods with a body read it through a content reader: cpp-httplib would otherwise parse a
+  // body typed as a form into parameters and refuse one over 8 KB (its compiled-in form limit),
+  // though every handler here reads the raw body, up to the emulator's own limit.
+  auto reading_handler = [this, which](const httplib::Request& in, httplib::Response& out,
+                                       const httplib::ContentReader& reader) {
+    Request req = request_from(in, which);
+    if (in.is_multipart_form_data()) {
+      reader([](const httplib::MultipartFormData&) { return true; },
+             [](const char*, size_t) { return true; });
+      return write_answer(surface_error(req, 415, "UnsupportedMediaType",
+                                        "No endpoint of this emulator takes multipart/form-data "
+                                        "bodies."),
+                          out);
     }
-    if (!res.body.empty() || res.header("Content-Type")) {
-      out.set_content(std::move(res.body), content_type);
-    } else if (res.status != 204 && res.status != 304 && !(res.status >= 100 && res.status < 200)) {
-      out.set_header("Content-Length", "0");
-    }
+    // A failed read (over the limit, a broken chunk) leaves cpp-httplib's status for the error
+    // handler to answer.
+    if (!reader([&req](const char* data, size_t n) {
+          req.body.append(data, n);
+          return true;
+        }))
+      return;
+    Response res = dispatch_(req);
+    if (res.transport_fault) return disrupt(in, out, res, which);
+    write_answer(std::move(res), out);
   };
   // One catch-all per method: routing by host and path is ours (router.h), not cpp-httplib's.
   svr.Get(".*", handler);
-  svr.Post(".*", handler);
-  svr.Put(".*", handler);
-  svr.Patch(".*", handler);
+  svr.Post(".*", reading_handler);
+  svr.Put(".*", reading_handler);
+  svr.Patch(".*", reading_handler);
   svr.Delete(".*", handler);
   svr.Options(".*", handler);
   // Requests cpp-httplib rejects on its own (bad request line, unknown method, oversized body)
   // still get a JSON body in the shape of the surface they were aimed at.
-  svr.set_error_handler([to_request](const httplib::Request& in, httplib::Response& out) {
+  svr.set_error_handler([which](const httplib::Request& in, httplib::Response& out) {
     if (!out.body.empty()) return;
-    Request req = to_request(in);
+    Request req = request_from(in, which);
     std::string message =
         "The request could not be processed (HTTP " + std::to_string(out.status) + ").";
     if (out.status == 413) message = "The request body is larger than the emulator accepts.";
@@ -303,6 +358,44 @@ Status Listeners::start(const ListenerOptions& opts, const TlsMaterial& tls) {
   configure(*http_internal_, opts.max_body_bytes);
   install_handlers(*https_, Listener::Https);
   install_handlers(*http_internal_, Listener::Http);
+  // Requests cpp-httplib would frame wrongly are answered before it reads a body (framing_of):
+  // one without a body at once, one with an unusable length with 400 or 413 at once.
+  for (const Listener which : {Listener::Https, Listener::Http}) {
+    httplib::Server* svr = which == Listener::Https ? https_.get() : http_internal_.get();
+    const size_t max_body = opts.max_body_bytes;
+    svr->set_pre_routing_handler(
+        [this, which, max_body](const httplib::Request& in, httplib::Response& out) {
+          const Framing framing = framing_of(in, max_body);
+          if (framing == Framing::Normal) return httplib::Server::HandlerResponse::Unhandled;
+          Request req = request_from(in, which);
+          if (framing == Framing::NoBody) {
+            Response res = dispatch_(req);
+            if (res.transport_fault) {
+              disrupt(in, out, res, which);
+            } else {
+              write_answer(std::move(res), out);
+            }
+            return httplib::Server::HandlerResponse::Handled;
+          }
+          const std::string length = utf8_prefix(in.get_header_value("Content-Length"), 32);
+          const bool too_large = framing == Framing::TooLarge;
+          log_.warn("refused " + utf8_prefix(in.method, 32) + " " + utf8_prefix(in.path, 256) +
+                    ": Content-Length '" + length + "' " +
+                    (too_large ? "is over the limit" : "is not a number"));
+          write_answer(surface_error(req, too_large ? 413 : 400,
+                                     too_large ? "RequestEntityTooLarge" : "InvalidContentLength",
+                                     too_large ? "The request body is larger than the emulator "
+                                                 "accepts (" +
+                                                     std::to_string(max_body) + " bytes)."
+                                               : "The Content-Length header must be a non-negative "
+                                                 "decimal number (got '" +
+                                                     length + "')."),
+                       out);
+          // The bytes after the headers are no next request: the client is asked to close.
+          out.set_header("Connection", "close");
+          return httplib::Server::HandlerResponse::Handled;
+        });
+  }
   const auto https_fd = std::make_shared<int>(-1), internal_fd = std::make_shared<int>(-1);
   exclusive_socket_options(*https_, https_fd);
   exclusive_socket_options(*http_internal_, internal_fd);

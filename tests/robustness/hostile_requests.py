@@ -178,6 +178,31 @@ s, doc = status_and_json(raw((f"PUT /_emulator/faults HTTP/1.1\r\nHost: 127.0.0.
                               f"\r\nConnection: close\r\n\r\n{deep}").encode()))
 check("PUT /_emulator/faults nested 100 000 deep: 400", s == 400 and "64 levels" in json.dumps(doc), f"{s} {doc}")
 
+# --- body framing: no length, a bad or huge length, a big JSON body typed as a form, multipart
+s, doc = status_and_json(raw(b"POST /_emulator/tokens/revoke HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", read_timeout=10))
+check("a POST with neither Content-Length nor chunked encoding is answered as one with no body",
+      s == 200 and doc and doc.get("revoked") is True, f"{s} {doc}")
+for length, status, code in (("-5", 400, "InvalidContentLength"), ("12abc", 400, "InvalidContentLength"),
+                             ("99999999999", 413, "RequestEntityTooLarge")):
+    s, doc = status_and_json(raw(f"POST /_emulator/clock/advance HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                 f"Content-Length: {length}\r\n\r\n{{}}".encode(), read_timeout=10))
+    check(f"Content-Length {length}: {status} {code} at once", s == status and doc and doc["error"]["code"] == code,
+          f"{s} {doc}")
+rules = json.dumps([{"name": f"r{i}", "match": {"path": "/never/" + "a" * 60}, "action": {"type": "status", "status": 503}}
+                    for i in range(200)])
+s, doc = status_and_json(raw((f"PUT /_emulator/faults HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                              f"application/x-www-form-urlencoded\r\nContent-Length: {len(rules)}\r\n"
+                              f"Connection: close\r\n\r\n{rules}").encode()))
+check(f"a {len(rules) // 1024} KB JSON admin body typed as a form (curl -d) is read as JSON",
+      s == 200 and doc and len(doc["value"]) == 200, f"{s} {str(doc)[:200]}")
+admin("faults", "DELETE")
+body = '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\nb\r\n--x--\r\n'
+s, doc = status_and_json(raw((f"PUT /_emulator/faults HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                              f"multipart/form-data; boundary=x\r\nContent-Length: {len(body)}\r\n"
+                              f"Connection: close\r\n\r\n{body}").encode()))
+check("a multipart body: 415 UnsupportedMediaType", s == 415 and doc["error"]["code"] == "UnsupportedMediaType",
+      f"{s} {doc}")
+
 # --- listeners: exclusive ports, a backlog that holds a burst of connections
 second = subprocess.run([BIN, "--https-port", str(HTTPS_PORT), "--http-port", "0", "--certs-dir", f"{WORK}/certs"],
                         capture_output=True, text=True, timeout=30)
