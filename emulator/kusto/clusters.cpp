@@ -867,16 +867,78 @@ const std::vector<SkuInfo>& skus() {
   return v;
 }
 
-json sku_description(const SkuInfo& s, const std::vector<const arm::Region*>& where) {
-  json locations = json::array(), info = json::array();
-  for (const auto* r : where) {
-    locations.push_back(r->display_name);
-    info.push_back({{"location", r->display_name},
-                    {"zones", json::array({"1", "2", "3"})},
-                    {"zoneDetails", json::array()}});
+// Recorded traffic (api-version 2025-02-14): the subscription's list has one entry per SKU and
+// region, regions by name; a region's list carries only resourceType, name, tier and
+// locationInfo.
+json sku_description(const SkuInfo& s, const arm::Region& r, bool subscription_list) {
+  json info = {{"location", r.name}, {"zones", json::array({"2", "3", "1"})}};
+  if (!subscription_list)
+    return {{"resourceType", "clusters"},
+            {"name", s.name},
+            {"tier", s.tier},
+            {"locationInfo", json::array({info})}};
+  info["zoneDetails"] = json::array();
+  return {{"resourceType", "clusters"},
+          {"name", s.name},
+          {"tier", s.tier},
+          {"locations", json::array({r.name})},
+          {"locationInfo", json::array({info})},
+          {"restrictions", json::array()}};
+}
+
+// GET /providers/Microsoft.Kusto/operations: the provider's operations, in the shape of recorded
+// traffic (name, display {provider, resource, operation, description}, origin).
+json provider_operations() {
+  struct Op {
+    const char* name;
+    const char* resource;
+    const char* operation;
+    const char* description;
+  };
+  static const Op ops[] = {
+      {"Microsoft.Kusto/register/action", "", "Register action",
+       "Registers the subscription to the Kusto Resource Provider."},
+      {"Microsoft.Kusto/Locations/CheckNameAvailability/action",
+       "Check name availability resource type", "Check name availability action",
+       "Checks resource name availability."},
+      {"Microsoft.Kusto/Operations/read", "Operations resource type", "Read operations resources",
+       "Reads operations resources"},
+      {"Microsoft.Kusto/Clusters/read", "Clusters resource type", "Read cluster resource",
+       "Reads a cluster resource."},
+      {"Microsoft.Kusto/Clusters/write", "Clusters resource type", "Write cluster resource",
+       "Writes a cluster resource."},
+      {"Microsoft.Kusto/Clusters/delete", "Clusters resource type", "Delete cluster resource",
+       "Deletes a cluster resource."},
+      {"Microsoft.Kusto/Clusters/start/action", "Clusters resource type", "Cluster start action",
+       "Starts the cluster."},
+      {"Microsoft.Kusto/Clusters/stop/action", "Clusters resource type", "Cluster stop action",
+       "Stops the cluster."},
+      {"Microsoft.Kusto/Clusters/SKUs/read", "Cluster SKUs resource type",
+       "Read cluster SKU resource", "Reads a cluster SKU resource."},
+      {"Microsoft.Kusto/SKUs/read", "SKUs resource type", "Read SKU resource",
+       "Reads a SKU resource."},
+      {"Microsoft.Kusto/Clusters/Databases/read", "Databases resource type",
+       "Read database resource", "Reads a database resource."},
+      {"Microsoft.Kusto/Clusters/Databases/write", "Databases resource type",
+       "Write database resource", "Writes a database resource."},
+      {"Microsoft.Kusto/Clusters/Databases/delete", "Databases resource type",
+       "Delete database resource", "Deletes a database resource."},
+      {"Microsoft.Kusto/Clusters/PrincipalAssignments/read", "Cluster principal assignments",
+       "Read cluster principal assignment", "Reads a cluster principal assignment."},
+      {"Microsoft.Kusto/Clusters/PrincipalAssignments/write", "Cluster principal assignments",
+       "Write cluster principal assignment", "Writes a cluster principal assignment."},
+      {"Microsoft.Kusto/Clusters/PrincipalAssignments/delete", "Cluster principal assignments",
+       "Delete cluster principal assignment", "Deletes a cluster principal assignment."},
+  };
+  json value = json::array();
+  for (const auto& op : ops) {
+    json display = {{"provider", "Microsoft.Kusto"},
+                    {"operation", op.operation},
+                    {"description", op.description}};
+    if (*op.resource) display["resource"] = op.resource;
+    value.push_back({{"name", op.name}, {"display", display}, {"origin", "user,system"}});
   }
-  return {{"resourceType", "clusters"}, {"name", s.name},       {"tier", s.tier},
-          {"locations", locations},     {"locationInfo", info}, {"restrictions", json::array()}};
+  return {{"value", value}};
 }
 
 }  // namespace
@@ -945,18 +1007,18 @@ void register_kusto_routes(http::Router& router, KustoProviderContext ctx) {
         return arm::arm_json(200, out);
       });
 
-  auto all_regions = [] {
-    std::vector<const arm::Region*> v;
-    for (const auto& r : arm::regions()) v.push_back(&r);
-    return v;
-  };
+  router.add("GET", "/providers/Microsoft.Kusto/operations", [](Request& req, const RouteParams&) {
+    if (auto e = arm::require_api_version(req)) return *e;
+    return arm::arm_json(200, provider_operations());
+  });
   router.add(
       "GET", "/subscriptions/{sub}/providers/Microsoft.Kusto/skus",
-      [ctx, all_regions](Request& req, const RouteParams& p) {
+      [ctx](Request& req, const RouteParams& p) {
         if (auto e = arm::check_subscription_access(req, *ctx.arm.subscriptions, p.get("sub")))
           return *e;
         json value = json::array();
-        for (const auto& s : skus()) value.push_back(sku_description(s, all_regions()));
+        for (const auto& s : skus())
+          for (const auto& r : arm::regions()) value.push_back(sku_description(s, r, true));
         return arm::arm_json(200, {{"value", value}});
       });
   router.add(
@@ -970,7 +1032,7 @@ void register_kusto_routes(http::Router& router, KustoProviderContext ctx) {
                      "The provided location '" + p.get("loc") +
                          "' is not available for resource type 'Microsoft.Kusto/clusters'.");
         json value = json::array();
-        for (const auto& s : skus()) value.push_back(sku_description(s, {region}));
+        for (const auto& s : skus()) value.push_back(sku_description(s, *region, false));
         return arm::arm_json(200, {{"value", value}});
       });
   // Databases, attached database configurations and the follower actions, under the same lock.

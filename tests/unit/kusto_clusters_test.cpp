@@ -547,7 +547,12 @@ TEST_CASE("kusto clusters: lists page with nextLink - name availability - SKUs",
   for (const char* s : {"Standard_E8ads_v5", "Dev(No SLA)_Standard_E2a_v4", "Standard_L8s_v3"})
     CHECK(std::find(all_names.begin(), all_names.end(), s) != all_names.end());
   auto regional = k.get_json(kSubPath + "/providers/Microsoft.Kusto/locations/westeurope/skus" + kV);
-  CHECK(regional["value"][0]["locations"] == json::array({"West Europe"}));
+  // As recorded (2025-02-14): a region's list names the region in locationInfo only.
+  CHECK(regional["value"][0]["locationInfo"][0]["location"] == "westeurope");
+  CHECK_FALSE(regional["value"][0].contains("locations"));
+  CHECK(all["value"][0]["locations"].size() == 1);  // one entry per SKU and region
+  auto operations = k.get_json("/providers/Microsoft.Kusto/operations" + kV);
+  CHECK(operations["value"][0]["display"]["provider"] == "Microsoft.Kusto");
   CHECK(k.call("GET", kSubPath + "/providers/Microsoft.Kusto/locations/mars/skus" + kV).status == 400);
   auto by_cluster = k.get_json(kRg + "/providers/Microsoft.Kusto/clusters/kca1/skus" + kV);
   CHECK(by_cluster["value"][0].contains("capacity"));
