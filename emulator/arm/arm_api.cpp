@@ -69,9 +69,9 @@ std::optional<Response> parse_json_object(const Request& req, json& out) {
   }
   auto parsed = parse_json_input(req.body);  // nesting limit, out-of-range numbers, position
   if (!parsed)
-    return http::arm_error(400, "InvalidRequestContent",
-                           "The request content was invalid and could not be deserialized: " +
-                               parsed.error());
+    return http::arm_error(
+        400, "InvalidRequestContent",
+        "The request content was invalid and could not be deserialized: " + parsed.error());
   out = std::move(parsed.value());
   if (!out.is_object())
     return http::arm_error(400, "InvalidRequestContent", "The request body must be a JSON object.");
@@ -117,10 +117,40 @@ std::optional<Response> read_location_and_tags(const json& body, bool patch, boo
   return read_tags(body, patch, out.tags);
 }
 
+// ARM's tag rules: at most 50 tags per resource or group, names up to 512 characters, values up to
+// 256, strings only. (Lengths count characters, as Azure does, not UTF-8 bytes.)
+std::optional<Response> check_tags(const json& tags) {
+  constexpr size_t kMaxTags = 50, kMaxName = 512, kMaxValue = 256;
+  const auto characters = [](const std::string& s) {
+    return static_cast<size_t>(
+        std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+  };
+  if (tags.size() > kMaxTags)
+    return http::arm_error(400, "InvalidTagCount",
+                           "A resource can have at most 50 tags; the request has " +
+                               std::to_string(tags.size()) + ".");
+  for (const auto& [name, value] : tags.items()) {
+    if (characters(name) > kMaxName)
+      return http::arm_error(400, "InvalidTagNameLength",
+                             "The tag name '" + utf8_prefix(name, 64) +
+                                 "' exceeds the maximum length of 512 characters.");
+    if (!value.is_string())
+      return http::arm_error(400, "InvalidRequestContent",
+                             "The value of tag '" + utf8_prefix(name, 64) +
+                                 "' must be a string, not " + value.type_name() + ".");
+    if (characters(value.get<std::string>()) > kMaxValue)
+      return http::arm_error(400, "InvalidTagValueLength",
+                             "The value of tag '" + utf8_prefix(name, 64) +
+                                 "' exceeds the maximum length of 256 characters.");
+  }
+  return std::nullopt;
+}
+
 std::optional<Response> read_tags(const json& body, bool patch, json& tags) {
   if (auto given = body.find("tags"); given != body.end()) {
     if (!given->is_object() && !given->is_null())
       return http::arm_error(400, "InvalidRequestContent", "'tags' must be an object.");
+    if (auto e = check_tags(*given)) return e;
     tags = given->is_null() ? json::object() : *given;
   } else if (!patch) {
     tags = json::object();

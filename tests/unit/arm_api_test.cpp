@@ -278,3 +278,42 @@ TEST_CASE("ARM: user-assigned identities get tokens and go with their resource g
                     .find_managed_identity_by_client_id(id2["properties"]["clientId"])
                     .has_value());
 }
+
+TEST_CASE("ARM: tags follow ARM's rules (50 tags, names 512 and values 256 characters, strings)",
+          "[arm][arm_api]") {
+  Arm arm;
+  const std::string rg = arm.sub + "/resourcegroups/rg-tags?api-version=2022-09-01";
+  const std::string identity = arm.sub +
+                               "/resourceGroups/rg-tags/providers/"
+                               "Microsoft.ManagedIdentity/userAssignedIdentities/id1"
+                               "?api-version=2023-01-31";
+  REQUIRE(arm.put(rg, {{"location", "westeurope"}})->status == 201);
+  json fifty = json::object(), fifty_one = json::object();
+  for (int i = 0; i < 51; ++i) (i < 50 ? fifty : fifty_one)["t" + std::to_string(i)] = "v";
+  fifty_one.update(fifty);
+  // Lengths count characters: 256 two-byte characters are a valid value.
+  std::string value_256;
+  for (int i = 0; i < 256; ++i) value_256 += "\xC3\xA9";
+  const std::vector<std::pair<json, std::string>> cases = {
+      {fifty_one, "InvalidTagCount"},
+      {{{std::string(513, 'n'), "v"}}, "InvalidTagNameLength"},
+      {{{"n", std::string(257, 'v')}}, "InvalidTagValueLength"},
+      {{{"n", 1}}, "InvalidRequestContent"},
+      {{{"n", {{"nested", "v"}}}}, "InvalidRequestContent"},
+  };
+  for (const std::string& path : {rg, identity}) {
+    for (const auto& [tags, code] : cases) {
+      INFO(path << " " << tags.dump().substr(0, 80));
+      auto r = arm.put(path, {{"location", "westeurope"}, {"tags", tags}});
+      REQUIRE(r);
+      CHECK(r->status == 400);
+      CHECK(body(r)["error"]["code"] == code);
+    }
+    for (const json& ok : {fifty, json{{std::string(512, 'n'), value_256}}}) {
+      auto r = arm.put(path, {{"location", "westeurope"}, {"tags", ok}});
+      REQUIRE(r);
+      CHECK(r->status < 300);
+      CHECK(body(r)["tags"] == ok);
+    }
+  }
+}
