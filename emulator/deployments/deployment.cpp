@@ -71,10 +71,15 @@ bool is_template_keyword(const std::string& k) {
 }  // namespace
 
 std::string iso_duration(Duration d) {
+  // ARM's form: seconds in fixed notation with up to 7 decimals ("PT0.0001874S", "PT30.2549522S",
+  // "PT0S"), never an exponent.
   const double s = std::max(0.0, std::chrono::duration<double>(d).count());
   char buf[48];
-  std::snprintf(buf, sizeof buf, "PT%.7gS", s);
-  return buf;
+  std::snprintf(buf, sizeof buf, "%.7f", s);
+  std::string digits = buf;
+  while (!digits.empty() && digits.back() == '0') digits.pop_back();
+  if (!digits.empty() && digits.back() == '.') digits.pop_back();
+  return "PT" + digits + "S";
 }
 
 std::string default_api_version(const std::string& type) {
@@ -377,7 +382,6 @@ void DeploymentRunner::finish(Deployment& d) {
 
 json DeploymentRunner::to_json(const Deployment& d) const {
   json props = {{"templateHash", std::to_string(arm_murmur64(d.template_json.dump()))},
-                {"parameters", d.parameters},
                 {"mode", d.mode},
                 {"provisioningState", d.state},
                 {"timestamp", to_iso8601(d.terminal() ? d.ended : clock_.now())},
@@ -416,9 +420,12 @@ json DeploymentRunner::to_json(const Deployment& d) const {
   for (const auto& op : d.operations)
     if (op.provisioning_operation == "Create" && op.state == "Succeeded")
       output_resources.push_back({{"id", op.target_id}});
+  // ARM names parameters only when the template declares some (azure-cli's recordings).
+  if (d.parameters.is_object() && !d.parameters.empty()) props["parameters"] = d.parameters;
   props["providers"] = providers;
   props["dependencies"] = dependencies;
-  if (!d.outputs.is_null()) props["outputs"] = d.outputs;
+  // Outputs only when the template has some (azure-cli's recordings of an empty template).
+  if (d.outputs.is_object() && !d.outputs.empty()) props["outputs"] = d.outputs;
   if (d.terminal()) props["outputResources"] = output_resources;
   if (!d.error.is_null()) props["error"] = d.error;
   json j = {{"id", d.id},

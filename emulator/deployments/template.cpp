@@ -162,6 +162,9 @@ void Template::bind_parameters(const json& given) {
                    "the value");
         throw at("parameters." + it.key(), "a parameter value must be given as {\"value\": ...}");
       }
+      // {"value": null} is a parameter left unset: ARM deploys it with its default value (the
+      // template `az keyvault create` deploys passes null for every option not given).
+      if ((*it)["value"].is_null()) continue;
       given_[http::to_lower(it.key())] = (*it)["value"];
     }
   if (!unknown.empty()) {
