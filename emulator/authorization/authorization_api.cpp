@@ -1,6 +1,6 @@
 #include "authorization/authorization_api.h"
 
-#include <regex>
+#include <re2/re2.h>
 
 #include "entra/directory.h"
 #include "http/error_bodies.h"
@@ -27,16 +27,19 @@ std::string scope_of(const Request& req) {
 std::optional<Response> check_scope(const Request& req, const arm::ArmContext& arm,
                                     const RouteParams& p) {
   if (p.get("sub").empty()) return arm::require_api_version(req);
-  if (p.get("rg").empty()) return arm::check_subscription_access(req, *arm.subscriptions, p.get("sub"));
+  if (p.get("rg").empty())
+    return arm::check_subscription_access(req, *arm.subscriptions, p.get("sub"));
   return arm::check_group_access(req, *arm.subscriptions, *arm.groups, p.get("sub"), p.get("rg"));
 }
 
-// "principalId eq 'x'" or "assignedTo('x')" -> x.
+// "principalId eq 'x'" or "assignedTo('x')" -> x. (RE2: $filter is the client's text.)
 std::optional<std::string> principal_filter(const std::string& filter) {
-  static const std::regex eq(R"(principalId\s+eq\s+'([^']*)')", std::regex::icase);
-  static const std::regex to(R"(assignedTo\('([^']*)'\))", std::regex::icase);
-  std::smatch m;
-  if (std::regex_search(filter, m, eq) || std::regex_search(filter, m, to)) return m[1].str();
+  static const re2::RE2 eq(R"((?i)principalId\s+eq\s+'([^']*)')");
+  static const re2::RE2 to(R"((?i)assignedTo\('([^']*)'\))");
+  std::string principal;
+  if (re2::RE2::PartialMatch(filter, eq, &principal) ||
+      re2::RE2::PartialMatch(filter, to, &principal))
+    return principal;
   return std::nullopt;
 }
 
@@ -131,13 +134,13 @@ void register_authorization_routes(http::Router& router, arm::ArmContext arm,
                                "The role definition '" + p.get("role") + "' could not be found.");
       return arm::arm_json(200, r->to_json(scope));
     }
-    static const std::regex by_name(R"(roleName\s+eq\s+'([^']*)')", std::regex::icase);
-    std::smatch m;
+    static const re2::RE2 by_name(R"((?i)roleName\s+eq\s+'([^']*)')");
+    std::string name;
     const std::string filter = req.query_param("$filter").value_or("");
-    const bool named = std::regex_search(filter, m, by_name);
+    const bool named = re2::RE2::PartialMatch(filter, by_name, &name);
     json value = json::array();
     for (const auto& r : builtin_role_definitions())
-      if (!named || http::iequals(r.role_name, m[1].str())) value.push_back(r.to_json(scope));
+      if (!named || http::iequals(r.role_name, name)) value.push_back(r.to_json(scope));
     return arm::arm_json(200, {{"value", value}});
   };
 

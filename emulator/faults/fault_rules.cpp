@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <re2/re2.h>
+
 #include "common/glob.h"
 #include "http/message.h"
 
@@ -81,9 +83,10 @@ bool Match::matches(const RequestFacts& f) const {
     return false;
   if (!host.empty() && !glob_match(host, f.host)) return false;
   if (!path.empty() && !glob_match(path, f.path)) return false;
-  if (path_regex && !std::regex_search(f.path.begin(), f.path.end(), *path_regex)) return false;
+  if (path_regex && !re2::RE2::PartialMatch(f.path, *path_regex)) return false;
   if (!operation.empty() && !glob_match(operation, f.operation_name())) return false;
-  if (!api_version.empty() && !http::iequals(api_version, f.api_version ? f.api_version() : "")) return false;
+  if (!api_version.empty() && !http::iequals(api_version, f.api_version ? f.api_version() : ""))
+    return false;
   if (!principal.empty() && !http::iequals(principal, f.principal_oid) &&
       !http::iequals(principal, f.principal_appid))
     return false;
@@ -205,12 +208,14 @@ struct Parser {
     if (m.contains("pathRegex")) {
       auto v = string_at(m, "pathRegex", path);
       if (!v) return v.status();
-      try {
-        out.path_regex =
-            std::make_shared<const std::regex>(*v, std::regex::ECMAScript | std::regex::icase);
-      } catch (const std::regex_error& e) {
-        return err(path + ".pathRegex", std::string("not a valid regular expression: ") + e.what());
-      }
+      re2::RE2::Options options;
+      options.set_case_sensitive(false);
+      options.set_log_errors(false);
+      auto re = std::make_shared<const re2::RE2>(*v, options);
+      if (!re->ok())
+        return err(path + ".pathRegex",
+                   "not a valid regular expression (RE2 syntax): " + re->error());
+      out.path_regex = std::move(re);
       out.path_regex_text = *v;
     }
     if (m.contains("headers")) {
@@ -586,12 +591,15 @@ void FaultSet::replace(std::vector<Rule> rules) {
 
 void FaultSet::append(std::vector<Rule> rules) {
   std::lock_guard writers(append_mu_);
-  auto next = std::make_shared<Snapshot>(*snapshot());  // the rules already loaded keep their counters
+  auto next =
+      std::make_shared<Snapshot>(*snapshot());  // the rules already loaded keep their counters
   for (auto& r : rules) next->push_back(std::make_shared<Live>(std::move(r)));
   install(std::move(next));
 }
 
-void FaultSet::clear() { replace({}); }
+void FaultSet::clear() {
+  replace({});
+}
 
 bool FaultSet::remove(const std::string& name) {
   std::lock_guard writers(append_mu_);
@@ -639,8 +647,8 @@ std::optional<Decision> FaultSet::decide(const RequestFacts& facts) {
         continue;  // within the quota: no fault, and later rules may still act
       }
       const auto left = q.window_start + d.action.quota_window - now;
-      d.retry_after_s =
-          std::max<int>(1, static_cast<int>(std::ceil(std::chrono::duration<double>(left).count())));
+      d.retry_after_s = std::max<int>(
+          1, static_cast<int>(std::ceil(std::chrono::duration<double>(left).count())));
     }
     if (d.action.type == Action::Type::Latency) {
       const Latency& l = d.action.latency;

@@ -1,4 +1,4 @@
-// Fault injection rules (PRODUCT §5, issue 7; peers.md §1's vocabulary): an ordered list of
+// Fault injection rules: an ordered list of
 // rules, each a match, limits and an action. For every request the first rule that matches and
 // whose limits allow it acts; a rule that matches but declines (probability, every-Nth, window,
 // ...) lets the next rule try. Admin calls are never matched unless a rule names the admin
@@ -7,7 +7,7 @@
 // JSON form of one rule (all parts optional but `action`; README "Fault injection"):
 //   {"name": "throttle-reads",
 //    "match":  {"surface": "arm" | ["arm","keyvault"], "host": glob, "method": "GET" | [...],
-//               "path": glob, "pathRegex": ECMAScript regex, "operation": glob
+//               "path": glob, "pathRegex": RE2 regex (linear time), "operation": glob
 //               ("Microsoft.Kusto/clusters/write", "keys/unwrapKey", "oauth2/v2.0/token"),
 //               "apiVersion": "2023-08-15", "headers": {"name": glob ("*" = present)},
 //               "principal": oid or appid, "caller": glob on the emulator's own calls},
@@ -31,7 +31,6 @@
 #include <mutex>
 #include <optional>
 #include <random>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +41,10 @@
 #include "common/revision.h"
 #include "common/status.h"
 #include "state/clock.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace cmk::faults {
 
@@ -56,7 +59,7 @@ struct RequestFacts {
   std::string_view path;
   std::string_view principal_oid;
   std::string_view principal_appid;
-  std::function<std::string()> operation;    // operation_name() in fault_filter.h
+  std::function<std::string()> operation;  // operation_name() in fault_filter.h
   std::function<std::string()> api_version;
   std::function<std::optional<std::string>(std::string_view)> header;
 
@@ -73,7 +76,9 @@ struct Match {
   std::vector<std::string> methods;
   std::string host, path, operation, api_version, principal, caller;
   std::string path_regex_text;
-  std::shared_ptr<const std::regex> path_regex;
+  // RE2, not std::regex: a client controls the path, and a backtracking engine lets a rule like
+  // (a|b)*c take seconds on one long path; RE2 matches in time linear in the path.
+  std::shared_ptr<const re2::RE2> path_regex;
   std::vector<std::pair<std::string, std::string>> headers;  // name, value glob
 
   bool matches(const RequestFacts& f) const;

@@ -8,7 +8,7 @@ CMK_BUILD_DIR="${CMK_BUILD_DIR:-$CMK_ROOT/build}"
 # Debian packages the build and the tests need (iproute2: `ss`, with which the robustness test
 # reads the listeners' backlog).
 CMK_BUILD_PACKAGES=(build-essential cmake pkg-config libssl-dev libcpp-httplib-dev nlohmann-json3-dev
-  libcli11-dev catch2 libsqlite3-dev curl openssl iproute2)
+  libcli11-dev catch2 libsqlite3-dev libre2-dev curl openssl iproute2)
 
 cmk_log() { printf '[cmk] %s\n' "$*" >&2; }
 

@@ -116,6 +116,14 @@ TEST_CASE("faults: each matcher", "[faults]") {
   CHECK_FALSE(decides({{"path", "/subscriptions/*/resourceGroups/other"}}, arm));
   CHECK(decides({{"pathRegex", "^/subscriptions/[^/]+/resourceGroups/rg$"}}, arm));
   CHECK_FALSE(decides({{"pathRegex", "providers"}}, arm));
+  CHECK(decides({{"pathRegex", "RESOURCEGROUPS/R[G]"}}, arm));  // searched, case-insensitive
+  // The rule that made std::regex backtrack for seconds on a 7 000-character path: RE2 answers
+  // (linear time) and answers right, both ways.
+  const std::string a7000 = "/" + std::string(7000, 'a'), a7000c = a7000 + "c";
+  auto long_path = facts("arm", "GET", a7000.c_str(), "");
+  CHECK_FALSE(decides({{"pathRegex", "(a|b)*c"}}, long_path));
+  auto long_path_c = facts("arm", "GET", a7000c.c_str(), "");
+  CHECK(decides({{"pathRegex", "(a|b)*c"}}, long_path_c));
   CHECK(decides({{"operation", "Microsoft.Resources/*/read"}}, arm));
   CHECK_FALSE(decides({{"operation", "*/write"}}, arm));
 
@@ -142,7 +150,8 @@ TEST_CASE("faults: each matcher", "[faults]") {
 
   // caller: only the emulator's own calls.
   CHECK_FALSE(decides({{"caller", "*"}}, arm));
-  headers["x-ms-emulator-caller"] = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Kusto/clusters/c1";
+  headers["x-ms-emulator-caller"] =
+      "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Kusto/clusters/c1";
   CHECK(decides({{"caller", "*/clusters/c1"}}, arm));
   CHECK_FALSE(decides({{"caller", "*/clusters/c2"}}, arm));
 }
@@ -245,6 +254,9 @@ TEST_CASE("faults: invalid rules are refused with the JSON path", "[faults]") {
              Contains("$.match.surface: 'web' is not a surface"));
   CHECK_THAT(error({{"match", {{"pathRegex", "(["}}}, {"action", {{"type", "status"}}}}),
              Contains("$.match.pathRegex: not a valid regular expression"));
+  // Backreferences are not RE2 syntax: refused when the rule is loaded, not at match time.
+  CHECK_THAT(error({{"match", {{"pathRegex", "(a)\\1"}}}, {"action", {{"type", "status"}}}}),
+             Contains("RE2 syntax"));
   CHECK_THAT(error({{"limit", {{"probability", 2}}}, {"action", {{"type", "status"}}}}),
              Contains("$.limit.probability: must be a number from 0"));
   CHECK_THAT(error({{"limit", {{"from", "tomorrow"}}}, {"action", {{"type", "status"}}}}),
