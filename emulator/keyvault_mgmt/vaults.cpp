@@ -235,6 +235,15 @@ bool is_valid_vault_name(const std::string& name) {
                      [](unsigned char c) { return std::isalnum(c) || c == '-'; });
 }
 
+namespace {
+
+// Key Vault's dates of a deleted vault: whole seconds, "2023-07-04T09:00:30Z".
+std::string whole_seconds(TimePoint t) {
+  return to_iso8601(t).substr(0, 19) + "Z";
+}
+
+}  // namespace
+
 json DeletedVault::to_json() const {
   const std::string name = vault.id.name();
   const json& props = vault.body["properties"];
@@ -246,8 +255,8 @@ json DeletedVault::to_json() const {
             {"properties",
              {{"vaultId", vault.id.str()},
               {"location", vault.location},
-              {"deletionDate", to_iso8601(deleted_at)},
-              {"scheduledPurgeDate", to_iso8601(scheduled_purge_at)},
+              {"deletionDate", whole_seconds(deleted_at)},
+              {"scheduledPurgeDate", whole_seconds(scheduled_purge_at)},
               {"tags", vault.tags.is_object() ? vault.tags : json::object()}}}};
   // Azure names purgeProtectionEnabled only for vaults that had it (deletedVaults lists in
   // azure-cli's recordings).

@@ -181,6 +181,7 @@ TEST_CASE("vaults: deletion keeps a soft-deleted vault until purge or retention"
   REQUIRE(d["type"] == "Microsoft.KeyVault/deletedVaults");
   REQUIRE(!d["properties"].contains("purgeProtectionEnabled"));  // named only when on
   REQUIRE(d["properties"]["tags"] == json::object());
+  REQUIRE(d["properties"]["deletionDate"].get<std::string>().size() == 20);  // whole seconds
   REQUIRE(body(kv.get(kv.sub + "/providers/Microsoft.KeyVault/deletedVaults"))["value"].size() ==
           1);
 
