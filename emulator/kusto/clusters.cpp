@@ -737,6 +737,78 @@ struct Provider {
     return res;
   }
 
+  // POST {C}/addLanguageExtensions and {C}/removeLanguageExtensions: 202 and a
+  // ServiceConfigurationAlter operation (as recorded for `az kusto cluster add-language-extension`)
+  // that changes properties.languageExtensions.value when it completes; an extension is named by
+  // languageExtensionName (PYTHON, R), compared without case.
+  Response change_language_extensions(Request& req, const RouteParams& p, bool add) {
+    const std::string sub = p.get("sub"), rg = p.get("rg"), name = p.get("name");
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, sub, rg))
+      return *e;
+    json body;
+    if (auto e = arm::parse_json_object(req, body)) return *e;
+    auto given = body.find("value");
+    if (given == body.end() || !given->is_array())
+      return bad("InvalidRequestContent",
+                 "'value' is required: a list of {languageExtensionName, "
+                 "languageExtensionImageName}.");
+    for (const auto& x : *given)
+      if (!x.is_object() || !x.contains("languageExtensionName") ||
+          !x["languageExtensionName"].is_string())
+        return bad("InvalidRequestContent",
+                   "Each language extension needs a 'languageExtensionName' (PYTHON or R).");
+    const arm::ResourceId id = cluster_id(sub, rg, name);
+    std::lock_guard<std::mutex> lock(write_mu);
+    auto existing = settled(id);
+    if (!existing) return not_found(rg, name);
+    if (busy(*existing)) return request_conflict(id);
+    const json requested = *given;
+    ctx.arm.resources->update(id, arm::caller_of(req), [](arm::TrackedResource& c) {
+      c.body["properties"]["provisioningState"] = "Accepted";
+      return true;
+    });
+    auto* resources = ctx.arm.resources;
+    const std::string state = existing->body["properties"].value("state", "Running");
+    const std::string op = ctx.arm.operations->start(
+        id.key(), kAlterKind, existing->location, policy("action"),
+        [resources, id, requested, add, state]() -> std::optional<arm::OperationError> {
+          resources->update(id, "", [&](arm::TrackedResource& c) {
+            json& props = c.body["properties"];
+            json list =
+                props.value("languageExtensions", json::object()).value("value", json::array());
+            for (const auto& x : requested) {
+              const std::string n = x["languageExtensionName"].get<std::string>();
+              for (auto it = list.begin(); it != list.end();)
+                it = it->is_object() && http::iequals(it->value("languageExtensionName", ""), n)
+                         ? list.erase(it)
+                         : std::next(it);
+              if (add) list.push_back(x);
+            }
+            props["languageExtensions"] = {{"value", list}};
+            props["provisioningState"] = "Succeeded";
+            props["state"] = state;
+            return true;
+          });
+          return std::nullopt;
+        });
+    Response res;
+    res.status = 202;
+    set_lro_headers(res, req, sub, existing->location, op);
+    return res;
+  }
+
+  Response list_language_extensions(Request& req, const RouteParams& p) {
+    const std::string sub = p.get("sub"), rg = p.get("rg"), name = p.get("name");
+    if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, sub, rg))
+      return *e;
+    auto existing = settled(cluster_id(sub, rg, name));
+    if (!existing) return not_found(rg, name);
+    const json& props = existing->body["properties"];
+    return arm::arm_json(
+        200, {{"value",
+               props.value("languageExtensions", json::object()).value("value", json::array())}});
+  }
+
   Response start_stop(Request& req, const RouteParams& p, bool start) {
     const std::string sub = p.get("sub"), rg = p.get("rg"), name = p.get("name");
     if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, sub, rg))
@@ -966,6 +1038,18 @@ void register_kusto_routes(http::Router& router, KustoProviderContext ctx) {
   router.add("POST", one + "/stop", [provider](Request& req, const RouteParams& p) {
     return provider->start_stop(req, p, false);
   });
+  router.add("POST", one + "/addLanguageExtensions",
+             [provider](Request& req, const RouteParams& p) {
+               return provider->change_language_extensions(req, p, true);
+             });
+  router.add("POST", one + "/removeLanguageExtensions",
+             [provider](Request& req, const RouteParams& p) {
+               return provider->change_language_extensions(req, p, false);
+             });
+  router.add("POST", one + "/listLanguageExtensions",
+             [provider](Request& req, const RouteParams& p) {
+               return provider->list_language_extensions(req, p);
+             });
   router.add("GET", base,
              [provider](Request& req, const RouteParams& p) { return provider->list(req, p); });
   router.add("GET", "/subscriptions/{sub}/providers/Microsoft.Kusto/clusters",

@@ -9,6 +9,10 @@
 //   GET {C}            settles due operations first, so `az kusto cluster wait` sees progress
 //   DELETE {C}         202 + LRO ClusterDelete (gone, with its databases and attachments, when it
 //                      completes); 204 when absent; refused for a leader (kusto/followers.h)
+//   POST {C}/addLanguageExtensions, {C}/removeLanguageExtensions   202 + LRO ServiceConfigurationAlter
+//                      (properties.languageExtensions changes when it completes); POST
+//                      {C}/listLanguageExtensions {value}
+//   GET /providers/Microsoft.Kusto/operations   the provider's operations
 //   POST {C}/start, {C}/stop   202 + LRO ClusterStart / ClusterStop (state Starting→Running, Stopping→Stopped);
 //                      stop is refused for a leader or follower
 //   databases, attachedDatabaseConfigurations and the follower actions: kusto/databases.h

@@ -571,3 +571,30 @@ TEST_CASE("kusto clusters: deleting the resource group releases the clusters' sy
   CHECK_FALSE(k.directory.find_managed_identity_by_resource_id(id));
   CHECK(k.resources.list(kSub, "", kusto::kClusterType).empty());
 }
+
+TEST_CASE("kusto clusters: language extensions are added and removed by a ServiceConfigurationAlter operation",
+          "[kusto]") {
+  arm::LroPolicy by_time;
+  Kusto k(by_time);
+  k.clock.set_frozen(true);
+  REQUIRE(k.call("PUT", kCluster + kV, cluster_body()).status == 201);
+  k.clock.advance(std::chrono::seconds(2));
+  auto added = k.call("POST", kCluster + "/addLanguageExtensions" + kV,
+                      {{"value", {{{"languageExtensionName", "PYTHON"}}, {{"languageExtensionName", "R"}}}}});
+  REQUIRE(added.status == 202);
+  CHECK(k.get_json(Kusto::target_of(*added.header("Azure-AsyncOperation")))["properties"]["operationKind"] ==
+        "ServiceConfigurationAlter");
+  CHECK(k.call("POST", kCluster + "/addLanguageExtensions" + kV, {{"value", json::array()}}).status == 409);
+  k.clock.advance(std::chrono::seconds(2));
+  auto listed = json::parse(k.call("POST", kCluster + "/listLanguageExtensions" + kV).body);
+  CHECK(listed["value"].size() == 2);
+  REQUIRE(k.call("POST", kCluster + "/removeLanguageExtensions" + kV,
+                 {{"value", {{{"languageExtensionName", "python"}}}}})
+              .status == 202);
+  k.clock.advance(std::chrono::seconds(2));
+  const json c = k.get_json(kCluster + kV);
+  CHECK(c["properties"]["languageExtensions"]["value"] == json::array({{{"languageExtensionName", "R"}}}));
+  CHECK(c["properties"]["state"] == "Running");
+  CHECK(k.call("POST", kCluster + "/addLanguageExtensions" + kV, {{"value", {{{"x", 1}}}}}).status == 400);
+  CHECK(k.call("POST", kRg + "/providers/Microsoft.Kusto/clusters/kc09/listLanguageExtensions" + kV).status == 404);
+}
