@@ -84,6 +84,8 @@ const std::vector<Provider>& providers() {
        {{"clusters", kusto},
         {"clusters/databases", kusto},
         {"clusters/attachedDatabaseConfigurations", kusto},
+        {"clusters/principalAssignments", kusto},
+        {"clusters/databases/principalAssignments", kusto},
         {"locations/operationResults", kusto},
         {"locations/checkNameAvailability", kusto},
         {"locations/skus", kusto},
