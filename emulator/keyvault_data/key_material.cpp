@@ -38,7 +38,9 @@ using SecretBignumPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BN_clear_free>>;
 const unsigned char* bytes_of(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
-unsigned char* bytes_of(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
+unsigned char* bytes_of(std::string& s) {
+  return reinterpret_cast<unsigned char*>(s.data());
+}
 
 KeyError internal(const std::string& what) {
   return {KeyErrorKind::Internal, what + " failed: " + openssl_errors()};
@@ -58,7 +60,8 @@ const EVP_MD* sha(int bits) {
 }
 
 std::string bn_bytes(const BIGNUM* bn, int pad_to = 0) {
-  std::string out(pad_to > 0 ? static_cast<size_t>(pad_to) : static_cast<size_t>(BN_num_bytes(bn)), '\0');
+  std::string out(pad_to > 0 ? static_cast<size_t>(pad_to) : static_cast<size_t>(BN_num_bytes(bn)),
+                  '\0');
   if (pad_to > 0)
     BN_bn2binpad(bn, bytes_of(out), pad_to);
   else
@@ -110,7 +113,8 @@ EVP_PKEY* pkey_from_params(const char* type, OSSL_PARAM_BLD* bld) {
 std::optional<Curve> curve_of(EVP_PKEY* pkey) {
   char group[64] = {0};
   size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) != 1)
+  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) !=
+      1)
     return std::nullopt;
   for (Curve c : {Curve::P256, Curve::P384, Curve::P521, Curve::P256K})
     if (std::string_view(group, len) == curve_openssl_group(c)) return c;
@@ -122,7 +126,9 @@ int gen_callback(EVP_PKEY_CTX* ctx) {
   return cancel != nullptr && cancel->load(std::memory_order_relaxed) ? 0 : 1;
 }
 
-std::string bits_text(int bits) { return std::to_string(bits) + "-bit"; }
+std::string bits_text(int bits) {
+  return std::to_string(bits) + "-bit";
+}
 
 }  // namespace
 
@@ -213,10 +219,9 @@ KeyResult<KeyMaterial> KeyMaterial::from_pem(const std::string& pem) {
       BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
   if (!bio) return bad_parameter("The PEM text could not be read.");
   // No passphrase callback: an encrypted key fails instead of prompting on the terminal.
-  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio.get(), nullptr, [](char*, int, int, void*) { return 0; },
-                                           nullptr);
-  if (!pkey)
-    return bad_parameter("The PEM text holds no unencrypted RSA or EC private key.");
+  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(
+      bio.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
+  if (!pkey) return bad_parameter("The PEM text holds no unencrypted RSA or EC private key.");
   return from_pkey(pkey);
 }
 
@@ -225,8 +230,9 @@ KeyResult<KeyMaterial> KeyMaterial::from_jwk(const json& jwk) {
   if (!jwk.is_object()) return bad_parameter("The property 'key' must be a JSON Web Key object.");
   const std::string kty = jwk.value("kty", "");
   if (jwk.contains("key_hsm") && !jwk["key_hsm"].is_null())
-    return bad_parameter("Importing a key protected by a BYOK HSM blob ('key_hsm') is not "
-                         "supported by cmk-emulator; import the plain JWK instead.");
+    return bad_parameter(
+        "Importing a key protected by a BYOK HSM blob ('key_hsm') is not "
+        "supported by cmk-emulator; import the plain JWK instead.");
   // Decodes member `name` into `out` (which the branch registered with its WipeOnExit).
   auto take = [&](const char* name, std::optional<std::string>& out) -> std::optional<KeyError> {
     auto m = member(jwk, name);
@@ -249,6 +255,17 @@ KeyResult<KeyMaterial> KeyMaterial::from_jwk(const json& jwk) {
     for (int i = 3; i < 8; ++i) crt += v[i].has_value();
     if (crt != 0 && crt != 5)
       return bad_parameter("An RSA JWK carries either all of 'p', 'q', 'dp', 'dq', 'qi' or none.");
+    // Sizes first: OpenSSL would build a key from a 4 KB exponent and fail only when it is used.
+    // Key Vault keys use e = 65537; anything past 64 bits is refused, as OpenSSL refuses it for
+    // large moduli. The modulus is at most 4096 bits (leading zero bytes aside).
+    const auto significant = [](const std::string& b) {
+      return b.size() - std::min(b.size(), b.find_first_not_of('\0'));
+    };
+    if (significant(*v[1]) > 8 || significant(*v[1]) == 0)
+      return bad_parameter("The RSA JWK's public exponent 'e' must be between 1 and 64 bits.");
+    if (significant(*v[0]) > 512)
+      return bad_parameter("Unsupported key size (" + std::to_string(significant(*v[0]) * 8) +
+                           " bits). Supported sizes are 2048 to 4096 bits.");
     ParamBldPtr bld(OSSL_PARAM_BLD_new());
     std::vector<SecretBignumPtr> keep;
     const char* params[] = {OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
@@ -265,7 +282,17 @@ KeyResult<KeyMaterial> KeyMaterial::from_jwk(const json& jwk) {
     if (m->bits_ < 2048 || m->bits_ > 4096)
       return bad_parameter("Unsupported key size (" + std::to_string(m->bits_) +
                            "). Supported sizes are 2048 to 4096 bits.");
-    // A pair whose parts do not belong together fails here rather than on first use.
+    // A pair whose parts do not belong together fails here rather than on first use: with the
+    // CRT members, OpenSSL's key check (n = pq, d and the CRT values consistent with e, p and q
+    // prime; decryption uses p and q, so a wrong d would pass the round trip); then, for every
+    // key, a round trip through the key as it will be used.
+    if (crt) {
+      PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, m->pkey_.get(), nullptr));
+      if (!check || EVP_PKEY_check(check.get()) != 1)
+        return bad_parameter(
+            "The RSA JWK's private key is not consistent (its members do not "
+            "form one RSA key).");
+    }
     EncryptionAlgorithm probe{EncryptionAlgorithm::Kind::RsaOaep256, 0, "RSA-OAEP-256"};
     auto sealed = m->encrypt(probe, {std::string("cmk-emulator import check"), {}, {}, {}});
     if (!sealed) return sealed.error();
@@ -286,7 +313,8 @@ KeyResult<KeyMaterial> KeyMaterial::from_jwk(const json& jwk) {
     for (auto [name, out] : {std::pair{"x", &x}, std::pair{"y", &y}, std::pair{"d", &d}})
       if (auto e = take(name, *out)) return *e;
     if (!x || !y) return bad_parameter("An EC JWK needs the members 'x' and 'y'.");
-    if (!d) return bad_parameter("The JWK has no private key ('d'): Key Vault imports key pairs only.");
+    if (!d)
+      return bad_parameter("The JWK has no private key ('d'): Key Vault imports key pairs only.");
     const size_t field = static_cast<size_t>(curve_field_bytes(*curve));
     if (x->size() > field || y->size() > field)
       return bad_parameter("The EC JWK's coordinates are too long for " + crv_name + ".");
@@ -303,7 +331,8 @@ KeyResult<KeyMaterial> KeyMaterial::from_jwk(const json& jwk) {
         !push_bn(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, *d, keep))
       return internal("EC import");
     EVP_PKEY* pkey = pkey_from_params("EC", bld.get());
-    if (!pkey) return bad_parameter("The EC JWK does not describe a valid key on " + crv_name + ".");
+    if (!pkey)
+      return bad_parameter("The EC JWK does not describe a valid key on " + crv_name + ".");
     auto m = from_pkey(pkey);
     if (!m) return m;
     PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, m->pkey_.get(), nullptr));
@@ -327,8 +356,9 @@ KeyResult<KeyMaterial> KeyMaterial::from_jwk(const json& jwk) {
     m.oct_ = std::make_shared<const Secret>(*k);
     return m;
   }
-  return bad_parameter("The key type '" + kty +
-                       "' is not supported. Supported types are RSA, RSA-HSM, EC, EC-HSM, oct, oct-HSM.");
+  return bad_parameter(
+      "The key type '" + kty +
+      "' is not supported. Supported types are RSA, RSA-HSM, EC, EC-HSM, oct, oct-HSM.");
 }
 
 void KeyMaterial::export_private(std::string& out) const {
@@ -359,7 +389,8 @@ KeyResult<KeyMaterial> KeyMaterial::restore_private(KeyFamily family, const std:
   EVP_PKEY* pkey = d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(bytes.size()));
   if (!pkey) return bad_parameter("The backup holds a key that cannot be read.");
   auto m = from_pkey(pkey);
-  if (m && m->family_ != family) return bad_parameter("The backup's key type does not match its key.");
+  if (m && m->family_ != family)
+    return bad_parameter("The backup's key type does not match its key.");
   return m;
 }
 
@@ -458,7 +489,8 @@ KeyResult<CipherOutput> KeyMaterial::rsa_encrypt(const EncryptionAlgorithm& alg,
     return internal("RSA encryption");
   CipherOutput out;
   out.value.resize(len);
-  if (EVP_PKEY_encrypt(ctx.get(), bytes_of(out.value), &len, bytes_of(in.value), in.value.size()) != 1)
+  if (EVP_PKEY_encrypt(ctx.get(), bytes_of(out.value), &len, bytes_of(in.value), in.value.size()) !=
+      1)
     return internal("RSA encryption");
   out.value.resize(len);
   return out;
@@ -470,7 +502,8 @@ KeyResult<std::string> KeyMaterial::rsa_decrypt(const EncryptionAlgorithm& alg,
   const size_t k = static_cast<size_t>(EVP_PKEY_get_size(pkey_.get()));
   if (in.value.size() != k)
     return bad_parameter("The value must be exactly " + std::to_string(k) + " bytes for a " +
-                         bits_text(bits_) + " RSA key, got " + std::to_string(in.value.size()) + ".");
+                         bits_text(bits_) + " RSA key, got " + std::to_string(in.value.size()) +
+                         ".");
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
   size_t len = 0;
   if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) != 1 || !set_rsa_padding(ctx.get(), alg) ||
@@ -528,8 +561,9 @@ KeyResult<CipherOutput> KeyMaterial::aes_encrypt(const EncryptionAlgorithm& alg,
   std::string iv;
   if (alg.kind == K::AesKw) {
     if (v.size() < 16 || v.size() % 8 != 0)
-      return bad_parameter("AES key wrap needs a value of at least 16 bytes in multiples of 8, got " +
-                           std::to_string(v.size()) + ".");
+      return bad_parameter(
+          "AES key wrap needs a value of at least 16 bytes in multiples of 8, got " +
+          std::to_string(v.size()) + ".");
   } else if (alg.kind == K::AesGcm) {
     iv = in.iv ? *in.iv : std::string(12, '\0');
     if (!in.iv && RAND_bytes(bytes_of(iv), 12) != 1) return internal("IV generation");
@@ -557,7 +591,8 @@ KeyResult<CipherOutput> KeyMaterial::aes_encrypt(const EncryptionAlgorithm& alg,
   if (alg.kind == K::AesCbc) EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
   if (alg.kind == K::AesGcm && in.aad && !in.aad->empty()) {
     int n = 0;
-    if (EVP_EncryptUpdate(ctx.get(), nullptr, &n, bytes_of(*in.aad), static_cast<int>(in.aad->size())) != 1)
+    if (EVP_EncryptUpdate(ctx.get(), nullptr, &n, bytes_of(*in.aad),
+                          static_cast<int>(in.aad->size())) != 1)
       return internal("AES-GCM");
   }
   if (!aes_run(ctx.get(), v, out.value, 16)) return internal("AES encryption");
@@ -588,7 +623,8 @@ KeyResult<std::string> KeyMaterial::aes_decrypt(const EncryptionAlgorithm& alg,
       return bad_parameter("An AES-wrapped value is at least 24 bytes in multiples of 8, got " +
                            std::to_string(v.size()) + ".");
   } else if (alg.kind == K::AesGcm) {
-    if (!in.iv || in.iv->size() != 12) return bad_parameter("AES-GCM decryption needs the 12-byte 'iv'.");
+    if (!in.iv || in.iv->size() != 12)
+      return bad_parameter("AES-GCM decryption needs the 12-byte 'iv'.");
     if (!in.tag || in.tag->size() != 16)
       return bad_parameter("AES-GCM decryption needs the 16-byte authentication 'tag'.");
     iv = *in.iv;
@@ -617,21 +653,25 @@ KeyResult<std::string> KeyMaterial::aes_decrypt(const EncryptionAlgorithm& alg,
       return internal("AES-GCM");
     if (in.aad && !in.aad->empty()) {
       int n = 0;
-      if (EVP_DecryptUpdate(ctx.get(), nullptr, &n, bytes_of(*in.aad), static_cast<int>(in.aad->size())) != 1)
+      if (EVP_DecryptUpdate(ctx.get(), nullptr, &n, bytes_of(*in.aad),
+                            static_cast<int>(in.aad->size())) != 1)
         return internal("AES-GCM");
     }
   }
   std::string out;
   if (!aes_run(ctx.get(), v, out, 0)) {
     wipe(out);
-    return bad_parameter(alg.kind == K::AesKw
-                             ? "Unwrapping with " + alg.name + " failed: the value was not wrapped with this key."
-                             : "Decryption with " + alg.name + " failed: the value was not encrypted with this key, IV and tag.");
+    return bad_parameter(
+        alg.kind == K::AesKw
+            ? "Unwrapping with " + alg.name + " failed: the value was not wrapped with this key."
+            : "Decryption with " + alg.name +
+                  " failed: the value was not encrypted with this key, IV and tag.");
   }
   return out;
 }
 
-KeyResult<std::string> KeyMaterial::sign(const SignatureAlgorithm& alg, std::string_view digest) const {
+KeyResult<std::string> KeyMaterial::sign(const SignatureAlgorithm& alg,
+                                         std::string_view digest) const {
   ClearOpenSslErrorsOnExit clear;
   using K = SignatureAlgorithm::Kind;
   const bool rsa_alg = alg.kind != K::Ecdsa;
@@ -648,7 +688,8 @@ KeyResult<std::string> KeyMaterial::sign(const SignatureAlgorithm& alg, std::str
   if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1) return internal("signing");
   if (rsa_alg) {
     const bool pss = alg.kind == K::RsaPss;
-    if (EVP_PKEY_CTX_set_rsa_padding(ctx.get(), pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) != 1 ||
+    if (EVP_PKEY_CTX_set_rsa_padding(ctx.get(), pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) !=
+            1 ||
         EVP_PKEY_CTX_set_signature_md(ctx.get(), sha(alg.hash_bits)) != 1 ||
         (pss && (EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), RSA_PSS_SALTLEN_DIGEST) != 1 ||
                  EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), sha(alg.hash_bits)) != 1)))
@@ -667,7 +708,8 @@ KeyResult<std::string> KeyMaterial::sign(const SignatureAlgorithm& alg, std::str
   EcdsaSigPtr parsed(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size())));
   if (!parsed) return internal("ECDSA signature encoding");
   const int field = curve_field_bytes(*curve_);
-  return bn_bytes(ECDSA_SIG_get0_r(parsed.get()), field) + bn_bytes(ECDSA_SIG_get0_s(parsed.get()), field);
+  return bn_bytes(ECDSA_SIG_get0_r(parsed.get()), field) +
+         bn_bytes(ECDSA_SIG_get0_s(parsed.get()), field);
 }
 
 KeyResult<bool> KeyMaterial::verify(const SignatureAlgorithm& alg, std::string_view digest,
@@ -708,13 +750,15 @@ KeyResult<bool> KeyMaterial::verify(const SignatureAlgorithm& alg, std::string_v
   if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1) return internal("verification");
   if (rsa_alg) {
     const bool pss = alg.kind == K::RsaPss;
-    if (EVP_PKEY_CTX_set_rsa_padding(ctx.get(), pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) != 1 ||
+    if (EVP_PKEY_CTX_set_rsa_padding(ctx.get(), pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) !=
+            1 ||
         EVP_PKEY_CTX_set_signature_md(ctx.get(), sha(alg.hash_bits)) != 1 ||
         (pss && (EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), RSA_PSS_SALTLEN_DIGEST) != 1 ||
                  EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), sha(alg.hash_bits)) != 1)))
       return internal("RSA verification set-up");
   }
-  return EVP_PKEY_verify(ctx.get(), bytes_of(sig), sig.size(), bytes_of(digest), digest.size()) == 1;
+  return EVP_PKEY_verify(ctx.get(), bytes_of(sig), sig.size(), bytes_of(digest), digest.size()) ==
+         1;
 }
 
 }  // namespace cmk::keyvault_data

@@ -214,6 +214,35 @@ TEST_CASE("keys crypto: an imported OpenSSL key wraps, OpenSSL unwraps", "[keys]
   REQUIRE_FALSE(*k->verify(sig("RS256"), digest, s));
 }
 
+TEST_CASE("keys crypto: an RSA JWK whose parts do not form one key is refused at import",
+          "[keys]") {
+  PkeyPtr mine(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
+  REQUIRE(mine);
+  const json good = private_rsa_jwk(mine.get());
+  REQUIRE(KeyMaterial::from_jwk(good).is_ok());
+  // A random d with valid p and q: decryption through the CRT values would still work, so only
+  // the key check finds it.
+  json wrong_d = good;
+  std::string d(256, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(d.data()), static_cast<int>(d.size()));
+  wrong_d["d"] = base64url_encode(d);
+  auto r = KeyMaterial::from_jwk(wrong_d);
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.error().kind == KeyErrorKind::BadParameter);
+  // A 4 KB public exponent: refused by size, not an internal error when first used.
+  json huge_e = good;
+  huge_e["e"] = base64url_encode(std::string(4096, '\x01'));
+  auto e = KeyMaterial::from_jwk(huge_e);
+  REQUIRE_FALSE(e.is_ok());
+  CHECK(e.error().kind == KeyErrorKind::BadParameter);
+  // Without the CRT members the round trip through d is the check.
+  json no_crt = good;
+  for (const char* k : {"p", "q", "dp", "dq", "qi"}) no_crt.erase(k);
+  REQUIRE(KeyMaterial::from_jwk(no_crt).is_ok());
+  no_crt["d"] = wrong_d["d"];
+  REQUIRE_FALSE(KeyMaterial::from_jwk(no_crt).is_ok());
+}
+
 TEST_CASE("keys crypto: RSA plaintext limits per algorithm", "[keys]") {
   const KeyMaterial& k = rsa2048();
   struct Case { const char* alg; size_t max; };
