@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 
+#include "common/utf8.h"
 #include "deployments/deployment.h"
 #include "deployments/template_json.h"
 #include "http/error_bodies.h"
@@ -28,7 +29,7 @@ Response template_error(const TemplateError& e) {
               {"message", e.message()},
               {"additionalInfo", json::array({{{"type", "TemplateViolation"}, {"info", info}}})}};
   Response r = http::arm_error(400, e.code, e.message());
-  r.body = json{{"error", err}}.dump();
+  r.body = json_text(json{{"error", err}});
   return r;
 }
 
@@ -99,7 +100,7 @@ struct Service {
       r.headers.emplace(kDeploymentCallerHeader, deployment_id);
       r.headers.emplace("x-ms-correlation-request-id", correlation);
       if (!body.is_null()) {
-        r.body = body.dump();
+        r.body = json_text(body);
         r.headers.emplace("Content-Type", "application/json");
       }
       Response res = send(r);

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "common/utf8.h"
 #include "http/message.h"
 
 namespace cmk::deployments {
@@ -63,7 +64,7 @@ class Parser {
     Expr e = expression();
     skip();
     if (i_ < end_)
-      throw TemplateError("the character '" + std::string(1, s_[i_]) + "' is not expected", i_);
+      throw TemplateError("the character '" + character_at(i_) + "' is not expected", i_);
     return e;
   }
 
@@ -80,10 +81,17 @@ class Parser {
     if (i_ >= end_)
       throw TemplateError(std::string("the expression ends where ") + what + " was expected", i_);
     if (s_[i_] != c)
-      throw TemplateError("the character '" + std::string(1, s_[i_]) + "' is not expected; " +
-                              what + " was expected",
-                          i_);
+      throw TemplateError(
+          "the character '" + character_at(i_) + "' is not expected; " + what + " was expected",
+          i_);
     ++i_;
+  }
+  // The whole (UTF-8) character at `pos` for a message: one byte of 'é' would be invalid text.
+  std::string character_at(size_t pos) const {
+    size_t len = 1;
+    while (pos + len < s_.size() && (static_cast<unsigned char>(s_[pos + len]) & 0xC0) == 0x80)
+      ++len;
+    return utf8_sanitized(s_.substr(pos, len));
   }
   static bool name_start(char c) {
     return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '$';
@@ -98,7 +106,19 @@ class Parser {
     return std::string(s_.substr(start, i_ - start));
   }
 
+  // Each nested call, array index or parenthesis parses through here: the depth is bounded so
+  // that neither this parser nor the evaluator (which follows the tree) runs off the stack.
+  static constexpr int kMaxNesting = 64;
+
   Expr expression() {
+    struct Depth {
+      int& d;
+      explicit Depth(int& depth) : d(++depth) {}
+      ~Depth() { --d; }
+    } depth(depth_);
+    if (depth_ > kMaxNesting)
+      throw TemplateError(
+          "the expression nests deeper than " + std::to_string(kMaxNesting) + " levels", i_);
     Expr e = primary();
     for (;;) {
       skip();
@@ -214,6 +234,7 @@ class Parser {
   std::string_view s_;
   size_t i_ = 0;
   size_t end_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

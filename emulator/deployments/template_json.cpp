@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "common/json_input.h"
+
 namespace cmk::deployments {
 
 namespace {
@@ -164,8 +166,18 @@ Result<nlohmann::json> parse_lenient_json(std::string_view text) {
   Rewriter r(text);
   if (!r.run())
     return Status::error("unterminated /* comment at " + line_and_column(text, r.error_at));
+  size_t deep_at = 0;
+  if (json_nesting_depth(r.out, kMaxJsonNesting, &deep_at) > kMaxJsonNesting) {
+    const size_t origin = r.origin.empty() ? 0 : r.origin[std::min(deep_at, r.origin.size() - 1)];
+    return Status::error("JSON nested deeper than " + std::to_string(kMaxJsonNesting) +
+                         " levels at " + line_and_column(text, origin));
+  }
   try {
     return nlohmann::json::parse(r.out);
+  } catch (const nlohmann::json::out_of_range& e) {  // 1e400
+    std::string what = e.what();
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    return Status::error("invalid JSON: " + what);
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is 1-based, in the rewritten text.
     size_t at = e.byte > 0 ? e.byte - 1 : 0;

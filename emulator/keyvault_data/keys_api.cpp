@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "common/base64.h"
+#include "common/json_input.h"
 #include "common/openssl_util.h"
 #include "http/error_bodies.h"
 #include "http/host_routing.h"
@@ -184,11 +185,13 @@ bool parse_body(const Request& req, json& out, Response& error) {
     out = json::object();
     return true;
   }
-  out = json::parse(req.body, nullptr, false);
-  if (out.is_discarded() || !out.is_object()) {
-    error = bad_parameter_response("The request body is not a valid JSON object.");
+  auto parsed = parse_json_input(req.body);  // nesting limit, numbers out of range
+  if (!parsed || !parsed.value().is_object()) {
+    error = bad_parameter_response("The request body is not a valid JSON object" +
+                                   (parsed ? std::string(".") : ": " + parsed.error() + "."));
     return false;
   }
+  out = std::move(parsed.value());
   return true;
 }
 

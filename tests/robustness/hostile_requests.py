@@ -178,6 +178,41 @@ s, doc = status_and_json(raw((f"PUT /_emulator/faults HTTP/1.1\r\nHost: 127.0.0.
                               f"\r\nConnection: close\r\n\r\n{deep}").encode()))
 check("PUT /_emulator/faults nested 100 000 deep: 400", s == 400 and "64 levels" in json.dumps(doc), f"{s} {doc}")
 
+# --- template deployments: an expression nested 20 000 deep, a multibyte character where the
+# expression language expects none; then the group's deployments still read
+dep = "/subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/rg1/providers/Microsoft.Resources/deployments"
+s, doc = https_call("PUT", rg, '{"location": "westeurope"}', token)
+check("a resource group for the deployments", s in (200, 201), f"{s} {doc}")
+for name, value in (("deep", "[" + "concat(" * 20000 + "'a'" + ")" * 20000 + "]"), ("e-acute", "[\u00e9]")):
+    template = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                "contentVersion": "1.0.0.0", "resources": [], "outputs": {"o": {"type": "string", "value": value}}}
+    s, doc = https_call("PUT", f"{dep}/{name}?api-version=2022-09-01",
+                        json.dumps({"properties": {"mode": "Incremental", "template": template}}), token)
+    check(f"a deployment whose output is {value[:24]!r}...: refused or failed, not a crash", s in (200, 201, 400),
+          f"{s} {str(doc)[:300]}")
+    s, doc = https_call("GET", f"{dep}/{name}?api-version=2022-09-01", "", token)
+    check(f"GET of deployment '{name}' then answers 200 or 404", s in (200, 404) and doc is not None, f"{s}")
+s, doc = https_call("GET", f"{dep}?api-version=2022-09-01", "", token)
+check("the group's deployments list answers 200", s == 200 and "value" in doc, f"{s} {str(doc)[:300]}")
+
+# --- Key Vault: key tags nested 100 000 deep
+vault = ("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg1/providers/Microsoft.KeyVault/"
+         "vaults/kvhostile?api-version=2023-07-01")
+s, doc = https_call("PUT", vault, json.dumps({"location": "westeurope", "properties": {
+    "tenantId": tenant, "sku": {"family": "A", "name": "standard"},
+    "accessPolicies": [{"tenantId": tenant, "objectId": "11111111-0000-0000-0000-000000000001",
+                        "permissions": {"keys": ["all"]}}]}}), token)
+check("a vault for the key checks", s in (200, 201), f"{s} {doc}")
+form = form.replace("management.azure.com", "vault.azure.net")
+s, tok = status_and_json(raw((f"POST /{tenant}/oauth2/v2.0/token HTTP/1.1\r\nHost: login.microsoftonline.com\r\n"
+                              f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(form)}\r\n"
+                              f"Connection: close\r\n\r\n{form}").encode(), HTTPS_PORT, tls=True))
+deep_key = '{"kty": "RSA", "tags": ' + '{"a": ' * 100000 + '"x"' + "}" * 100000 + "}"
+s, doc = https_call("POST", "/keys/k1/create?api-version=7.4", deep_key, tok["access_token"],
+                    host="kvhostile.vault.azure.net")
+check("a key create whose tags nest 100 000 deep: 400 BadParameter naming the limit",
+      s == 400 and doc["error"]["code"] == "BadParameter" and "64 levels" in doc["error"]["message"], f"{s} {doc}")
+
 # --- body framing: no length, a bad or huge length, a big JSON body typed as a form, multipart
 s, doc = status_and_json(raw(b"POST /_emulator/tokens/revoke HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", read_timeout=10))
 check("a POST with neither Content-Length nor chunked encoding is answered as one with no body",
