@@ -1,4 +1,4 @@
-// The in-process API (PRODUCT §3 "In-process", §6): what the cmk-emulator binary and the C++
+// The in-process API: what the cmk-emulator binary and the C++
 // tests both use.
 //
 //   cmk::EmulatorOptions opts;
@@ -64,7 +64,7 @@ struct EmulatorOptions {
   std::vector<std::filesystem::path> fixtures;
   LogLevel log_level = LogLevel::Info;
   Logger::Sink log_sink;  // default: stderr
-  // Identity (issue 3): only registered principals may sign in; access-token lifetime; the
+  // Identity: only registered principals may sign in; access-token lifetime; the
   // tolerance for exp/nbf when validating (tests of expiry set it to 0 with a short lifetime).
   bool strict_auth = false;
   std::chrono::seconds token_lifetime{3599};
@@ -214,7 +214,7 @@ class Emulator {
   entra::Directory directory_;
   arm::SubscriptionRegistry subscriptions_;
   http::TlsMaterial tls_;
-  RealClock token_clock_;  // tokens live on real time, never on the virtual clock (PRODUCT §4)
+  RealClock token_clock_;  // tokens live on real time, never on the virtual clock
   std::unique_ptr<entra::TokenService> token_service_;
   msi::MsiSettings msi_settings_;
   arm::ArmContext arm_ctx_;  // the ARM core as the providers see it (also fixtures')

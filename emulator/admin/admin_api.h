@@ -1,4 +1,4 @@
-// The admin API under /_emulator/ (PRODUCT §5), served on both listeners: health, info,
+// The admin API under /_emulator/, served on both listeners: health, info,
 // the CA, the virtual clock, the proxy's refusals, token revocation, the managed-identity
 // endpoints' host identity, the long-running operation policies, the request journal and
 // fault injection. JSON in and out; errors in the admin shape.

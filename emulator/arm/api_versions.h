@@ -1,5 +1,5 @@
 // Which provider and resource type an ARM request addresses, and the errors ARM gives when the
-// namespace, the type or the api-version is not one it knows (api-surface §4.4; issue 4).
+// namespace, the type or the api-version is not one it knows.
 //
 // ARM resolves a path's type from the segments after /providers/{namespace}: type, name, type,
 // name, ... A trailing segment with no name is either a child collection (".../databases") or an

@@ -189,9 +189,9 @@ json subscription_json(const Subscription& s) {
           {"managedByTenants", json::array()}};
 }
 
-// Cloud metadata (api-surface §4.3). On a management host (proxy mode) it describes the real
+// Cloud metadata. On a management host (proxy mode) it describes the real
 // cloud; on any other host (endpoint mode) it points every endpoint at this emulator, with an
-// /adfs login endpoint so MSAL skips instance discovery (real-clients §2.2).
+// /adfs login endpoint so MSAL skips instance discovery.
 Response metadata_endpoints(const Request& req) {
   const bool real_host =
       req.host == "management.azure.com" || req.host == "management.core.windows.net";

@@ -1,4 +1,4 @@
-// The ARM surface's own endpoints (api-surface §4.3): cloud metadata, tenants, subscriptions,
+// The ARM surface's own endpoints: cloud metadata, tenants, subscriptions,
 // locations, providers, resource groups and their deletion operations, generic resource lists.
 // Providers (Kusto, Key Vault, managed identity) register their routes beside these.
 //
@@ -70,7 +70,7 @@ std::optional<http::Response> read_location_and_tags(const nlohmann::json& body,
 // A 200/201 JSON response with ARM's headers.
 http::Response arm_json(int status, const nlohmann::json& body);
 
-// Response headers every ARM answer carries (api-surface §4.2): routing id, rate-limit counters.
+// Response headers every ARM answer carries: routing id, rate-limit counters.
 class ArmHeadersFilter : public http::Filter {
  public:
   void after(const http::Request& req, http::Response& res) override;

@@ -41,7 +41,7 @@ const Region* find_region(const std::string& name_or_display) {
 }
 
 const std::vector<Provider>& providers() {
-  // Stable versions newest first, then previews (api-surface §1.1, §2.1, §2.3).
+  // Stable versions newest first, then previews.
   static const std::vector<std::string> kusto = {"2025-02-14",
                                                  "2024-04-13",
                                                  "2023-08-15",

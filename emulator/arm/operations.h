@@ -1,4 +1,4 @@
-// Long-running operations (PRODUCT §2, §5; api-surface §1.4): the engine behind
+// Long-running operations: the engine behind
 // Azure-AsyncOperation / Location polling and the provisioningState a resource shows on GET.
 //
 // Contract:

@@ -1,5 +1,4 @@
-// Tracked resources of every provider, in one store (PRODUCT §6 "one ARM core that every
-// provider uses"): id, type, location, tags, the provider's JSON, ETag and systemData. Providers
+// Tracked resources of every provider, in one store (one ARM core that every provider uses): id, type, location, tags, the provider's JSON, ETag and systemData. Providers
 // own the behaviour of their types; the store owns identity, concurrency and listing.
 //
 // Contract: keys are ARM ids compared case-insensitively; the id keeps the casing of the
@@ -106,7 +105,7 @@ class ResourceStore {
   void unindex(const TrackedResource& r);
 };
 
-// `$top`/`$skiptoken` paging of a list (api-surface: `{value, nextLink}`): `page_size` items
+// `$top`/`$skiptoken` paging of a list: `page_size` items
 // from `skip`, and the nextLink to the rest (absent on the last page).
 nlohmann::json paged_list(const std::vector<nlohmann::json>& items, size_t skip, size_t page_size,
                           const std::string& next_link_base);

@@ -1,4 +1,4 @@
-// Microsoft.Authorization, the part Key Vault's RBAC mode needs (PRODUCT §4): built-in role
+// Microsoft.Authorization, the part Key Vault's RBAC mode needs: built-in role
 // definitions for Key Vault keys and a store of role assignments at any ARM scope.
 //
 // Contract:

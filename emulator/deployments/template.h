@@ -1,4 +1,4 @@
-// An ARM template with its parameters bound (PRODUCT §2 last row): what a deployment needs of
+// An ARM template with its parameters bound: what a deployment needs of
 // it, free of HTTP.
 //
 // Template::load checks the template and the parameter values (types, allowedValues,

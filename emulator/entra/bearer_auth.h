@@ -1,5 +1,5 @@
-// Bearer-token validation for the relying parties, as a pipeline filter (PRODUCT §4, api-surface
-// §4.4, §5.5): every ARM request must carry "Authorization: Bearer <token>" issued by this
+// Bearer-token validation for the relying parties, as a pipeline filter: every ARM request must
+// carry "Authorization: Bearer <token>" issued by this
 // emulator for a management audience; failures are answered in ARM's 401 shape before the
 // request reaches a handler.
 //

@@ -1,6 +1,5 @@
 // The Entra ID HTTP surface (Surface::Login): discovery documents, JWKS, instance discovery and
-// the token endpoints, as a thin adapter over TokenService (api-surface §5.1-§5.2,
-// real-clients §2.3, §3.1, §5 and "What the emulator must do" -> Identity).
+// the token endpoints, as a thin adapter over TokenService.
 //
 // Routes (on the login hosts, and beside ARM on the management and loopback hosts):
 //   GET  /{tenant}/v2.0/.well-known/openid-configuration   v2 discovery

@@ -2,7 +2,7 @@
 // Entra error value, and validates bearer tokens for the relying parties (ARM, Key Vault).
 //
 // Contract:
-// - Scope/resource (api-surface §5.1): the v2 endpoint reads `scope`, a space-separated list in
+// - Scope/resource: the v2 endpoint reads `scope`, a space-separated list in
 //   which exactly one entry must be "<resource>/.default"; the resource is that entry with only
 //   the trailing "/.default" removed, so az's "https://management.core.windows.net//.default"
 //   asks for "https://management.core.windows.net/". The OIDC scopes openid, profile, email and
@@ -33,8 +33,8 @@
 //   managed identities. ARM and Key Vault accept v1 tokens and Entra issues v1 tokens for them,
 //   so v1 is the default version whichever endpoint was used.
 // - Times come from the injected clock, which must be a real-time clock (RealClock in the
-//   emulator; a fake in tests), never the VirtualClock: clients cache tokens by their own clock
-//   (PRODUCT §4). Like Entra, iat and nbf are back-dated (default 5 minutes) to absorb client
+//   emulator; a fake in tests), never the VirtualClock: clients cache tokens by their own clock.
+//   Like Entra, iat and nbf are back-dated (default 5 minutes) to absorb client
 //   clocks that run slow; exp = issue time + lifetime (default 3599 s: Entra's `expires_in` for
 //   client-credentials tokens); `expires_in` reports the lifetime.
 // - Revocation: revoke_tokens_issued_before_now() makes validate() refuse every token issued

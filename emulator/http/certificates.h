@@ -1,4 +1,4 @@
-// The emulator's own certificate authority and TLS server certificate (PRODUCT §3).
+// The emulator's own certificate authority and TLS server certificate.
 //
 // Contract:
 // - ensure_certificates(dir) returns the CA and a server certificate signed by it, creating them

@@ -1,10 +1,10 @@
 // The one place that builds error responses, one function per API family, so every error a
 // client sees has the shape of the service it talked to:
-//   ARM        {"error":{"code","message"[,"target"]}}                       (api-surface §4.1)
-//   Key Vault  {"error":{"code","message"[,"innererror":{"code"}]}}          (api-surface §3.7)
+//   ARM        {"error":{"code","message"[,"target"]}}
+//   Key Vault  {"error":{"code","message"[,"innererror":{"code"}]}}
 //   Entra      {"error","error_description","error_codes","timestamp","trace_id","correlation_id",
-//               "error_uri"}                                                 (api-surface §5)
-//   MSI        {"error","error_description"}                                 (api-surface §5.3)
+//               "error_uri"}
+//   MSI        {"error","error_description"}
 //   Admin      {"error":{"code","message"}}
 #pragma once
 
@@ -17,7 +17,7 @@ namespace cmk::http {
 
 Response arm_error(int status, std::string_view code, std::string_view message,
                    std::string_view target = {});
-// ARM's 401 (api-surface §4.4): the ARM body plus the challenge ARM sends with it,
+// ARM's 401: the ARM body plus the challenge ARM sends with it,
 //   WWW-Authenticate: Bearer authorization_uri="https://login.windows.net/", error="invalid_token",
 //                     error_description="<description>"
 // `code` is AuthenticationFailed, InvalidAuthenticationToken, ExpiredAuthenticationToken,
@@ -27,7 +27,7 @@ Response arm_unauthorized(std::string_view code, std::string_view message,
                           std::string_view description);
 Response keyvault_error(int status, std::string_view code, std::string_view message,
                         std::string_view inner_code = {});
-// Key Vault's authentication challenge (api-surface §3.6, real-clients §6): 401 Unauthorized
+// Key Vault's authentication challenge: 401 Unauthorized
 // AKV10000 with
 //   WWW-Authenticate: Bearer authorization="https://login.microsoftonline.com/<tenant>",
 //                     resource="https://<vault host minus its first label>[:port unless 443]"

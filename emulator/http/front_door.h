@@ -1,4 +1,4 @@
-// The plain-HTTP listener's front door (PRODUCT §3, proxy mode).
+// The plain-HTTP listener's front door.
 //
 // Every connection on the HTTP port lands here first:
 // - `CONNECT host:443` for an Azure host the emulator serves (login, management, *.vault.azure.net),

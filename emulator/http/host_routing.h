@@ -1,5 +1,5 @@
-// Which surface a request belongs to, decided from the listener, the Host and the path
-// (PRODUCT §3): vault hosts (<vault>.vault.azure.net, <vault>.vault.localhost) reach that vault's
+// Which surface a request belongs to, decided from the listener, the Host and the path:
+// vault hosts (<vault>.vault.azure.net, <vault>.vault.localhost) reach that vault's
 // data plane; login hosts reach Entra; management and loopback hosts reach ARM, with Entra paths
 // (/{tenant}/oauth2/..., /adfs/..., /common/discovery/...) and /_emulator/ beside it; on the
 // loopback hosts themselves (localhost, 127.x, ::1) Key Vault data-plane paths (/keys...,

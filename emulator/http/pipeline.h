@@ -1,4 +1,4 @@
-// The middleware chain every request passes through, in one place (PRODUCT §6): request ids,
+// The middleware chain every request passes through, in one place: request ids,
 // access log and error mapping now; journal, fault injection and authentication plug in as
 // further filters. Filters are added before the listeners start and must be thread-safe.
 #pragma once

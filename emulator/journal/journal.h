@@ -1,4 +1,4 @@
-// The request journal (PRODUCT §5, issue 7): a bounded ring of what clients asked and what they
+// The request journal: a bounded ring of what clients asked and what they
 // got, for tests to assert on ("was the key unwrapped, by whom, how often") without scraping
 // logs.
 //

@@ -1,4 +1,4 @@
-// The names Key Vault uses for curves and algorithms (api-surface §3.5), parsed once into what
+// The names Key Vault uses for curves and algorithms, parsed once into what
 // the crypto code needs. Names compare exactly, as the service does ("RSA-OAEP", not
 // "rsa-oaep").
 #pragma once

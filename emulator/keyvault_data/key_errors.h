@@ -1,4 +1,4 @@
-// Errors of the Key Vault keys domain, as values (api-surface §3.7, §3.8). Each kind maps to
+// Errors of the Key Vault keys domain, as values. Each kind maps to
 // one HTTP status, `code` and `innererror.code` in the adapter (keys_api.cpp), so the domain
 // says what went wrong and the adapter only renders it:
 //

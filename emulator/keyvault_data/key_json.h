@@ -1,4 +1,4 @@
-// The wire shapes of the keys data plane (api-surface §3.4), both ways: KeyStore views rendered as
+// The wire shapes of the keys data plane, both ways: KeyStore views rendered as
 // KeyBundle / KeyItem / DeletedKeyBundle / KeyRotationPolicy JSON, and request bodies read into
 // the store's request structs. No HTTP: the adapter passes the vault URL the client addressed.
 //

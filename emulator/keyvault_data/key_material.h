@@ -1,5 +1,5 @@
 // The key material of one Key Vault key version, and every cryptographic operation on it, with
-// OpenSSL's EVP API (api-surface §3.5; PRODUCT §1 "real RSA keys made by OpenSSL").
+// OpenSSL's EVP API.
 //
 // Contract:
 // - Families: RSA (2048/3072/4096 bits when generated; 2048-4096 when imported), EC (P-256,

@@ -1,5 +1,5 @@
 // The keys of every vault: versions, attributes, soft delete, rotation, backup, and the
-// cryptographic operations with the rules Key Vault applies (api-surface §3.3-§3.8; PRODUCT §2).
+// cryptographic operations with the rules Key Vault applies.
 // No HTTP here: the adapter (keys_api) parses requests into these calls and renders the views.
 //
 // Contract:

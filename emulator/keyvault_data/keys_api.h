@@ -1,4 +1,4 @@
-// The Key Vault keys data plane over HTTP (api-surface §3; real-clients §3.3, §4, §6): a thin
+// The Key Vault keys data plane over HTTP: a thin
 // adapter that finds the vault, authenticates, authorizes, parses the body into KeyStore calls
 // and renders the answers and errors in Key Vault's shapes.
 //

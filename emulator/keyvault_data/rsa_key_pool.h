@@ -1,4 +1,4 @@
-// Ready-made RSA keys for key creation (PRODUCT §7: create RSA-2048 p50 <= 2 ms while raw
+// Ready-made RSA keys for key creation (the target: create RSA-2048 at p50 <= 2 ms, while raw
 // generation takes 60-150 ms).
 //
 // Contract:

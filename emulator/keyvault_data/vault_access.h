@@ -1,4 +1,4 @@
-// Who may do what with a vault's keys (PRODUCT §4, api-surface §2.2, §3.3, §3.7).
+// Who may do what with a vault's keys.
 //
 // Contract:
 // - Access-policy vaults (enableRbacAuthorization false): a caller is allowed a key permission

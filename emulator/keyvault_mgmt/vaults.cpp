@@ -172,7 +172,7 @@ std::optional<arm::OperationError> merge_vault_properties(json& merged, const js
       acls != merged.end() && is_default_network_acls(*acls))
     merged.erase(acls);
 
-  // The rules that make soft delete and purge protection one-way (PRODUCT §2).
+  // The rules that make soft delete and purge protection one-way.
   if (auto v = props.find("enablePurgeProtection"); v != props.end() && !v->is_null()) {
     if (!v->is_boolean()) return fail("The property 'enablePurgeProtection' must be a boolean.");
     if (!v->get<bool>())

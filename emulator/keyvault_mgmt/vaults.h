@@ -1,4 +1,4 @@
-// Microsoft.KeyVault/vaults, the management plane (api-surface §2.1, §2.2; PRODUCT §2 first row).
+// Microsoft.KeyVault/vaults, the management plane.
 //
 // Vault rules the emulator enforces:
 // - names: 3-24 characters, letters, digits and '-', starting with a letter, ending with a letter

@@ -1,4 +1,4 @@
-// Customer-managed keys on Kusto clusters (PRODUCT §2, api-surface §1.7, §6): what a cluster does
+// Customer-managed keys on Kusto clusters: what a cluster does
 // with properties.keyVaultProperties {keyVaultUri, keyName, keyVersion, userIdentity}.
 //
 // Contract:

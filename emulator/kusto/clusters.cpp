@@ -164,7 +164,7 @@ Response request_conflict(const arm::ResourceId& id) {
 
 namespace {
 
-// If-Match / If-None-Match (api-surface §4.5). `existing` is the stored cluster, if any.
+// If-Match / If-None-Match. `existing` is the stored cluster, if any.
 std::optional<Response> check_preconditions(const Request& req,
                                             const std::optional<arm::TrackedResource>& existing) {
   if (auto m = req.header("If-Match")) {
@@ -200,7 +200,7 @@ std::optional<Response> apply_sku(const json& sku, json& out, bool patch) {
     return bad("InvalidRequestContent", "The sku tier '" + tier->get<std::string>() +
                                             "' is invalid: 'Basic' or 'Standard'.");
   merged["tier"] = t == "basic" ? "Basic" : "Standard";
-  // Basic is exactly the Dev(No SLA) family (api-surface §1.5).
+  // Basic is exactly the Dev(No SLA) family.
   const bool dev = name->get<std::string>().rfind("Dev(No SLA)", 0) == 0;
   if (dev != (t == "basic"))
     return bad("InvalidRequestContent",
@@ -386,7 +386,7 @@ void apply_identity(const KustoProviderContext& ctx, const arm::ResourceId& id,
 // already exists (create-only keys may then not change).
 std::optional<Response> merge_properties(const json& in, json& props, bool patch, bool existing) {
   if (!in.is_object()) return bad("InvalidRequestContent", "'properties' must be an object.");
-  // Debian's Python SDK sends the nine model defaults on every PATCH (real-clients §3.2). When a
+  // Debian's Python SDK sends the nine model defaults on every PATCH. When a
   // body carries all nine, the ones still at their default are the SDK's, not the caller's:
   // applying them would reset e.g. streaming ingestion whenever a key is rotated. A caller of
   // that SDK who wants one of them back at its default uses PUT.
@@ -909,7 +909,7 @@ struct Provider {
               {"name", op->id},
               {"status", arm::operation_status_name(op->status)},
               {"startTime", to_iso8601(op->started_at)},
-              // The service sends endTime while running too (api-surface §1.4).
+              // The service sends endTime while running too.
               {"endTime", to_iso8601(op->ended_at.value_or(op->started_at))},
               {"percentComplete", running ? 0.5 : 1.0},
               {"properties",

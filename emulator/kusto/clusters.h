@@ -1,4 +1,4 @@
-// Microsoft.Kusto/clusters (api-surface §1): the ARM resource provider of Azure Data Explorer
+// Microsoft.Kusto/clusters: the ARM resource provider of Azure Data Explorer
 // clusters, on the shared ARM core (ResourceStore for the resource, OperationEngine for the
 // long-running operations).
 //
@@ -28,7 +28,7 @@
 // request's api-version spelling (SDK deserialisers are case-sensitive); bodies may use either.
 //
 // Write semantics:
-//   - PUT replaces: properties start again from the defaults (api-surface §1.5) plus the body;
+//   - PUT replaces: properties start again from the defaults plus the body;
 //     read-only properties in the body (state, provisioningState, uri, ...) are ignored, so
 //     `az resource update` may send the whole resource back; create-only properties
 //     (enableDoubleEncryption, virtualClusterGraduationProperties) keep their stored value.
@@ -132,7 +132,7 @@ bool is_valid_cluster_name(const std::string& name);
 std::optional<std::string> normalize_identity_type(const std::string& type);
 
 // The nine properties Debian's azure-mgmt-kusto 3.1.0b1 models send on every PATCH with fixed
-// defaults (real-clients §3.2), and those values.
+// defaults, and those values.
 const nlohmann::json& sdk_patch_defaults();
 
 }  // namespace cmk::kusto

@@ -22,7 +22,7 @@ namespace {
 constexpr const char* kDatabaseCreateKind = "DatabaseCreate";
 constexpr const char* kDatabaseAlterKind = "DatabaseAlter";
 constexpr const char* kDatabaseDeleteKind = "DatabaseDelete";
-// FollowerDatabaseCreate is the service's (api-surface §1.4); the other three are emulator names.
+// FollowerDatabaseCreate is the service's; the other three are emulator names.
 constexpr const char* kAttachKind = "FollowerDatabaseCreate";
 constexpr const char* kAttachUpdateKind = "FollowerDatabaseUpdate";
 constexpr const char* kAttachDeleteKind = "FollowerDatabaseDelete";

@@ -1,4 +1,4 @@
-// Microsoft.Kusto databases and attached database configurations (api-surface §1.8): the
+// Microsoft.Kusto databases and attached database configurations: the
 // children of a cluster, on the ARM core, and the leader/follower relationships they build
 // (domain in kusto/followers.h).
 //

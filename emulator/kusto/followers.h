@@ -1,4 +1,4 @@
-// Leader and follower clusters of Microsoft.Kusto (api-surface §1.8): the relationships, read
+// Leader and follower clusters of Microsoft.Kusto: the relationships, read
 // from the ResourceStore (no HTTP here), that the databases provider, the clusters provider and
 // the CMK rules share.
 //
@@ -27,7 +27,7 @@
 
 namespace cmk::kusto {
 
-// Types as the service spells them in bodies (api-surface §1.2: `Clusters`, `Databases`).
+// Types as the service spells them in bodies.
 inline constexpr const char* kDatabaseType = "Microsoft.Kusto/Clusters/Databases";
 inline constexpr const char* kAttachmentType =
     "Microsoft.Kusto/Clusters/AttachedDatabaseConfigurations";

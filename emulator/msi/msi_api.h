@@ -1,6 +1,6 @@
 // The managed-identity HTTP surface (Surface::Msi, the plain-HTTP listener): the token endpoints
-// that App Service, Cloud Shell and IMDS offer to code running on Azure (api-surface §5.3-§5.4,
-// real-clients §2.3, §3.1, §4, §7), as a thin adapter over TokenService.
+// that App Service, Cloud Shell and IMDS offer to code running on Azure, as a thin adapter over
+// TokenService.
 //
 // Routes and what each flavour demands:
 //   GET  /msi/token   App Service: header X-IDENTITY-HEADER (api-version 2019-08-01), or the

@@ -1,4 +1,4 @@
-// Microsoft.ManagedIdentity/userAssignedIdentities (api-surface §2.3): the ARM resource provider
+// Microsoft.ManagedIdentity/userAssignedIdentities: the ARM resource provider
 // of user-assigned identities. Each identity is also registered in the identity directory, so it
 // can obtain tokens at once (through the managed-identity endpoints, or as a cluster's identity).
 //

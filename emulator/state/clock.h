@@ -4,7 +4,7 @@
 // a Clock for "now" and compares. The VirtualClock follows real time plus an offset that tests
 // move forward (advance) and can be frozen, so operation progress, key validity, retention,
 // rotation and key refresh can be exercised in milliseconds. Access-token lifetimes are the one
-// exception (PRODUCT §4): they are stamped and checked on RealClock, because clients cache tokens
+// exception: they are stamped and checked on RealClock, because clients cache tokens
 // by their own clock.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Declarative fixtures (PRODUCT §5): JSON files under fixtures/ that describe the world the
+// Declarative fixtures: JSON files under fixtures/ that describe the world the
 // emulator starts with. Applied in the order given; later files add to or replace (by id) what
 // earlier ones defined.
 //

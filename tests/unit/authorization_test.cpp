@@ -1,5 +1,5 @@
 // Microsoft.Authorization role assignments and the Key Vault built-in roles, and RBAC-mode vaults
-// deciding the keys data plane with them (PRODUCT §4, api-surface §3.3, §3.7).
+// deciding the keys data plane with them.
 #include <catch2/catch.hpp>
 
 #include "authorization/role_assignments.h"

@@ -282,7 +282,7 @@ TEST_CASE("auth: revoking tokens through the admin API", "[auth][admin]") {
 }
 
 TEST_CASE("auth: Key Vault's challenge names the vault's parent domain", "[auth][keyvault]") {
-  // Built now for the Key Vault data plane (issue 5); api-surface §3.6, real-clients §6.
+  // Built now for the Key Vault data plane.
   http::Request req;
   req.host = "kv1.vault.localhost";
   req.port = 8443;

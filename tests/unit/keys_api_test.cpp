@@ -1,5 +1,5 @@
 // The keys data plane over HTTPS through the in-process emulator: the challenge, token checks,
-// access policies, every route and the error shapes (api-surface §3; real-clients §3.3, §4, §6).
+// access policies, every route and the error shapes.
 #include <catch2/catch.hpp>
 
 #include <openssl/rsa.h>

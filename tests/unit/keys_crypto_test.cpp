@@ -1,5 +1,5 @@
 // Key Vault key material: every algorithm against plain OpenSSL on the other side (interop), the
-// RFC 3394 vector, and the input checks (PRODUCT §1 "real RSA keys", api-surface §3.5).
+// RFC 3394 vector, and the input checks.
 #include <catch2/catch.hpp>
 
 #include <openssl/core_names.h>

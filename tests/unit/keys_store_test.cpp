@@ -1,5 +1,5 @@
 // The Key Vault key store: versions, attributes and the rules for use, soft delete and purge on
-// the virtual clock, rotation, backup/restore, paging (api-surface §3.3-§3.8).
+// the virtual clock, rotation, backup/restore, paging.
 #include <catch2/catch.hpp>
 
 #include <openssl/rsa.h>

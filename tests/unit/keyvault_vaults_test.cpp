@@ -1,4 +1,4 @@
-// Microsoft.KeyVault/vaults through ARM: the rules of PRODUCT §2's first row, access policies,
+// Microsoft.KeyVault/vaults through ARM: soft delete and purge protection rules, access policies,
 // soft delete, recovery and purge on the virtual clock.
 #include <catch2/catch.hpp>
 

@@ -290,7 +290,7 @@ TEST_CASE("kusto clusters: PATCH merges and keeps create-only settings - the SDK
   CHECK(c["properties"]["state"] == "Running");                           // read-only: ignored
   CHECK(c["properties"]["uri"] == "https://kc01.westeurope.kusto.windows.net");
 
-  // What Debian's azure-mgmt-kusto 3.1.0b1 sends for a key rotation (real-clients §3.2).
+  // What Debian's azure-mgmt-kusto 3.1.0b1 sends for a key rotation.
   json patch = {{"properties", kusto::sdk_patch_defaults()}};
   patch["properties"]["keyVaultProperties"] = {{"keyName", "cmk1"}, {"keyVersion", ""},
                                                {"keyVaultUri", "https://kv1.vault.azure.net/"}};

@@ -322,7 +322,7 @@ TEST_CASE("login: the ADFS token endpoint (az endpoint mode)", "[login][token]")
   auto emu = test::start_emulator();
   auto cli = test::https_client(*emu);
   const std::string localhost = "localhost:" + std::to_string(emu->https_port());
-  // What az 2.45 sends (real-clients §2.5), scope on the emulator's own host.
+  // What az 2.45 sends, scope on the emulator's own host.
   auto r = post_token(*cli, "/adfs/oauth2/token",
                       test::form({{"client_id", test::kSpAppId},
                                   {"grant_type", "client_credentials"},
@@ -504,7 +504,7 @@ TEST_CASE("login: unknown clients, lenient by default, refused in strict mode", 
 TEST_CASE("login: unknown form fields and query parameters are tolerated", "[login][token]") {
   auto emu = test::start_emulator();
   auto cli = test::https_client(*emu);
-  // What MSAL Node sends (real-clients §4), through the proxy on the real host name.
+  // What MSAL Node sends, through the proxy on the real host name.
   auto proxied = test::proxied_client(*emu, "login.microsoftonline.com");
   auto r = proxied->Post(tenant_path("/oauth2/v2.0/token?client-request-id=abc&x-unknown=1"),
                          test::form({{"client_id", test::kSpAppId},

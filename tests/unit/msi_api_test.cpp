@@ -67,8 +67,8 @@ int64_t unix_now() {
       .count();
 }
 
-// The fields every flavour sends, as strings (real-clients §7: az needs token_type and
-// expires_on, Python needs resource).
+// The fields every flavour sends, as strings (az needs token_type and expires_on, Python needs
+// resource).
 void require_token_fields(const json& b) {
   for (const char* k : {"access_token", "token_type", "expires_on", "expires_in", "not_before",
                         "resource", "client_id"}) {

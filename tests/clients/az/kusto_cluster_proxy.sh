@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# az (Debian azure-cli), default AzureCloud, proxy mode, the way real-clients.md §2.1 says Debian's
+# az (Debian azure-cli), default AzureCloud, proxy mode, the way Debian's
 # az can drive a cluster: `az rest` PUT and PATCH (az rest does not poll), then
 # `az kusto cluster wait --updated` (polls GET until provisioningState is terminal) and
 # `az kusto cluster show`; then `az resource update --set properties.enablePurge=true`

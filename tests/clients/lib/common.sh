@@ -29,7 +29,7 @@ check_claims() {
 # register_emu_cloud: endpoint mode. Registers and selects cloud "Emu" whose resource manager is
 # https://localhost:<https port>/. az reads the AD endpoints from ARM's GET /metadata/endpoints;
 # their loginEndpoint ends in /adfs, so MSAL treats the authority as ADFS and skips instance
-# discovery (az 2.45 has no switch for it, real-clients.md §2.2).
+# discovery (az 2.45 has no switch for it).
 register_emu_cloud() {
   # az reads neither suffixes nor the Graph endpoint from the Azure Stack form of the metadata,
   # and `az keyvault create` refuses to run without both (it builds a Graph client even with

@@ -23,7 +23,7 @@ const EMU = `https://localhost:${env.CMK_HTTPS_PORT}`;
 resolveToLoopback(VAULT_HOST); // the /etc/hosts line of the README recipe
 bypassProxyFor(VAULT_HOST);
 
-// disableInstanceDiscovery: MSAL would otherwise ask login.microsoftonline.com (real-clients §4).
+// disableInstanceDiscovery: MSAL would otherwise ask login.microsoftonline.com.
 const cred = new ClientSecretCredential(TENANT, SP_APP_ID, SP_SECRET, { authorityHost: EMU, disableInstanceDiscovery: true });
 const armScope = "https://management.azure.com/.default";
 await createResourceGroup(cred, SUB, "rg-keysepnode", { endpoint: EMU });
@@ -79,8 +79,8 @@ async function scenario(url, name, options = {}) {
 
 // (a) the vault's own host name, default settings.
 await scenario(`https://${VAULT_HOST}:${env.CMK_HTTPS_PORT}`, "cmk-a");
-// (b) the emulator's address itself. No parent domain can pass the resource check there
-// (real-clients §6): with defaults the SDK refuses the challenge, so (b) runs with it off.
+// (b) the emulator's address itself. No parent domain can pass the resource check there:
+// with defaults the SDK refuses the challenge, so (b) runs with it off.
 try {
   await new KeyClient(EMU, cred).getKey("cmk-a");
   fail("the SDK accepted the challenge of https://localhost with verification on");

@@ -33,7 +33,7 @@ resolve_to_loopback(VAULT_HOST)  # the /etc/hosts line of the README recipe
 bypass_proxy_for(VAULT_HOST)
 
 # instance_discovery=False: this azure-identity (1.13.0b2) would otherwise ask
-# login.microsoftonline.com (real-clients §3.1).
+# login.microsoftonline.com.
 cred = ClientSecretCredential(TENANT, SP_APP_ID, SP_SECRET, authority=EMU, instance_discovery=False)
 arm = {"base_url": EMU, "credential_scopes": ["https://management.azure.com/.default"]}
 ResourceManagementClient(cred, SUB, **arm).resource_groups.create_or_update("rg-keysep", {"location": "westeurope"})
@@ -85,8 +85,8 @@ def scenario(url, name, challenged=True, **client_options):
 
 # (a) the vault's own host name, default settings.
 scenario(f"https://{VAULT_HOST}:{HTTPS_PORT}", "cmk-a")
-# (b) the emulator's address itself. No parent domain can pass the resource check there
-# (real-clients §6): with defaults the SDK refuses the challenge, so (b) runs with it off.
+# (b) the emulator's address itself. No parent domain can pass the resource check there:
+# with defaults the SDK refuses the challenge, so (b) runs with it off.
 try:
     KeyClient(EMU, cred).get_key("cmk-a")
     expect(False, "the SDK accepted the challenge of https://localhost with verification on")
