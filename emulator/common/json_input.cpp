@@ -4,8 +4,6 @@
 
 namespace cmk {
 
-namespace {
-
 std::string line_and_column(std::string_view text, size_t byte) {
   size_t line = 1, col = 1;
   for (size_t i = 0; i < byte && i < text.size(); ++i) {
@@ -18,8 +16,6 @@ std::string line_and_column(std::string_view text, size_t byte) {
   }
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
 }
-
-}  // namespace
 
 size_t json_nesting_depth(std::string_view text, size_t limit, size_t* offset) {
   size_t depth = 0, deepest = 0;

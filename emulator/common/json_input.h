@@ -5,6 +5,7 @@
 // nlohmann sees the text, and reports errors with a line and a column.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,9 @@ inline constexpr size_t kMaxJsonNesting = 64;
 // of range ("1e400"). `what` prefixes nothing; callers add the document's name.
 Result<nlohmann::json> parse_json_input(std::string_view text,
                                         size_t max_nesting = kMaxJsonNesting);
+
+// "line L, column C" of byte offset `byte` in `text` (both 1-based), for messages about input.
+std::string line_and_column(std::string_view text, size_t byte);
 
 // The deepest nesting of arrays and objects in `text` (brackets inside strings do not count),
 // stopping early once `limit` is exceeded; `offset` receives the byte where it was.

@@ -147,19 +147,6 @@ class Rewriter {
   size_t i_ = 0;
 };
 
-std::string line_and_column(std::string_view text, size_t offset) {
-  size_t line = 1, column = 1;
-  for (size_t k = 0; k < offset && k < text.size(); ++k) {
-    if (text[k] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return "line " + std::to_string(line) + ", column " + std::to_string(column);
-}
-
 }  // namespace
 
 Result<nlohmann::json> parse_lenient_json(std::string_view text) {
