@@ -9,6 +9,7 @@
 #include "http/error_bodies.h"
 #include "kusto/databases.h"
 #include "kusto/followers.h"
+#include "kusto/kusto_errors.h"
 #include "kusto/principal_assignments.h"
 #include "state/clock.h"
 
@@ -73,25 +74,8 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-bool is_terminal_state(const std::string& provisioning_state) {
-  return provisioning_state == "Succeeded" || provisioning_state == "Failed" ||
-         provisioning_state == "Canceled";
-}
-
-Response not_found(const std::string& rg, const std::string& name) {
-  return http::arm_error(404, "ResourceNotFound",
-                         "The Resource 'Microsoft.Kusto/clusters/" + name +
-                             "' under resource group '" + rg +
-                             "' was not found. For more details please go to "
-                             "https://aka.ms/ARMResourceNotFoundFix");
-}
-
 // The start of stateReason while a cluster is suspended for its key; resumption clears only that.
 constexpr const char* kKeySuspension = "Suspended: the customer-managed key cannot be used. ";
-
-Response bad(std::string_view code, const std::string& message) {
-  return http::arm_error(400, code, message);
-}
 
 // The id as the service spells it (`Clusters`), whatever casing the request used.
 arm::ResourceId cluster_id(const std::string& sub, const std::string& rg, const std::string& name) {
@@ -622,7 +606,7 @@ struct Provider {
     std::lock_guard<std::mutex> lock(write_mu);
     auto existing = settled(id);
     if (auto e = check_preconditions(req, existing)) return *e;
-    if (patch && !existing) return not_found(rg, name);
+    if (patch && !existing) return cluster_not_found(rg, name);
     if (existing && busy(*existing)) return request_conflict(id);
     if (!existing && name_taken(name))  // names are global: a cluster's URI is a DNS name
       return bad("InvalidClusterName", name_taken_message(name));
@@ -683,11 +667,11 @@ struct Provider {
     refresh_key(id);
     if (uses_upper_fqdn_spelling(api_version(req))) {
       auto r = ctx.arm.resources->get(id);
-      if (!r) return not_found(p.get("rg"), p.get("name"));
+      if (!r) return cluster_not_found(p.get("rg"), p.get("name"));
       return cluster_response(200, *r, req);
     }
     auto rendered = ctx.arm.resources->get_rendered(id);  // the hot path: no JSON work per GET
-    if (!rendered) return not_found(p.get("rg"), p.get("name"));
+    if (!rendered) return cluster_not_found(p.get("rg"), p.get("name"));
     Response res;
     res.set_json(200, *rendered->json);
     res.set_header("ETag", rendered->etag);
@@ -760,7 +744,7 @@ struct Provider {
     const arm::ResourceId id = cluster_id(sub, rg, name);
     std::lock_guard<std::mutex> lock(write_mu);
     auto existing = settled(id);
-    if (!existing) return not_found(rg, name);
+    if (!existing) return cluster_not_found(rg, name);
     if (busy(*existing)) return request_conflict(id);
     const json requested = *given;
     ctx.arm.resources->update(id, arm::caller_of(req), [](arm::TrackedResource& c) {
@@ -802,7 +786,7 @@ struct Provider {
     if (auto e = arm::check_group_access(req, *ctx.arm.subscriptions, *ctx.arm.groups, sub, rg))
       return *e;
     auto existing = settled(cluster_id(sub, rg, name));
-    if (!existing) return not_found(rg, name);
+    if (!existing) return cluster_not_found(rg, name);
     const json& props = existing->body["properties"];
     return arm::arm_json(
         200, {{"value",
@@ -816,7 +800,7 @@ struct Provider {
     const arm::ResourceId id = cluster_id(sub, rg, name);
     std::lock_guard<std::mutex> lock(write_mu);
     auto existing = settled(id);
-    if (!existing) return not_found(rg, name);
+    if (!existing) return cluster_not_found(rg, name);
     if (busy(*existing)) return request_conflict(id);
     // adxdocs: a cluster that has attached follower or leader databases cannot be stopped.
     if (!start && is_leader_or_follower(*ctx.arm.resources, *ctx.arm.subscriptions, existing->id))
@@ -1130,7 +1114,7 @@ void register_kusto_routes(http::Router& router, KustoProviderContext ctx) {
                                          p.get("rg")))
       return *e;
     if (!ctx.arm.resources->get(cluster_id(p.get("sub"), p.get("rg"), p.get("name"))))
-      return not_found(p.get("rg"), p.get("name"));
+      return cluster_not_found(p.get("rg"), p.get("name"));
     json value = json::array();
     for (const auto& s : skus()) {
       const bool basic = std::string(s.tier) == "Basic";

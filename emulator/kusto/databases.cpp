@@ -8,6 +8,7 @@
 #include "arm/catalog.h"
 #include "http/error_bodies.h"
 #include "kusto/followers.h"
+#include "kusto/kusto_errors.h"
 #include "kusto/principal_assignments.h"
 
 namespace cmk::kusto {
@@ -58,17 +59,6 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-Response bad(std::string_view code, const std::string& message) {
-  return http::arm_error(400, code, message);
-}
-
-Response parent_not_found(const std::string& cluster) {
-  return http::arm_error(
-      404, "ParentResourceNotFound",
-      "Can not perform requested operation on nested resource. Parent resource '" + cluster +
-          "' not found.");
-}
-
 Response child_not_found(const std::string& rg, const std::string& cluster, const char* type,
                          const std::string& name) {
   return http::arm_error(404, "ResourceNotFound",
@@ -78,38 +68,15 @@ Response child_not_found(const std::string& rg, const std::string& cluster, cons
                              "https://aka.ms/ARMResourceNotFoundFix");
 }
 
-Response cluster_not_found(const std::string& rg, const std::string& name) {
-  return http::arm_error(404, "ResourceNotFound",
-                         "The Resource 'Microsoft.Kusto/clusters/" + name +
-                             "' under resource group '" + rg +
-                             "' was not found. For more details please go to "
-                             "https://aka.ms/ARMResourceNotFoundFix");
-}
-
-Response no_content() {
-  Response r;
-  r.status = 204;
-  return r;
-}
-
 const json& props(const arm::TrackedResource& r) {
   static const json empty = json::object();
   auto it = r.body.find("properties");
   return it != r.body.end() && it->is_object() ? *it : empty;
 }
 
-std::string str_prop(const json& p, const char* name) {
-  auto it = p.find(name);
-  return it != p.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 std::string provisioning_state(const arm::TrackedResource& r) {
-  const std::string s = str_prop(props(r), "provisioningState");
+  const std::string s = string_member(props(r), "provisioningState");
   return s.empty() ? "Succeeded" : s;
-}
-
-bool is_terminal_state(const std::string& s) {
-  return s == "Succeeded" || s == "Failed" || s == "Canceled";
 }
 
 std::string kind_of(const arm::TrackedResource& db) {
@@ -142,13 +109,13 @@ arm::TrackedResource make_replica(const arm::TrackedResource& follower,
   r.location = follower.location;
   json p = {{"provisioningState", "Succeeded"},
             {"statistics", {{"size", 0}}},
-            {"leaderClusterResourceId", str_prop(a, "clusterResourceId")},
+            {"leaderClusterResourceId", string_member(a, "clusterResourceId")},
             {"attachedDatabaseConfigurationName", attachment.id.name()},
-            {"principalsModificationKind", str_prop(a, "defaultPrincipalsModificationKind")},
+            {"principalsModificationKind", string_member(a, "defaultPrincipalsModificationKind")},
             {"originalDatabaseName", leader_db.id.name()},
             {"databaseShareOrigin", "Direct"}};
   for (const char* period : {"softDeletePeriod", "hotCachePeriod"})
-    if (!str_prop(l, period).empty()) p[period] = str_prop(l, period);
+    if (!string_member(l, period).empty()) p[period] = string_member(l, period);
   if (auto s = a.find("tableLevelSharingProperties"); s != a.end())
     p["tableLevelSharingProperties"] = *s;
   r.body = {{"kind", kReadOnlyFollowing}, {"properties", p}};
@@ -180,7 +147,8 @@ void follow_new_database(arm::ResourceStore& store, const arm::SubscriptionRegis
   for (const auto& a : attachments_following(store, subs, *db.id.parent())) {
     const json& p = props(a);
     const std::string state = provisioning_state(a);
-    if (str_prop(p, "databaseName") != "*" || state == "Failed" || state == "Deleting") continue;
+    if (string_member(p, "databaseName") != "*" || state == "Failed" || state == "Deleting")
+      continue;
     auto follower = store.get(*a.id.parent());
     if (!follower) continue;
     const std::string name = follower_database_name(p, db.id.name());
@@ -196,7 +164,7 @@ std::optional<arm::OperationError> plan_replicas(
     const arm::TrackedResource& leader, const arm::TrackedResource& attachment,
     std::vector<std::pair<arm::TrackedResource, std::string>>& plan) {
   const json& p = props(attachment);
-  const std::string followed = str_prop(p, "databaseName");
+  const std::string followed = string_member(p, "databaseName");
   auto failure = [&](const std::string& why) {
     return arm::OperationError{"CannotAlterFollowerDatabase",
                                "[BadRequest] Cannot alter leader cluster '" + leader.id.name() +
@@ -407,7 +375,7 @@ struct DatabaseProvider {
   std::optional<Response> check_running(const arm::TrackedResource& c,
                                         const std::string& role) const {
     if (busy(c)) return request_conflict(c.id);
-    const std::string state = str_prop(props(c), "state");
+    const std::string state = string_member(props(c), "state");
     if (!state.empty() && state != "Running")
       return http::arm_error(409, "ClusterNotRunning",
                              "[Conflict] " + role + " '" + c.id.name() + "' is in state '" + state +
@@ -451,7 +419,7 @@ struct DatabaseProvider {
   void settle_database(const arm::ResourceId& cluster_id, const arm::ResourceId& db_id) const {
     ctx.arm.operations->settle_resource(db_id.key());
     if (auto db = store().get(db_id)) {
-      const std::string attachment = str_prop(props(*db), "attachedDatabaseConfigurationName");
+      const std::string attachment = string_member(props(*db), "attachedDatabaseConfigurationName");
       if (!attachment.empty())
         ctx.arm.operations->settle_resource(
             child_id(cluster_id, kAttachmentSegment, attachment).key());
@@ -500,7 +468,7 @@ struct DatabaseProvider {
       if (kind_of(*existing) == kReadOnlyFollowing)
         return bad("CannotAlterFollowerDatabase",
                    "Database '" + dbname + "' follows leader cluster '" +
-                       str_prop(props(*existing), "leaderClusterResourceId") +
+                       string_member(props(*existing), "leaderClusterResourceId") +
                        "' and cannot become a ReadWrite database; detach it first.");
       return bad("InvalidRequestContent",
                  "Database '" + dbname + "' is of kind 'ReadWrite'; its kind cannot change.");
@@ -520,7 +488,7 @@ struct DatabaseProvider {
         if (k != "hotCachePeriod")
           return bad("CannotAlterFollowerDatabase",
                      "Database '" + dbname + "' follows leader cluster '" +
-                         str_prop(out, "leaderClusterResourceId") +
+                         string_member(out, "leaderClusterResourceId") +
                          "': only 'hotCachePeriod' can be changed, not '" + k + "'.");
         if (auto e = read_period(k, v, out)) return *e;
       }
@@ -631,9 +599,9 @@ struct DatabaseProvider {
     if (kind_of(*db) == kReadOnlyFollowing)
       return bad("CannotDeleteFollowerDatabase",
                  "Database '" + db->id.name() + "' is attached from leader cluster '" +
-                     str_prop(props(*db), "leaderClusterResourceId") +
+                     string_member(props(*db), "leaderClusterResourceId") +
                      "' by attached database configuration '" +
-                     str_prop(props(*db), "attachedDatabaseConfigurationName") +
+                     string_member(props(*db), "attachedDatabaseConfigurationName") +
                      "'. Attached databases can't be deleted: detach them (delete the "
                      "configuration, or detachFollowerDatabases on the leader).");
     if (is_followed(store(), subs(), db->id))
@@ -763,9 +731,9 @@ struct DatabaseProvider {
     if (auto e = check_location(body, *follower, kAttachmentPolicyType, aname)) return *e;
     if (existing) {
       const json& was = props(*existing);
-      auto was_leader = arm::ResourceId::parse(str_prop(was, "clusterResourceId"));
+      auto was_leader = arm::ResourceId::parse(string_member(was, "clusterResourceId"));
       for (const char* k : {"databaseName", "databaseNameOverride", "databaseNamePrefix"})
-        if (str_prop(was, k) != str_prop(out, k))
+        if (string_member(was, k) != string_member(out, k))
           return bad("InvalidRequestContent", std::string("'properties.") + k +
                                                   "' of an attached database configuration cannot "
                                                   "change; delete it and attach again.");
@@ -964,7 +932,7 @@ struct DatabaseProvider {
       const json& ap = props(a);
       json d = {{"clusterResourceId", a.id.parent()->str()},
                 {"attachedDatabaseConfigurationName", a.id.name()},
-                {"databaseName", str_prop(ap, "databaseName")},
+                {"databaseName", string_member(ap, "databaseName")},
                 {"databaseShareOrigin", "Direct"}};
       if (ap.contains("tableLevelSharingProperties"))
         d["tableLevelSharingProperties"] = ap["tableLevelSharingProperties"];
@@ -995,7 +963,7 @@ struct DatabaseProvider {
     if (!leader) return cluster_not_found(rg, cname);
     auto a = settled(child_id(*follower_id, kAttachmentSegment, aname));
     auto points_at =
-        a ? arm::ResourceId::parse(str_prop(props(*a), "clusterResourceId")) : std::nullopt;
+        a ? arm::ResourceId::parse(string_member(props(*a), "clusterResourceId")) : std::nullopt;
     if (!a || !points_at || !(*points_at == leader->id))
       return bad("FollowerDatabaseNotFound", "Cluster '" + follower_text +
                                                  "' has no attached database configuration '" +

@@ -6,6 +6,7 @@
 #include "http/error_bodies.h"
 #include "kusto/databases.h"
 #include "kusto/followers.h"
+#include "kusto/kusto_errors.h"
 
 namespace cmk::kusto {
 
@@ -42,32 +43,6 @@ std::string joined(const std::array<const char*, N>& allowed) {
   return out;
 }
 
-Response bad(std::string_view code, const std::string& message) {
-  return http::arm_error(400, code, message);
-}
-
-Response parent_not_found(const std::string& name) {
-  return http::arm_error(
-      404, "ParentResourceNotFound",
-      "Can not perform requested operation on nested resource. Parent resource '" + name +
-          "' not found.");
-}
-
-Response no_content() {
-  Response r;
-  r.status = 204;
-  return r;
-}
-
-std::string str_of(const json& o, const char* name) {
-  auto it = o.find(name);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-bool is_terminal(const std::string& s) {
-  return s.empty() || s == "Succeeded" || s == "Failed" || s == "Canceled";
-}
-
 // "<cluster>/<db>/<assignment>": every name of the id, as the service names child resources.
 std::string chained_name(const arm::ResourceId& id) {
   std::string out;
@@ -87,12 +62,12 @@ json render(const arm::TrackedResource& r) {
 
 // A database principal equals another when role, type and fqn (or, without fqn, name) agree.
 bool same_principal(const json& a, const json& b) {
-  if (!http::iequals(str_of(a, "role"), str_of(b, "role")) ||
-      !http::iequals(str_of(a, "type"), str_of(b, "type")))
+  if (!http::iequals(string_member(a, "role"), string_member(b, "role")) ||
+      !http::iequals(string_member(a, "type"), string_member(b, "type")))
     return false;
-  const std::string fa = str_of(a, "fqn"), fb = str_of(b, "fqn");
+  const std::string fa = string_member(a, "fqn"), fb = string_member(b, "fqn");
   if (!fa.empty() && !fb.empty()) return http::iequals(fa, fb);
-  return http::iequals(str_of(a, "name"), str_of(b, "name"));
+  return http::iequals(string_member(a, "name"), string_member(b, "name"));
 }
 
 struct PrincipalAssignmentProvider {
@@ -107,8 +82,10 @@ struct PrincipalAssignmentProvider {
   }
 
   bool busy(const arm::TrackedResource& r) const {
+    const std::string state =
+        string_member(r.body.value("properties", json::object()), "provisioningState");
     return ctx.arm.operations->has_running(r.id.key()) ||
-           !is_terminal(str_of(r.body.value("properties", json::object()), "provisioningState"));
+           (!state.empty() && !is_terminal_state(state));
   }
 
   // The parent of the assignments a route addresses: the cluster, or its database when the
@@ -169,15 +146,15 @@ struct PrincipalAssignmentProvider {
       return bad("InvalidRequestContent",
                  "'properties' is required: {principalId, role, principalType[, tenantId]}.");
     const json& in = *in_it;
-    const std::string principal_id = str_of(in, "principalId");
+    const std::string principal_id = string_member(in, "principalId");
     if (principal_id.empty())
       return bad("InvalidRequestContent", "'properties.principalId' is required.");
-    const std::string role = canonical_principal_role(str_of(in, "role"), database);
+    const std::string role = canonical_principal_role(string_member(in, "role"), database);
     if (role.empty())
       return bad("InvalidRequestContent",
                  "'properties.role' " + in.value("role", json()).dump() + " is invalid: " +
                      (database ? joined(kDatabaseRoles) : joined(kClusterRoles)) + ".");
-    const std::string type = canonical(kPrincipalTypes, str_of(in, "principalType"));
+    const std::string type = canonical(kPrincipalTypes, string_member(in, "principalType"));
     if (type.empty())
       return bad("InvalidRequestContent", "'properties.principalType' " +
                                               in.value("principalType", json()).dump() +
@@ -194,7 +171,7 @@ struct PrincipalAssignmentProvider {
     if (existing && busy(*existing)) return request_conflict(existing->id);
     if (busy(*cluster)) return request_conflict(cluster->id);
 
-    std::string tenant = str_of(in, "tenantId");
+    std::string tenant = string_member(in, "tenantId");
     if (tenant.empty())
       if (auto s = ctx.arm.subscriptions->find(id.subscription)) tenant = s->tenant_id;
     std::string tenant_name = tenant;
@@ -297,7 +274,7 @@ struct PrincipalAssignmentProvider {
                                     : "Microsoft.Kusto/clusters/principalAssignments";
     if (!body.contains("name") || !body["name"].is_string())
       return bad("InvalidRequestContent", "'name' is required.");
-    if (!http::iequals(str_of(body, "type"), expected))
+    if (!http::iequals(string_member(body, "type"), expected))
       return bad("InvalidRequestContent", "'type' must be '" + std::string(expected) + "'.");
     std::optional<arm::TrackedResource> cluster, owner;
     if (auto e = parent(req, p, cluster, owner)) return *e;
@@ -334,17 +311,17 @@ struct PrincipalAssignmentProvider {
     for (const auto& item : *v) {
       if (!item.is_object())
         return bad("InvalidRequestContent", "Each principal must be an object.");
-      const std::string role = canonical(kDatabaseRoles, str_of(item, "role"));
+      const std::string role = canonical(kDatabaseRoles, string_member(item, "role"));
       if (role.empty())
         return bad("InvalidRequestContent", "The principal role " +
                                                 item.value("role", json()).dump() +
                                                 " is invalid: " + joined(kDatabaseRoles) + ".");
-      const std::string type = canonical(kPrincipalTypes, str_of(item, "type"));
+      const std::string type = canonical(kPrincipalTypes, string_member(item, "type"));
       if (type.empty())
         return bad("InvalidRequestContent", "The principal type " +
                                                 item.value("type", json()).dump() +
                                                 " is invalid: " + joined(kPrincipalTypes) + ".");
-      if (str_of(item, "name").empty())
+      if (string_member(item, "name").empty())
         return bad("InvalidRequestContent", "'name' is required for each principal.");
       json principal = {{"role", role}, {"name", item["name"]}, {"type", type}};
       for (const char* k : {"fqn", "email", "appId"})
