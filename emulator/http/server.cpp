@@ -2,13 +2,9 @@
 
 #include <httplib.h>
 
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +14,7 @@
 
 #include "common/openssl_util.h"
 #include "common/utf8.h"
+#include "http/connection.h"
 #include "http/error_bodies.h"
 #include "http/host_routing.h"
 
@@ -106,7 +103,7 @@ void configure(httplib::Server& svr, size_t max_body) {
   svr.set_tcp_nodelay(true);             // else each keep-alive response waits ~40 ms
   svr.set_keep_alive_max_count(100000);  // default 5 would close busy connections
   svr.set_keep_alive_timeout(5);
-  svr.set_read_timeout(30, 0);
+  svr.set_read_timeout(kRequestStallTimeoutSeconds, 0);
   svr.set_payload_max_length(max_body);
 }
 
@@ -126,44 +123,6 @@ std::string host_without_port(const std::string& authority, int& port, int defau
     return to_lower(authority.substr(0, colon));
   }
   return to_lower(authority);
-}
-
-// The socket of the connection a request arrived on: cpp-httplib does not hand it to handlers,
-// so it is found by its addresses (peer = the request's remote address and port, local port =
-// the listener's). Only fault injection needs it, so the scan over /proc/self/fd is acceptable.
-int find_connection_fd(const std::string& remote_addr, int remote_port, int local_port) {
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (!dir) return -1;
-  int found = -1;
-  while (dirent* e = ::readdir(dir)) {
-    char* end = nullptr;
-    const long fd = std::strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0') continue;
-    struct stat st {};
-    if (::fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    sockaddr_storage local{}, peer{};
-    socklen_t llen = sizeof local, plen = sizeof peer;
-    if (::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &llen) != 0 ||
-        ::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &plen) != 0)
-      continue;
-    auto port_of = [](const sockaddr_storage& a) {
-      return ntohs(a.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(a).sin6_port
-                                           : reinterpret_cast<const sockaddr_in&>(a).sin_port);
-    };
-    if (port_of(local) != local_port || port_of(peer) != remote_port) continue;
-    char text[INET6_ADDRSTRLEN] = {};
-    if (peer.ss_family == AF_INET6)
-      ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr, text,
-                  sizeof text);
-    else
-      ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, text, sizeof text);
-    if (remote_addr == text) {
-      found = static_cast<int>(fd);
-      break;
-    }
-  }
-  ::closedir(dir);
-  return found;
 }
 
 // Resets the connection without cpp-httplib's knowledge: with SO_LINGER 0 the last close of the
@@ -257,6 +216,12 @@ void write_answer(Response res, httplib::Response& out) {
   }
 }
 
+bool known_method(const std::string& m) {
+  for (const char* k : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+    if (m == k) return true;
+  return false;
+}
+
 bool all_digits(const std::string& s) {
   return !s.empty() && s.size() <= 19 &&
          std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -324,14 +289,31 @@ void Listeners::install_handlers(httplib::Server& svr, Listener which) {
   // still get a JSON body in the shape of the surface they were aimed at.
   svr.set_error_handler([which](const httplib::Request& in, httplib::Response& out) {
     if (!out.body.empty()) return;
+    // cpp-httplib's own refusals: the request could not be read to its end, so the connection
+    // ends with this answer.
+    ConnectionStream* connection = current_connection();
+    if (connection) connection->close_after_response();
     Request req = request_from(in, which);
+    std::string code = "BadRequest";
     std::string message =
         "The request could not be processed (HTTP " + std::to_string(out.status) + ").";
-    if (out.status == 413) message = "The request body is larger than the emulator accepts.";
-    if (out.status == 405 || out.status == 400)
+    if (out.status == 413) {
+      code = "RequestEntityTooLarge";
+      message = "The request body is larger than the emulator accepts.";
+    } else if (connection && connection->read_timed_out()) {
+      out.status = 408;
+      code = "RequestTimeout";
+      message = "The request stalled: no byte of it arrived for " +
+                std::to_string(kRequestStallTimeoutSeconds) +
+                " seconds (a body shorter than its Content-Length?).";
+    } else if (out.status == 400 && known_method(in.method)) {
+      message =
+          "The request's headers or body could not be read (malformed header, broken "
+          "chunked encoding, or a body shorter than its Content-Length).";
+    } else if (out.status == 405 || out.status == 400) {
       message = "The request line or method '" + utf8_prefix(in.method, 64) + "' is not supported.";
-    Response res = surface_error(
-        req, out.status, out.status == 413 ? "RequestEntityTooLarge" : "BadRequest", message);
+    }
+    Response res = surface_error(req, out.status, code, message);
     out.set_content(res.body, "application/json; charset=utf-8");
   });
   svr.set_exception_handler(
@@ -351,9 +333,9 @@ Status Listeners::start(const ListenerOptions& opts, const TlsMaterial& tls) {
   PkeyPtr key = parse_private_key_pem(tls.server_key_pem);
   if (!cert || !key) return Status::error("the server certificate or key could not be parsed");
 
-  https_ = std::make_unique<httplib::SSLServer>(cert.get(), key.get());
+  https_ = std::make_unique<PipeliningServer<httplib::SSLServer>>(cert.get(), key.get());
   if (!https_->is_valid()) return Status::error("TLS server could not be initialised");
-  http_internal_ = std::make_unique<httplib::Server>();
+  http_internal_ = std::make_unique<PipeliningServer<httplib::Server>>();
   configure(*https_, opts.max_body_bytes);
   configure(*http_internal_, opts.max_body_bytes);
   install_handlers(*https_, Listener::Https);
@@ -391,8 +373,10 @@ Status Listeners::start(const ListenerOptions& opts, const TlsMaterial& tls) {
                                                  "decimal number (got '" +
                                                      length + "')."),
                        out);
-          // The bytes after the headers are no next request: the client is asked to close.
+          // The bytes after the headers are no next request: the connection ends here.
           out.set_header("Connection", "close");
+          if (ConnectionStream* connection = current_connection())
+            connection->close_after_response();
           return httplib::Server::HandlerResponse::Handled;
         });
   }
@@ -456,8 +440,9 @@ void Listeners::disrupt(const httplib::Request& in, httplib::Response& out, Resp
                              });
     return;
   }
-  const int local_port = which == Listener::Https ? https_port_ : http_internal_port_;
-  const int fd = find_connection_fd(in.remote_addr, in.remote_port, local_port);
+  (void)which;
+  const ConnectionStream* connection = current_connection();
+  const int fd = connection ? connection->socket() : -1;
   if (fd < 0) {
     log_.warn("fault injection: the connection of " + in.method + " " + in.path +
               " was not found; answering 503 instead");

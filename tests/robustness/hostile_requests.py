@@ -7,6 +7,7 @@ emulator"); the process must still be alive after each, and stop cleanly at the 
 """
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -236,6 +237,46 @@ s, doc = status_and_json(raw((f"PUT /_emulator/faults HTTP/1.1\r\nHost: 127.0.0.
                               f"multipart/form-data; boundary=x\r\nContent-Length: {len(body)}\r\n"
                               f"Connection: close\r\n\r\n{body}").encode()))
 check("a multipart body: 415 UnsupportedMediaType", s == 415 and doc["error"]["code"] == "UnsupportedMediaType",
+      f"{s} {doc}")
+
+# --- pipelining: requests sent in one write are all answered, in order, on both listeners
+def until_closed(data, port=None, tls=False, read_timeout=20):
+    """Sends bytes on a fresh connection and returns everything until the server closes it."""
+    sock = socket.create_connection(("127.0.0.1", port or HTTP_PORT), timeout=read_timeout)
+    if tls:
+        sock = ssl.create_default_context(cafile=CA).wrap_socket(sock, server_hostname="management.azure.com")
+    sock.sendall(data)
+    got = b""
+    try:
+        while chunk := sock.recv(65536):
+            got += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    sock.close()
+    return got
+
+
+def statuses(answer):
+    # A response's body is not followed by CRLF: the next status line may start mid-"line".
+    return [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)]
+
+
+clock = b'{"seconds": 1}'
+pipelined = (b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+             b"POST /_emulator/clock/advance HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+             b"Content-Length: " + str(len(clock)).encode() + b"\r\n\r\n" + clock +
+             b"GET /_emulator/nothing-here HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+for label, port, tls in (("HTTP", HTTP_PORT, False), ("HTTPS", HTTPS_PORT, True)):
+    got = statuses(until_closed(pipelined.replace(b"127.0.0.1", b"localhost") if tls else pipelined, port, tls))
+    check(f"three requests pipelined in one write on the {label} listener: three answers in order",
+          got == [200, 200, 404], f"{got}")
+
+# --- a body announced and never sent: 408 after the stall timeout, and the connection ends
+answer = until_closed(b"POST /_emulator/clock/advance HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                      b"application/json\r\nContent-Length: 40\r\n\r\n{\"seconds\"", read_timeout=60)
+s, doc = status_and_json(answer)
+check("a body shorter than its Content-Length: 408 RequestTimeout saying so, then the connection closes",
+      s == 408 and doc and doc["error"]["code"] == "RequestTimeout" and "stalled" in doc["error"]["message"],
       f"{s} {doc}")
 
 # --- listeners: exclusive ports, a backlog that holds a burst of connections
