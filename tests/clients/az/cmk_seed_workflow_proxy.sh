@@ -12,7 +12,7 @@
 # keyVaultProperties {} turns CMK off. Negative: an RSA-3072 key makes `wait --updated` fail
 # ("The operation failed": az shows no operation error) and leaves provisioningState Failed.
 source "$CMK_CLIENTS_LIB/common.sh"
-export PYTHONPATH="$CMK_CLIENTS_LIB/az_keyvault_shim"
+export PYTHONPATH="$CMK_SOURCE_DIR/tools/az_keyvault_shim"
 
 RG=rg-cmkaz VAULT=kv-cmk-az CLUSTER=kccmkaz01
 VAULT_URI="https://$VAULT.vault.azure.net/"

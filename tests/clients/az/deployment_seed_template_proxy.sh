@@ -9,7 +9,7 @@
 # KeyVaultPurgeProtectionRequired; `az deployment group validate` of a template calling an unknown
 # function fails with InvalidTemplate.
 source "$CMK_CLIENTS_LIB/common.sh"
-export PYTHONPATH="$CMK_CLIENTS_LIB/az_keyvault_shim"
+export PYTHONPATH="$CMK_SOURCE_DIR/tools/az_keyvault_shim"
 
 RG=rg-deploy-az RG2=rg-deploy-az2
 TEMPLATE="$CMK_SCRATCH/seed.json"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # az (Debian azure-cli), default AzureCloud, proxy mode, with the PYTHONPATH shim its key commands
-# need on Debian (tests/clients/lib/az_keyvault_shim): a vault with an access policy for the test
+# need on Debian (tools/az_keyvault_shim): a vault with an access policy for the test
 # principal, then `az keyvault key create/show/encrypt/decrypt` against the emulator's real RSA
 # key (az encrypts locally with n/e; decrypt runs on the server). az 2.45 runs `key delete` and
 # `key recover` on the track-1 client Debian lacks, so they are not driven here.
 source "$CMK_CLIENTS_LIB/common.sh"
-export PYTHONPATH="$CMK_CLIENTS_LIB/az_keyvault_shim"
+export PYTHONPATH="$CMK_SOURCE_DIR/tools/az_keyvault_shim"
 
 az_ok login --service-principal -u "$CMK_SP_APP_ID" -p "$CMK_SP_SECRET" --tenant "$CMK_TENANT" >/dev/null ||
   fail "az login --service-principal failed"
