@@ -1,11 +1,11 @@
-"""The conformance corpus in numbers, as the README's compatibility section shows it.
+"""The conformance corpus in numbers, as docs/conformance.md ("The corpus in numbers") shows it.
 
     python3 tests/conformance/corpus_summary.py           prints the section's generated block
-    python3 tests/conformance/corpus_summary.py --check   README.md's block must equal it (ctest)
+    python3 tests/conformance/corpus_summary.py --check   docs/conformance.md's block must equal it (ctest)
 
 Per family: cases, compared steps (each request, and each followed operation's end), the
 api-versions the requests carry, and the kinds of sources cited; then the cases marked
-emulator-chosen, with the reason each gives. Counted from the case files, so the README cannot
+emulator-chosen, with the reason each gives. Counted from the case files, so the docs cannot
 drift from the corpus.
 """
 import glob
@@ -15,7 +15,7 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-README = os.path.join(HERE, "..", "..", "README.md")
+DOC = os.path.join(HERE, "..", "..", "docs", "conformance.md")
 BEGIN, END = "<!-- corpus-summary:begin -->", "<!-- corpus-summary:end -->"
 
 SOURCE_KINDS = [
@@ -69,13 +69,13 @@ def main():
     if "--check" not in sys.argv:
         sys.stdout.write(text)
         return 0
-    readme = open(README, encoding="utf-8").read()
-    m = re.search(re.escape(BEGIN) + r"\n(.*?)" + re.escape(END), readme, re.S)
+    doc = open(DOC, encoding="utf-8").read()
+    m = re.search(re.escape(BEGIN) + r"\n(.*?)" + re.escape(END), doc, re.S)
     if not m:
-        print(f"README.md has no {BEGIN} ... {END} block", file=sys.stderr)
+        print(f"docs/conformance.md has no {BEGIN} ... {END} block", file=sys.stderr)
         return 1
     if m.group(1) != text:
-        print("README.md's corpus summary is out of date; replace the block with the output of "
+        print("docs/conformance.md's corpus summary is out of date; replace the block with the output of "
               "python3 tests/conformance/corpus_summary.py", file=sys.stderr)
         return 1
     print("1 passed, 0 failed")
