@@ -10,6 +10,7 @@
 #include "authorization/authorization_api.h"
 #include "common/files.h"
 #include "common/json_input.h"
+#include "common/utf8.h"
 #include "deployments/deployments_api.h"
 #include "entra/bearer_auth.h"
 #include "entra/login_api.h"
@@ -66,6 +67,15 @@ Emulator::Emulator(EmulatorOptions options)
   operations_.set_fault_source([] { return faults::FaultFilter::take_pending_lro_fault(); });
   operations_.set_on_faulted(
       [this](const arm::Operation& op) { arm::mark_faulted(resources_, op); });
+  // A failed operation reaches az only as "The operation failed": the log says why.
+  operations_.set_on_ended([this](const arm::Operation& op) {
+    if (op.status != arm::OperationStatus::Failed) return;
+    const arm::OperationError error = op.error.value_or(arm::OperationError{"Failed", ""});
+    log_.warn("operation " + op.kind + " " + op.id + " on " + utf8_prefix(op.resource_key, 512) +
+              " failed" + (op.fault ? " (injected by a fault rule)" : "") + ": " +
+              utf8_prefix(error.code, 128) + ": " + utf8_prefix(error.message, 1024) +
+              " (GET /_emulator/operations?status=Failed lists failed operations)");
+  });
   if (options_.strict_api_versions)
     pipeline_.add(std::make_shared<arm::StrictApiVersionFilter>(
         [this](const std::string& id) { return location_of(id); }));
@@ -359,7 +369,7 @@ Status Emulator::reset_state() {
 }
 
 // The identity the MSI endpoints speak for by default: the system-assigned identity of a VM in
-// the first subscription (README "Identity"), so MSI clients work with no set-up.
+// the first subscription (docs/identity.md), so MSI clients work with no set-up.
 void Emulator::register_default_host_identity() {
   std::string subscription = "00000000-0000-0000-0000-000000000000";
   std::string tenant;

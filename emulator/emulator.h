@@ -87,7 +87,7 @@ struct EmulatorOptions {
   // Customer-managed keys: how often (virtual time) a CMK cluster re-checks its key.
   std::chrono::seconds key_refresh{60};
   // Endpoint mode at https://localhost:<port>/keys/...: the vault those requests speak to
-  // ("" = the only live vault; README "Endpoint mode for Key Vault").
+  // ("" = the only live vault; docs/clients.md, "Endpoint mode for Key Vault").
   std::string localhost_vault;
   // Request journal (GET /_emulator/requests): records kept (0 = none), and whether (redacted)
   // bodies are kept too.
@@ -99,8 +99,8 @@ struct EmulatorOptions {
   // Deterministic runs (--seed): every id the emulator mints (resource and operation GUIDs,
   // principal and client ids, key versions, ETags) comes from one generator seeded with this, so
   // the same fixtures and the same requests in the same order give the same ids. Unset: ids
-  // from the OS. Key bytes and request ids stay random (README "Fixtures": give key material in
-  // the fixture to repeat wrapped bytes).
+  // from the OS. Key bytes and request ids stay random (docs/fixtures-and-state.md: give key
+  // material in the fixture to repeat wrapped bytes).
   std::optional<uint64_t> seed;
   // Durable state (state/persistence.h): "" keeps the state in memory only. With a directory,
   // every acknowledged write is on disk before its response leaves; a directory that holds a
@@ -152,7 +152,7 @@ class Emulator {
   // Environment variables that point clients at this emulator in proxy mode.
   std::vector<std::pair<std::string, std::string>> client_environment() const;
   // The variables that point managed-identity clients at the MSI endpoints, one set per flavour
-  // (README "Identity"): IDENTITY_ENDPOINT + IDENTITY_HEADER (App Service), MSI_ENDPOINT (Cloud
+  // (docs/identity.md): IDENTITY_ENDPOINT + IDENTITY_HEADER (App Service), MSI_ENDPOINT (Cloud
   // Shell, az), AZURE_POD_IDENTITY_AUTHORITY_HOST (IMDS). Set one flavour, not all.
   std::vector<std::pair<std::string, std::string>> msi_environment() const;
 

@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> fault_files;
   app.add_option("--faults", fault_files,
-                 "Fault rules to load at start (JSON: a rule or an array; README \"Fault "
-                 "injection\"); repeatable, applied after the fixtures' faults")
+                 "Fault rules to load at start (JSON: a rule or an array; docs/faults.md); "
+                 "repeatable, applied after the fixtures' faults")
       ->check(CLI::ExistingFile);
   app.add_option("--journal-size", opts.journal_size,
                  "Requests the journal keeps (GET /_emulator/requests); 0 keeps none")
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
       "--state-dir", state_dir,
       "Keep the state in this directory (SQLite, owner-only) so that every "
       "acknowledged write survives kill -9 and a power loss (see --state-durability); a "
-      "directory with a saved state is resumed (README \"Durable state\"). One emulator per "
+      "directory with a saved state is resumed (docs/fixtures-and-state.md). One emulator per "
       "directory");
   std::string state_durability = "power-loss";
   app.add_option("--state-durability", state_durability,

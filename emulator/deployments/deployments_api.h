@@ -1,4 +1,4 @@
-// Microsoft.Resources/deployments routes (README "Template deployments"): the thin HTTP adapter
+// Microsoft.Resources/deployments routes (docs/deployments.md): the thin HTTP adapter
 // over deployment.h / template.h.
 //
 // {D} = /subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.Resources/deployments

@@ -4,7 +4,7 @@
 // ...) lets the next rule try. Admin calls are never matched unless a rule names the admin
 // surface.
 //
-// JSON form of one rule (all parts optional but `action`; README "Fault injection"):
+// JSON form of one rule (all parts optional but `action`; docs/faults.md):
 //   {"name": "throttle-reads",
 //    "match":  {"surface": "arm" | ["arm","keyvault"], "host": glob, "method": "GET" | [...],
 //               "path": glob, "pathRegex": RE2 regex (linear time), "operation": glob

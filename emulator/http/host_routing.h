@@ -4,8 +4,8 @@
 // (/{tenant}/oauth2/..., /adfs/..., /common/discovery/...) and /_emulator/ beside it; on the
 // loopback hosts themselves (localhost, 127.x, ::1) Key Vault data-plane paths (/keys...,
 // /deletedkeys..., /rng, /secrets...) reach the vault data plane too, with no vault name (the
-// keys API chooses the vault: README "Endpoint mode for Key Vault"); the plain HTTP listener
-// serves the managed-identity endpoints and /_emulator/.
+// keys API chooses the vault: docs/clients.md, "Endpoint mode for Key Vault"); the plain HTTP
+// listener serves the managed-identity endpoints and /_emulator/.
 #pragma once
 
 #include <string>

@@ -111,7 +111,7 @@ json.dump({"versions": {"azure-cli": v(core), "core": v(core), "telemetry": v(te
            "update_time": str(datetime.datetime.now())}, open(sys.argv[1], "w"))
 PY
 fi
-# What scenarios read. The identities are those of fixtures/default.json (README).
+# What scenarios read. The identities are those of fixtures/default.json (docs/identity.md).
 export CMK_HTTPS_PORT CMK_HTTP_PORT CMK_CA_FILE CMK_SOURCE_DIR
 export CMK_SCRATCH="$WORK/scratch" CMK_EMULATOR_LOG="$WORK/emulator.err"
 export CMK_CLIENTS_LIB="$CLIENTS_DIR/lib"

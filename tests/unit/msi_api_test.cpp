@@ -104,7 +104,7 @@ TEST_CASE("msi: App Service (IDENTITY_ENDPOINT + IDENTITY_HEADER)", "[msi]") {
   REQUIRE(claims["appid"] == b["client_id"]);
   REQUIRE(claims["oid"] == entra::deterministic_object_id(test::kTenant, "principal:" + host));
   REQUIRE(b["client_id"] == entra::deterministic_object_id(test::kTenant, "client:" + host));
-  // The values README "Identity" documents for the default fixture.
+  // The values docs/identity.md documents for the default fixture.
   REQUIRE(b["client_id"] == "7e7b51a6-8e9e-839d-9857-ce12bb9a0dbf");
   REQUIRE(claims["oid"] == "f9e228ce-96ef-81fe-9941-0d7dc50112af");
   REQUIRE(claims["exp"] == expires_on);

@@ -97,7 +97,7 @@ inline std::unique_ptr<httplib::SSLClient> proxied_client(const Emulator& emu,
   return cli;
 }
 
-// The default fixture's identities (README "Default identities").
+// The default fixture's identities (docs/identity.md, "Default identities").
 inline constexpr const char* kTenant = "72f988bf-0000-0000-0000-000000000001";
 inline constexpr const char* kSubscription = "00000000-0000-0000-0000-000000000001";
 inline constexpr const char* kSpAppId = "11111111-1111-1111-1111-111111111111";

@@ -65,7 +65,7 @@ export async function checkManagedIdentityToken(token, aud) {
 }
 
 // Makes `hostname` resolve to 127.0.0.1 in this process only. It stands in for the /etc/hosts line
-// a user adds for endpoint mode (`127.0.0.1 kv1.vault.localhost`, README), which a test cannot add
+// a user adds for endpoint mode (`127.0.0.1 kv1.vault.localhost`, docs/clients.md), which a test cannot add
 // hermetically: Debian resolves no *.vault.localhost name by itself. node:net looks up through
 // dns.lookup at connect time, so wrapping it before the first connection does what a `--import`
 // preload would; every other name resolves as usual and nothing else in the client changes.

@@ -78,7 +78,7 @@ def check_managed_identity_token(token, aud):
 
 def resolve_to_loopback(hostname):
     """Makes `hostname` resolve to 127.0.0.1 in this process only. It stands in for the /etc/hosts
-    line a user adds for endpoint mode (`127.0.0.1 kv1.vault.localhost`, README), which a test
+    line a user adds for endpoint mode (`127.0.0.1 kv1.vault.localhost`, docs/clients.md), which a test
     cannot add hermetically: Debian resolves no *.vault.localhost name by itself. Every other name
     resolves as usual, and nothing else in the client changes."""
     import socket

@@ -20,7 +20,7 @@ const VAULT = "kv-ep-node";
 const VAULT_HOST = `${VAULT}.vault.localhost`;
 const EMU = `https://localhost:${env.CMK_HTTPS_PORT}`;
 
-resolveToLoopback(VAULT_HOST); // the /etc/hosts line of the README recipe
+resolveToLoopback(VAULT_HOST); // the /etc/hosts line of the recipe in docs/clients.md
 bypassProxyFor(VAULT_HOST);
 
 // disableInstanceDiscovery: MSAL would otherwise ask login.microsoftonline.com.

@@ -1,5 +1,5 @@
 """The portal's "customer-managed key with a system-assigned identity" shortcut as plain ARM calls
-with Debian's python3-azure in proxy mode (issue 6; README "Customer-managed keys"): a cluster
+with Debian's python3-azure in proxy mode (docs/cmk.md): a cluster
 created without any identity; (1) PATCH identity SystemAssigned, which gives it a principal id;
 (2) an access policy with get/wrapKey/unwrapKey for that principal (update_access_policy add);
 (3) PATCH keyVaultProperties with no userIdentity, which makes the cluster use its system

@@ -29,7 +29,7 @@ VAULT = "kv-ep-py"
 VAULT_HOST = f"{VAULT}.vault.localhost"
 EMU = f"https://localhost:{HTTPS_PORT}"
 
-resolve_to_loopback(VAULT_HOST)  # the /etc/hosts line of the README recipe
+resolve_to_loopback(VAULT_HOST)  # the /etc/hosts line of the recipe in docs/clients.md
 bypass_proxy_for(VAULT_HOST)
 
 # instance_discovery=False: this azure-identity (1.13.0b2) would otherwise ask

@@ -1,6 +1,6 @@
 """Python CertificateCredential with default settings in proxy mode: a certificate made here
 (python3-cryptography), an application id the default fixture does not know (non-strict mode
-admits it on the fly, README "Identity"). MSAL signs a client assertion with the key; the token
+admits it on the fly, docs/identity.md). MSAL signs a client assertion with the key; the token
 says so (appidacr 2) and ARM accepts it. Then DefaultAzureCredential from the environment
 (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_CERTIFICATE_PATH: its EnvironmentCredential)."""
 import datetime
