@@ -1,27 +1,52 @@
 // cmk-emulator: the binary. Parses flags, starts an Emulator, prints one ready line on stdout
-// and runs until SIGINT/SIGTERM. Logs go to stderr.
+// (and writes it to --ready-file), registers itself for `cmk-emulator env` and runs until
+// SIGINT/SIGTERM. Logs go to stderr.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/files.h"
 #include "emulator.h"
+#include "runtime/env_command.h"
+#include "runtime/instance_registry.h"
 
 namespace {
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out.push_back(c);
+// A file this process writes for others to wait on (--pid-file, --ready-file) and removes when
+// it stops cleanly. Owner-only: same-user scripts and CI steps read it.
+class RunFile {
+ public:
+  explicit RunFile(std::string path) : path_(std::move(path)) {}
+  RunFile(const RunFile&) = delete;
+  RunFile& operator=(const RunFile&) = delete;
+  ~RunFile() { remove(); }
+
+  // Written to a temporary file and renamed, so a reader sees all of it or nothing.
+  cmk::Status write(const std::string& content) {
+    if (path_.empty()) return cmk::Status::ok();
+    cmk::Status s = cmk::write_file_atomically(path_, content, 0600);
+    written_ = s.is_ok();
+    return s;
   }
-  return out + "'";
-}
+  // A leftover from a killed run would tell a waiting script "ready" before this one is.
+  void remove_leftover() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  void remove() {
+    if (written_) ::unlink(path_.c_str());
+    written_ = false;
+  }
+
+ private:
+  std::string path_;
+  bool written_ = false;
+};
 
 }  // namespace
 
@@ -34,20 +59,27 @@ int main(int argc, char** argv) {
       "cmk-emulator: Azure Resource Manager (Kusto, Key Vault, managed identity), Key Vault "
       "keys and Entra ID on localhost"};
   app.set_version_flag("--version", CMK_VERSION);
-  auto add_common = [&](CLI::App& a) {
-    a.add_option("--host", opts.host, "Address both listeners bind (loopback by default)")
-        ->capture_default_str();
-    a.add_option("--https-port", opts.https_port, "HTTPS port: ARM, login, vaults (0 = any free)")
-        ->capture_default_str()
-        ->check(CLI::Range(0, 65535));
-    a.add_option("--http-port", opts.http_port,
+  app.add_option("--host", opts.host, "Address both listeners bind (loopback by default)")
+      ->capture_default_str();
+  app.add_option("--https-port", opts.https_port, "HTTPS port: ARM, login, vaults (0 = any free)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--http-port", opts.http_port,
                  "HTTP port: proxy (CONNECT), managed identity, admin (0 = any free)")
-        ->capture_default_str()
-        ->check(CLI::Range(0, 65535));
-    a.add_option("--certs-dir", opts.certs_dir, "Folder of the CA, server certificate and keys")
-        ->capture_default_str();
-  };
-  add_common(app);
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--certs-dir", opts.certs_dir,
+                 "Folder of the CA, server certificate and keys (made on first start)")
+      ->capture_default_str();
+  std::string ready_file;
+  app.add_option("--ready-file", ready_file,
+                 "Once the listeners accept, write the ready line's JSON (event, https_port, "
+                 "http_port, ca_file) to FILE atomically: a reader sees all of it or nothing. A "
+                 "leftover FILE is removed at start, FILE itself on a clean stop. Scripts wait "
+                 "until FILE is non-empty (docs/test-helpers.md)");
+  std::string pid_file;
+  app.add_option("--pid-file", pid_file,
+                 "Write the process id to FILE (owner-only) at start; removed on a clean stop");
   app.add_option("--fixture", fixtures,
                  "Fixture file to load; repeatable, applied in order (default: the built-in "
                  "copy of fixtures/default.json)");
@@ -132,17 +164,53 @@ int main(int argc, char** argv) {
       ->needs(state_dir_opt)
       ->capture_default_str();
 
+  const cmk::EmulatorOptions defaults;
+  const std::filesystem::path registry = cmk::runtime::registry_folder();
   CLI::App* env = app.add_subcommand(
-      "env", "Print the shell exports that point clients at the emulator (proxy mode)");
-  add_common(*env);
+      "env",
+      "Print the shell exports that point clients at a running emulator in proxy mode "
+      "(HTTPS_PROXY, NO_PROXY and the CA for Python, curl, Node and OpenSSL): eval "
+      "\"$(cmk-emulator "
+      "env)\". It looks for running emulators in " +
+          registry.string() +
+          " and takes the newest, preferring one whose CA is certs/ca.pem under the current "
+          "folder; the flags pick one. With none, the flags and defaults say; a CA file that "
+          "does not exist is warned about on stderr");
+  std::string env_host;
+  int env_http_port = 0;
+  int env_https_port = 0;
+  std::string env_certs_dir;
+  auto* env_host_opt = env->add_option(
+      "--host", env_host,
+      "Address the emulator listens on (default: the running one's, else " + defaults.host + ")");
+  auto* env_http_opt =
+      env->add_option("--http-port", env_http_port,
+                      "The running emulator with this HTTP port; with none, the proxy port "
+                      "(default: the running one's, else " +
+                          std::to_string(defaults.http_port) + ")")
+          ->check(CLI::Range(1, 65535));
+  auto* env_https_opt =
+      env->add_option("--https-port", env_https_port, "The running emulator with this HTTPS port")
+          ->check(CLI::Range(1, 65535));
+  auto* env_certs_opt =
+      env->add_option("--certs-dir", env_certs_dir,
+                      "The running emulator with this certificates folder; with none, the CA in "
+                      "it (default: the running one's, else " +
+                          defaults.certs_dir.string() + " under the current folder)");
 
   CLI11_PARSE(app, argc, argv);
 
   if (env->parsed()) {
-    const auto ca = std::filesystem::absolute(opts.certs_dir / "ca.pem").lexically_normal();
-    for (const auto& [k, v] : cmk::proxy_environment(opts.host, opts.http_port, ca.string()))
-      std::cout << "export " << k << "=" << shell_quote(v) << "\n";
-    return 0;
+    cmk::runtime::EnvRequest request;
+    if (env_host_opt->count() > 0) request.host = env_host;
+    if (env_http_opt->count() > 0) request.http_port = env_http_port;
+    if (env_https_opt->count() > 0) request.https_port = env_https_port;
+    if (env_certs_opt->count() > 0) request.certs_dir = env_certs_dir;
+    request.default_host = defaults.host;
+    request.default_http_port = defaults.http_port;
+    request.default_certs_dir = defaults.certs_dir;
+    request.registry_folder = registry;
+    return cmk::runtime::print_env(request, std::cout, std::cerr);
   }
 
   opts.log_level = *cmk::parse_log_level(log_level);
@@ -162,6 +230,14 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  RunFile ready_out(ready_file);
+  ready_out.remove_leftover();
+  RunFile pid_out(pid_file);
+  if (auto s = pid_out.write(std::to_string(::getpid()) + "\n"); !s) {
+    std::cerr << "cmk-emulator: --pid-file: " << s.message() << std::endl;
+    return 1;
+  }
+
   cmk::Emulator emulator(opts);
   if (auto s = emulator.start(); !s) {
     std::cerr << "cmk-emulator: " << s.message() << std::endl;
@@ -172,11 +248,28 @@ int main(int argc, char** argv) {
                                   {"https_port", emulator.https_port()},
                                   {"http_port", emulator.http_port()},
                                   {"ca_file", emulator.ca_file().string()}};
+  if (auto s = ready_out.write(ready.dump() + "\n"); !s) {
+    std::cerr << "cmk-emulator: --ready-file: " << s.message() << std::endl;
+    emulator.stop();
+    return 1;
+  }
+  // For `cmk-emulator env` in another shell. Without the entry env falls back to its flags, so
+  // a failure is worth a warning, not a refusal to run.
+  cmk::runtime::InstanceRegistry instances(registry);
+  const int pid = static_cast<int>(::getpid());
+  const cmk::Status registered = instances.add(cmk::runtime::this_process(
+      opts.host, emulator.https_port(), emulator.http_port(), emulator.ca_file().string()));
+  if (!registered)
+    emulator.logger().warn("not registered for `cmk-emulator env`: " + registered.message());
   std::cout << ready.dump() << std::endl;
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   emulator.logger().info(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  // Nobody should find a stopping emulator: the registry entry and the ready file go first,
+  // the pid file last (as main returns).
+  if (registered) instances.remove(pid);
+  ready_out.remove();
   emulator.stop();
   return 0;
 }
