@@ -20,6 +20,7 @@
 #include "keyvault_data/keys_api.h"
 #include "kusto/clusters.h"
 #include "msi/user_assigned_identities.h"
+#include "runtime/proxy_environment.h"
 #include "state/fixture.h"
 
 namespace cmk {
@@ -28,26 +29,11 @@ using http::Request;
 using http::Response;
 using http::Surface;
 
-namespace {
-// "http://host:port" of the plain-HTTP listener as a client on this machine reaches it.
-std::string http_listener_url(const std::string& host, int http_port) {
-  std::string h = host;
-  if (h == "0.0.0.0" || h.empty()) h = "127.0.0.1";
-  if (h == "::") h = "::1";
-  if (h.find(':') != std::string::npos) h = "[" + h + "]";
-  return "http://" + h + ":" + std::to_string(http_port);
-}
-}  // namespace
-
+// One definition for GET /_emulator/info, `cmk-emulator env` and the test helpers.
 std::vector<std::pair<std::string, std::string>> proxy_environment(const std::string& host,
                                                                    int http_port,
                                                                    const std::string& ca_file) {
-  const std::string proxy = http_listener_url(host, http_port);
-  return {{"HTTPS_PROXY", proxy},
-          {"NO_PROXY", "localhost,127.0.0.1,::1"},
-          {"REQUESTS_CA_BUNDLE", ca_file},
-          {"NODE_EXTRA_CA_CERTS", ca_file},
-          {"SSL_CERT_FILE", ca_file}};
+  return runtime::proxy_environment(host, http_port, ca_file);
 }
 
 Emulator::Emulator(EmulatorOptions options)
@@ -410,7 +396,7 @@ size_t Emulator::settle_operations() {
 }
 
 std::vector<std::pair<std::string, std::string>> Emulator::msi_environment() const {
-  const std::string base = http_listener_url(options_.host, http_port());
+  const std::string base = runtime::http_listener_url(options_.host, http_port());
   std::string header = msi_settings_.identity_header();
   if (header.empty()) header = "cmk-emulator";
   return {{"IDENTITY_ENDPOINT", base + "/msi/token"},

@@ -220,8 +220,11 @@ TEST_CASE("info lists ports, CA and the proxy-mode environment", "[emulator]") {
   REQUIRE(info["ca_file"] == emu->ca_file().string());
   REQUIRE(info["environment"]["HTTPS_PROXY"] ==
           "http://127.0.0.1:" + std::to_string(emu->http_port()));
-  for (const char* k : {"NO_PROXY", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE"})
-    REQUIRE(info["environment"].contains(k));
+  REQUIRE(info["environment"]["https_proxy"] == info["environment"]["HTTPS_PROXY"]);
+  REQUIRE(info["environment"]["NO_PROXY"] == "localhost,127.0.0.1,::1");
+  for (const char* k :
+       {"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE"})
+    REQUIRE(info["environment"][k] == emu->ca_file().string());
   const std::string http_base = "http://127.0.0.1:" + std::to_string(emu->http_port());
   REQUIRE(info["msi_environment"]["IDENTITY_ENDPOINT"] == http_base + "/msi/token");
   REQUIRE(info["msi_environment"]["IDENTITY_HEADER"].is_string());
