@@ -56,11 +56,13 @@ cmk_build() {
 }
 
 # The real clients the tests drive (tests/clients): Debian's azure-cli and python3-azure (run on
-# /usr/bin/python3), python3-jwt (an independent JWT check), and the npm SDKs pinned by
+# /usr/bin/python3), python3-jwt (an independent JWT check), python3-pytest (the pytest fixture of
+# clients/python, tests/cli/helper_pytest_fixture.sh), and the npm SDKs pinned by
 # tests/clients/node/package-lock.json. Node.js and npm come with the machine (NodeSource's
 # nodejs, which provides npm and conflicts with Debian's npm package), so Debian's are installed
 # only when the commands are missing.
-CMK_CLIENT_PACKAGES=(azure-cli python3-azure python3-jwt python3-requests python3-cryptography curl)
+CMK_CLIENT_PACKAGES=(azure-cli python3-azure python3-jwt python3-requests python3-cryptography
+  python3-pytest curl)
 
 cmk_setup_clients() {
   cmk_install_packages "${CMK_CLIENT_PACKAGES[@]}"
