@@ -62,9 +62,11 @@ Emulator::Emulator(EmulatorOptions options)
               utf8_prefix(error.code, 128) + ": " + utf8_prefix(error.message, 1024) +
               " (GET /_emulator/operations?status=Failed lists failed operations)");
   });
-  if (options_.strict_api_versions)
-    pipeline_.add(std::make_shared<arm::StrictApiVersionFilter>(
-        [this](const std::string& id) { return location_of(id); }));
+  pipeline_.add(std::make_shared<arm::ApiVersionFilter>(
+      options_.strict_api_versions, [this](const std::string& id) { return location_of(id); },
+      [this](const std::string& version, const std::string& type) {
+        note_unlisted_api_version(version, type);
+      }));
   pipeline_.add(std::make_shared<arm::ArmHeadersFilter>());
   msi_settings_.set_host_identity(options_.msi_identity);
   msi_settings_.set_identity_header(options_.msi_identity_header);
@@ -97,9 +99,13 @@ void Emulator::register_routes() {
     for (const auto& [k, v] : client_environment()) env[k] = v;
     nlohmann::json msi_env = nlohmann::json::object();
     for (const auto& [k, v] : msi_environment()) msi_env[k] = v;
-    return nlohmann::json{{"host", options_.host},    {"https_port", https_port()},
-                          {"http_port", http_port()}, {"ca_file", tls_.ca_file.string()},
-                          {"environment", env},       {"msi_environment", msi_env}};
+    return nlohmann::json{{"host", options_.host},
+                          {"https_port", https_port()},
+                          {"http_port", http_port()},
+                          {"ca_file", tls_.ca_file.string()},
+                          {"environment", env},
+                          {"msi_environment", msi_env},
+                          {"unlistedApiVersions", unlisted_api_versions_.to_json()}};
   };
   ctx.front_door = &listeners_.front_door();
   ctx.started_at = &started_at_;
@@ -150,6 +156,9 @@ void Emulator::register_routes() {
   keys_ctx.localhost_vault = options_.localhost_vault;
   keys_ctx.token_service = service;
   keys_ctx.strict_api_versions = options_.strict_api_versions;
+  keys_ctx.on_unlisted_api_version = [this](const std::string& version) {
+    note_unlisted_api_version(version, "the Key Vault data plane");
+  };
   keys_ctx.rbac = [this](const keyvault_data::Caller& caller, const std::string& scope,
                          const std::string& action) {
     return role_assignments_.allows(caller.object_id, scope, action);
@@ -415,6 +424,14 @@ std::string Emulator::location_of(const std::string& resource_id) const {
   if (auto r = resources_.get(*id)) return r->location;
   if (auto g = resource_groups_.get(id->subscription, id->resource_group)) return g->location;
   return {};
+}
+
+void Emulator::note_unlisted_api_version(const std::string& version, const std::string& service) {
+  const std::string value = utf8_prefix(version, 64);
+  if (unlisted_api_versions_.note(value))
+    log_.warn("api-version '" + value + "' is not one " + service +
+              " lists; served anyway (lenient mode: --strict-api-versions refuses it). Further "
+              "requests with it are counted in GET /_emulator/info, not logged");
 }
 
 Response Emulator::handle(Request& req) {

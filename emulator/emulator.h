@@ -34,6 +34,7 @@
 #include "authorization/role_assignments.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/sightings.h"
 #include "common/status.h"
 #include "entra/directory.h"
 #include "entra/token_service.h"
@@ -194,6 +195,9 @@ class Emulator {
   void register_default_host_identity();
   // The location of an ARM resource, or of the resource group it is in ("" when neither exists).
   std::string location_of(const std::string& resource_id) const;
+  // Counts an api-version served in lenient mode that `service` does not list; logs a value the
+  // first time it is seen.
+  void note_unlisted_api_version(const std::string& version, const std::string& service);
 
   EmulatorOptions options_;
   Logger log_;
@@ -205,6 +209,9 @@ class Emulator {
   arm::ResourceStore resources_{clock_, ids_};
   journal::Journal journal_{options_.journal_size};
   faults::FaultSet faults_{clock_};
+  // Lenient mode: api-versions served though the emulated service does not list them (ARM and
+  // Key Vault); each value is logged once, all are counted (/_emulator/info).
+  Sightings unlisted_api_versions_;
   std::unique_ptr<keyvault_mgmt::VaultProvider> vaults_;
   std::unique_ptr<kusto::ClusterKeys> cluster_keys_;
   keyvault_data::RsaKeyPool key_pool_{

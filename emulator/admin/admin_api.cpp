@@ -208,7 +208,8 @@ void register_admin_routes(http::Router& router, AdminContext ctx) {
   });
 
   if (ctx.journal) register_journal_routes(router, *ctx.journal, *ctx.clock);
-  if (ctx.faults) register_fault_routes(router, *ctx.faults, *ctx.operations, *ctx.clock);
+  if (ctx.faults) register_fault_routes(router, *ctx.faults, *ctx.clock);
+  if (ctx.operations) register_operation_routes(router, *ctx.operations);
 }
 
 }  // namespace cmk::admin

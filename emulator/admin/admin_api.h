@@ -37,7 +37,7 @@ struct AdminContext {
   kusto::ClusterKeys* cluster_keys = nullptr;
   journal::Journal* journal = nullptr;
   faults::FaultSet* faults = nullptr;
-  arm::OperationEngine* operations = nullptr;  // held operations (fault injection)
+  arm::OperationEngine* operations = nullptr;  // /_emulator/operations
 };
 
 void register_admin_routes(http::Router& router, AdminContext ctx);
@@ -54,8 +54,10 @@ void register_state_routes(http::Router& router, StateAdmin admin);
 
 // /_emulator/requests: the request journal (journal_admin.cpp).
 void register_journal_routes(http::Router& router, journal::Journal& journal, const Clock& clock);
-// /_emulator/faults and /_emulator/operations (faults_admin.cpp).
-void register_fault_routes(http::Router& router, faults::FaultSet& faults,
-                           arm::OperationEngine& operations, const Clock& clock);
+// /_emulator/faults (faults_admin.cpp).
+void register_fault_routes(http::Router& router, faults::FaultSet& faults, const Clock& clock);
+// /_emulator/operations: long-running operations, running and finished, and the release of held
+// ones (operations_admin.cpp).
+void register_operation_routes(http::Router& router, arm::OperationEngine& operations);
 
 }  // namespace cmk::admin

@@ -1,8 +1,8 @@
 // Fault rules (faults/fault_rules.h): PUT /_emulator/faults replaces the list, POST appends (one
 // rule or an array), GET lists them with their counters, DELETE clears, DELETE
 // /_emulator/faults/{name} removes one; GET /_emulator/faults/presets shows what each preset
-// expands to. Held operations (an "lro" action with outcome "hold"): GET /_emulator/operations,
-// POST /_emulator/operations/{id}/release and POST /_emulator/operations/release (all).
+// expands to. Operations a rule holds are released through /_emulator/operations
+// (operations_admin.cpp).
 #include "admin/admin_api.h"
 #include "admin/admin_json.h"
 
@@ -13,22 +13,7 @@ using http::Response;
 using http::RouteParams;
 using nlohmann::json;
 
-namespace {
-
-json operation_json(const arm::Operation& op) {
-  return {{"id", op.id},
-          {"resource", op.resource_key},
-          {"kind", op.kind},
-          {"status", arm::operation_status_name(op.status)},
-          {"startTime", to_iso8601(op.started_at)},
-          {"held", op.held},
-          {"polls", op.polls}};
-}
-
-}  // namespace
-
-void register_fault_routes(http::Router& router, faults::FaultSet& faults,
-                           arm::OperationEngine& operations, const Clock& clock) {
+void register_fault_routes(http::Router& router, faults::FaultSet& faults, const Clock& clock) {
   auto load = [&faults, &clock](Request& req, bool replace) {
     Response error;
     auto body = json_body(req, error, /*arrays_too=*/true, json::array());
@@ -64,22 +49,6 @@ void register_fault_routes(http::Router& router, faults::FaultSet& faults,
                                "No fault rule is named '" + p.get("name") + "'.");
     return json_ok(faults.to_json());
   });
-
-  router.add("GET", "/_emulator/operations", [&operations](Request&, const RouteParams&) {
-    json list = json::array();
-    for (const auto& op : operations.running()) list.push_back(operation_json(op));
-    return json_ok({{"value", list}});
-  });
-  router.add("POST", "/_emulator/operations/release", [&operations](Request&, const RouteParams&) {
-    return json_ok({{"released", operations.release_all()}});
-  });
-  router.add("POST", "/_emulator/operations/{id}/release",
-             [&operations](Request&, const RouteParams& p) {
-               if (!operations.release(p.get("id")))
-                 return http::admin_error(404, "OperationNotHeld",
-                                          "No held operation has the id '" + p.get("id") + "'.");
-               return json_ok({{"released", 1}});
-             });
 }
 
 }  // namespace cmk::admin

@@ -110,44 +110,43 @@ std::optional<http::Response> unknown_provider_error(const http::Request& req) {
                            "The resource namespace '" + target->name_space + "' is invalid.");
   if (!target->type) {
     const std::string version = req.query_param("api-version").value_or("");
-    return http::arm_error(404, "InvalidResourceType",
-                           "The resource type '" + target->requested_type +
-                               "' could not be found in the namespace '" +
-                               target->provider->name_space + "' for api version '" + version +
-                               "'.");
+    return http::arm_error(
+        404, "InvalidResourceType",
+        "The resource type '" + target->requested_type + "' could not be found in the namespace '" +
+            target->provider->name_space + "' for api version '" + version + "'.");
   }
   return std::nullopt;
 }
 
-std::optional<http::Response> StrictApiVersionFilter::before(http::Request& req) {
+std::optional<http::Response> ApiVersionFilter::before(http::Request& req) {
   if (req.surface != http::Surface::Arm) return std::nullopt;
   if (req.segments.size() == 2 && iequals(req.segments[0], "metadata") &&
       iequals(req.segments[1], "endpoints"))
     return std::nullopt;  // cloud discovery has its own versions (2022-09-01, 2019-05-01, ...)
   const auto version = req.query_param("api-version");
   if (!version || version->empty()) return std::nullopt;
-
   const auto target = provider_target(req.segments);
-  if (!target) {
-    if (is_listed(core_api_versions(), *version)) return std::nullopt;
-    return http::arm_error(400, "InvalidApiVersionParameter",
-                           "The api-version '" + *version +
-                               "' is invalid. The supported versions are '" +
-                               joined(core_api_versions(), ",") + "'.");
+  if (target && (!target->provider || !target->type)) return std::nullopt;  // the routes' 400/404
+  const std::vector<std::string>& listed =
+      target ? target->type->api_versions : core_api_versions();
+  if (is_listed(listed, *version)) return std::nullopt;
+  if (!strict_) {
+    if (on_unlisted_)
+      on_unlisted_(*version, target
+                                 ? target->provider->name_space + "/" + target->type->resource_type
+                                 : std::string("Microsoft.Resources"));
+    return std::nullopt;
   }
-  if (!target->provider || !target->type) return std::nullopt;  // the routes' own 400/404
-  if (is_listed(target->type->api_versions, *version)) return std::nullopt;
-
-  if (!target->type->located)
+  if (!target || !target->type->located)
     return http::arm_error(400, "InvalidApiVersionParameter",
                            "The api-version '" + *version +
-                               "' is invalid. The supported versions are '" +
-                               joined(target->type->api_versions, ",") + "'.");
+                               "' is invalid. The supported versions are '" + joined(listed, ",") +
+                               "'.");
   const std::string location = location_named_by(req, *target, location_of_);
   std::string message = "No registered resource provider found for ";
   if (!location.empty()) message += "location '" + location + "' and ";
   message += "API version '" + *version + "' for type '" + target->type->resource_type +
-             "'. The supported api-versions are '" + joined(target->type->api_versions, ", ") +
+             "'. The supported api-versions are '" + joined(listed, ", ") +
              "'. The supported locations are '" + regions_list() + "'.";
   return http::arm_error(400, "NoRegisteredProviderFound", message);
 }

@@ -34,12 +34,12 @@
 namespace cmk::arm {
 
 struct ProviderTarget {
-  std::string name_space;            // as the client spelled it; empty for core paths
+  std::string name_space;              // as the client spelled it; empty for core paths
   const Provider* provider = nullptr;  // null when the namespace is unknown (or core)
   const ProviderType* type = nullptr;  // null when no registered type matches
-  std::string requested_type;        // "clusters/databases": the types named in the path
-  std::string resource_id;           // the id of the addressed resource (or its parent), for
-                                     // the location in NoRegisteredProviderFound
+  std::string requested_type;          // "clusters/databases": the types named in the path
+  std::string resource_id;             // the id of the addressed resource (or its parent), for
+                                       // the location in NoRegisteredProviderFound
 };
 
 // Resolves the provider and type of an ARM request path (segments as in http::Request).
@@ -50,19 +50,28 @@ std::optional<ProviderTarget> provider_target(const std::vector<std::string>& se
 // are known (then the plain "no such route" answer applies).
 std::optional<http::Response> unknown_provider_error(const http::Request& req);
 
-// With --strict-api-versions: refuses api-versions the catalog does not list for the type
-// addressed (or for Microsoft.Resources on core paths). Requests without api-version are left to
-// the routes (MissingApiVersionParameter), as are unknown namespaces and types.
-class StrictApiVersionFilter : public http::Filter {
+// Api-versions the catalog does not list for the type addressed (or for Microsoft.Resources on
+// core paths). With --strict-api-versions they are refused; by default they are served, and
+// `on_unlisted(version, type)` is told of each such request (the emulator logs a value once and
+// counts it in /_emulator/info), since a typo'd or future version would otherwise pass unnoticed.
+// Requests without api-version are left to the routes (MissingApiVersionParameter), as are
+// unknown namespaces and types.
+class ApiVersionFilter : public http::Filter {
  public:
+  using OnUnlisted = std::function<void(const std::string& version, const std::string& type)>;
   // `location_of` returns the location of the resource with that id ("" when unknown); it names
   // the region in NoRegisteredProviderFound when the request body carries none.
-  explicit StrictApiVersionFilter(std::function<std::string(const std::string&)> location_of)
-      : location_of_(std::move(location_of)) {}
+  ApiVersionFilter(bool strict, std::function<std::string(const std::string&)> location_of,
+                   OnUnlisted on_unlisted)
+      : strict_(strict),
+        location_of_(std::move(location_of)),
+        on_unlisted_(std::move(on_unlisted)) {}
   std::optional<http::Response> before(http::Request& req) override;
 
  private:
+  const bool strict_;
   std::function<std::string(const std::string&)> location_of_;
+  OnUnlisted on_unlisted_;
 };
 
 }  // namespace cmk::arm

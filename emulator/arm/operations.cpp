@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "arm/catalog.h"
 #include "arm/resource_id.h"
 #include "arm/resource_store.h"
 #include "http/message.h"
@@ -124,6 +125,48 @@ nlohmann::json LroPolicyTable::to_json() const {
   return {{"default", default_.to_json()}, {"rules", rules}};
 }
 
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// Why a rule's resource type or operation can never match ("" when it can): a type the
+// emulated ARM does not list (a misspelt "Microsoft.Kusto/cluster" would silently never apply),
+// with the nearest listed type as a suggestion, or an operation other than the three kinds.
+std::string unmatchable(const std::string& type, const std::string& operation) {
+  const std::string op = http::to_lower(operation);
+  if (op != "*" && op != "write" && op != "delete" && op != "action")
+    return "operation '" + operation + "' is not write, delete, action or \"*\"";
+  if (type == "*") return {};
+  const std::string wanted = http::to_lower(type);
+  std::string nearest;
+  size_t best = std::string::npos;
+  for (const auto& provider : providers())
+    for (const auto& t : provider.types) {
+      const std::string known = provider.name_space + "/" + t.resource_type;
+      const size_t d = edit_distance(wanted, http::to_lower(known));
+      if (d == 0) return {};
+      if (d < best) best = d, nearest = known;
+    }
+  std::string why = "resource type '" + type + "' is not one the emulator serves";
+  if (best <= std::max<size_t>(3, wanted.size() / 4)) why += " (did you mean '" + nearest + "'?)";
+  return why;
+}
+
+}  // namespace
+
 Result<LroPolicySet> LroPolicySet::from_json(const nlohmann::json& j) {
   if (!j.is_object()) return Status::error("$: must be a JSON object");
   for (const auto& [key, value] : j.items())
@@ -160,6 +203,8 @@ Result<LroPolicySet> LroPolicySet::from_json(const nlohmann::json& j) {
       auto p = LroPolicy::from_json(*policy);
       if (!p) return Status::error(path + ".policy: " + p.status().message());
       rule.policy = p.value();
+      if (auto why = unmatchable(rule.resource_type, rule.operation); !why.empty())
+        return Status::error(path + ": " + why);
       set.rules.push_back(std::move(rule));
     }
   }
@@ -208,6 +253,7 @@ Result<LroPolicySet> parse_lro_policy_flag(const std::string& spec) {
     rule.resource_type = target.substr(0, op);
     if (op != std::string::npos) rule.operation = target.substr(op + 1);
     if (rule.resource_type.empty() || rule.operation.empty()) return bad("empty type or operation");
+    if (auto why = unmatchable(rule.resource_type, rule.operation); !why.empty()) return bad(why);
     set.rules.push_back(std::move(rule));
   }
   return set;
@@ -274,7 +320,8 @@ size_t OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
     results.push_back(
         {w.id, error ? OperationStatus::Failed : OperationStatus::Succeeded, std::move(error)});
   }
-  std::vector<Operation> faulted;
+  std::vector<std::pair<Operation, Rollback>> faulted;
+  std::vector<Operation> ended;
   lock.lock();
   for (auto& [id, status, error] : results) {
     auto it = ops_.find(id);
@@ -282,13 +329,15 @@ size_t OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
     Operation& op = it->second.op;
     op.status = status;
     op.error = std::move(error);
+    op.ended_at = clock_.now();
     if (op.fault && (op.fault->outcome == LroFault::Outcome::Fail ||
                      op.fault->outcome == LroFault::Outcome::Cancel))
-      faulted.push_back(op);
-    op.ended_at = clock_.now();
+      faulted.emplace_back(op, std::move(it->second.rollback));
+    ended.push_back(op);
     revision_.bump(id);
     it->second.completing = false;
     it->second.completion = nullptr;  // release what the provider captured
+    it->second.rollback = nullptr;
     finished_order_[++sequence_] = id;
     if (auto r = running_.find(op.resource_key); r != running_.end()) {
       std::erase(r->second, id);
@@ -296,9 +345,14 @@ size_t OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
     }
   }
   trim();
-  if (!faulted.empty() && on_faulted_) {
+  if (!ended.empty()) {
     lock.unlock();
-    for (const auto& op : faulted) on_faulted_(op);
+    for (const auto& [op, rollback] : faulted) {
+      if (on_faulted_) on_faulted_(op);
+      if (rollback) rollback();
+    }
+    if (on_ended_)
+      for (const auto& op : ended) on_ended_(op);
     lock.lock();
   }
   return results.size();
@@ -313,7 +367,7 @@ void OperationEngine::trim() {
 }
 
 std::string OperationEngine::start(std::string resource_key, std::string kind, std::string location,
-                                   LroPolicy policy, Completion completion) {
+                                   LroPolicy policy, Completion completion, Rollback rollback) {
   // Asked before the lock: the source belongs to the fault filter and takes none of ours.
   std::optional<LroFault> fault = fault_source_ ? fault_source_() : std::nullopt;
   std::unique_lock lock(mu_);
@@ -325,6 +379,7 @@ std::string OperationEngine::start(std::string resource_key, std::string kind, s
   e.op.started_at = clock_.now();
   e.policy = policy;
   e.completion = std::move(completion);
+  e.rollback = std::move(rollback);
   e.op.fault = std::move(fault);
   e.op.held = e.op.fault && e.op.fault->outcome == LroFault::Outcome::Hold;
   const std::string id = e.op.id;
@@ -379,6 +434,10 @@ void OperationEngine::set_fault_source(std::function<std::optional<LroFault>()> 
 
 void OperationEngine::set_on_faulted(std::function<void(const Operation&)> on_faulted) {
   on_faulted_ = std::move(on_faulted);
+}
+
+void OperationEngine::set_on_ended(std::function<void(const Operation&)> on_ended) {
+  on_ended_ = std::move(on_ended);
 }
 
 bool OperationEngine::release(const std::string& id) {

@@ -99,6 +99,10 @@ class LroPolicyTable {
 };
 
 using Completion = std::function<std::optional<OperationError>()>;
+// Undoes what the request that started an operation already wrote, when an injected fault ends
+// the operation without its completion (a real failure's completion undoes it itself): a
+// cluster update puts back its previous customer-managed key settings, as Azure does.
+using Rollback = std::function<void()>;
 
 // A fault injected into one operation (faults/, issue 7), decided when the operation starts:
 // Fail and Cancel end it without running its completion (the work was not done; the resource
@@ -137,7 +141,7 @@ class OperationEngine {
 
   // Starts an operation and returns its id. An Immediate policy completes it before returning.
   std::string start(std::string resource_key, std::string kind, std::string location,
-                    LroPolicy policy, Completion completion);
+                    LroPolicy policy, Completion completion, Rollback rollback = nullptr);
 
   // The operation after counting one poll and settling it if due; nullopt when unknown.
   std::optional<Operation> poll(const std::string& id);
@@ -158,6 +162,10 @@ class OperationEngine {
   // mark the resource. Both set before the listeners start.
   void set_fault_source(std::function<std::optional<LroFault>()> source);
   void set_on_faulted(std::function<void(const Operation&)> on_faulted);
+  // Runs, without the engine's lock, after any operation ended (Succeeded, Failed or Canceled),
+  // once the resource shows the outcome: the emulator logs failures. Set before the listeners
+  // start.
+  void set_on_ended(std::function<void(const Operation&)> on_ended);
   // Lets a held operation finish (at its next read, under its policy); false when unknown or
   // not held. release_all() returns how many it released.
   bool release(const std::string& id);
@@ -180,6 +188,7 @@ class OperationEngine {
     Operation op;
     LroPolicy policy;
     Completion completion;
+    Rollback rollback;
     bool completing = false;
   };
   bool due(const Entry& e) const;
@@ -194,6 +203,7 @@ class OperationEngine {
   const size_t max_records_;
   std::function<std::optional<LroFault>()> fault_source_;
   std::function<void(const Operation&)> on_faulted_;
+  std::function<void(const Operation&)> on_ended_;
   mutable std::mutex mu_;
   std::map<std::string, Entry> ops_;
   // Non-terminal operations by resource key: GET of a resource settles only its own, in O(log n).

@@ -392,11 +392,14 @@ class KeysApi {
     const auto version = req.query_param("api-version");
     if (!version || version->empty())
       return bad_parameter_response("The 'api-version' query parameter is missing.");
-    if (ctx_.strict_api_versions && !is_known_keys_api_version(*version))
-      return bad_parameter_response("The specified version (" + *version +
-                                    ") is not recognized. Consider using the latest supported "
-                                    "version (" +
-                                    kLatestApiVersion + ").");
+    if (!is_known_keys_api_version(*version)) {
+      if (ctx_.strict_api_versions)
+        return bad_parameter_response("The specified version (" + *version +
+                                      ") is not recognized. Consider using the latest supported "
+                                      "version (" +
+                                      kLatestApiVersion + ").");
+      if (ctx_.on_unlisted_api_version) ctx_.on_unlisted_api_version(*version);
+    }
     Routing routing = route_of(req);
     if (!routing.route) {
       if (!routing.allowed.empty()) {

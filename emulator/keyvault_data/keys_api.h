@@ -15,9 +15,11 @@
 //    Key Vault's reason (AKV10022 audience, AKV10032 issuer/tenant, AKV10046 signature,
 //    "[TokenExpired] ..."). Accepted audiences: https://vault.azure.net and the challenge's
 //    resource for the host used (https://vault.localhost[:port]; on a loopback host the
-//    challenge names https://vault.azure.net), each with or without a trailing '/'. The token's tenant must be the vault's tenantId.
+//    challenge names https://vault.azure.net), each with or without a trailing '/'. The token's
+//    tenant must be the vault's tenantId.
 // 3. api-version is required (400 BadParameter); any value is accepted unless
-//    strict_api_versions, then only known ones ("The specified version (X) is not recognized.").
+//    strict_api_versions, then only known ones ("The specified version (X) is not recognized.");
+//    an unknown one accepted is reported to on_unlisted_api_version.
 // 4. The route: paths compare case-insensitively (wrapKey = wrapkey), the version segment may be
 //    absent or empty (latest). Unknown path 404 NotFound, wrong method 405 MethodNotAllowed.
 // 5. Authorization: the operation's key permission by access policy or RBAC (vault_access.h):
@@ -53,6 +55,8 @@ struct KeysApiContext {
   std::function<const entra::TokenService*()> token_service;
   RbacCheck rbac;  // decides RBAC vaults; empty = nobody is allowed there
   bool strict_api_versions = false;
+  // Told of each request whose api-version is served though not known (lenient mode).
+  std::function<void(const std::string& version)> on_unlisted_api_version;
 };
 
 // Serves every path of Surface::KeyVault.

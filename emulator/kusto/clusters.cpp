@@ -532,16 +532,32 @@ struct Provider {
         json& props = r.body["properties"];
         props["provisioningState"] = failure ? "Failed" : "Succeeded";
         props["state"] = state;
-        if (failure) {
-          if (previous_key.is_null())
-            props.erase("keyVaultProperties");
-          else
-            props["keyVaultProperties"] = previous_key;
-        }
+        if (failure) restore_key(props, previous_key);
         return true;
       });
       return failure;
     };
+  }
+
+  // An injected failure or cancellation (faults/) ends the operation without its completion; the
+  // key settings the request wrote are put back as a real failure does (the engine's fault hook
+  // has set provisioningState and state).
+  arm::Rollback unconfigured(arm::ResourceId id, json previous_key) const {
+    auto* resources = ctx.arm.resources;
+    return [resources, id, previous_key] {
+      resources->update(id, "", [&](arm::TrackedResource& r) {
+        if (!r.body.contains("properties") || !r.body["properties"].is_object()) return false;
+        restore_key(r.body["properties"], previous_key);
+        return true;
+      });
+    };
+  }
+
+  static void restore_key(json& props, const json& previous_key) {
+    if (previous_key.is_null())
+      props.erase("keyVaultProperties");
+    else
+      props["keyVaultProperties"] = previous_key;
   }
 
   // Key refresh on the virtual clock (cluster_keys.h): suspends a cluster whose key cannot be
@@ -645,12 +661,14 @@ struct Provider {
     std::string op;
     if (created) {
       op = ctx.arm.operations->start(r.id.key(), kCreateKind, r.location, policy("write"),
-                                     configured(r.id, "Running", previous_key));
+                                     configured(r.id, "Running", previous_key),
+                                     unconfigured(r.id, previous_key));
     } else {
       // A stopped cluster that is reconfigured stays stopped.
       const std::string settle_to = previous_state == "Stopped" ? "Stopped" : "Running";
       op = ctx.arm.operations->start(r.id.key(), kAlterKind, r.location, policy("write"),
-                                     configured(r.id, settle_to, previous_key));
+                                     configured(r.id, settle_to, previous_key),
+                                     unconfigured(r.id, previous_key));
     }
     auto now = ctx.arm.resources->get(r.id);
     Response res = cluster_response(created ? 201 : 200, now ? *now : r, req);

@@ -1,6 +1,9 @@
 // Provider/type resolution and --strict-api-versions (arm/api_versions.h).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <mutex>
+
 #include <nlohmann/json.hpp>
 
 #include "arm/api_versions.h"
@@ -149,4 +152,35 @@ TEST_CASE("ARM --strict-api-versions refuses versions the providers do not list"
   // Discovery is exempt; a missing api-version is still MissingApiVersionParameter.
   REQUIRE(arm.cli->Get("/metadata/endpoints?api-version=2022-09-01")->status == 200);
   REQUIRE(arm.call("GET", sub, 400)["error"]["code"] == "MissingApiVersionParameter");
+}
+
+TEST_CASE("lenient api-versions: served, each value logged once and all counted", "[arm][api_versions]") {
+  auto lines = std::make_shared<std::vector<std::string>>();
+  auto mu = std::make_shared<std::mutex>();
+  auto o = test::test_options();
+  o.log_level = LogLevel::Warn;
+  o.log_sink = [lines, mu](std::string_view line) {
+    std::lock_guard lock(*mu);
+    lines->emplace_back(line);
+  };
+  auto emu = test::start_emulator(o);
+  auto cli = test::https_client(*emu);
+  httplib::Headers auth{{"Authorization", "Bearer " + test::app_token(*emu)}};
+  const std::string sub = std::string("/subscriptions/") + test::kSubscription;
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(cli->Get(sub + "/resourcegroups?api-version=banana", auth)->status == 200);
+  REQUIRE(cli->Get(sub + "/resourcegroups?api-version=2021-04-01", auth)->status == 200);
+  REQUIRE(cli->Get(sub + "/providers/Microsoft.Kusto/clusters?api-version=2099-01-01", auth)->status == 200);
+
+  auto info = json::parse(test::http_client(*emu)->Get("/_emulator/info")->body);
+  CHECK(info["unlistedApiVersions"]["total"] == 4);
+  CHECK(info["unlistedApiVersions"]["values"] == json{{"banana", 3}, {"2099-01-01", 1}});
+  std::lock_guard lock(*mu);
+  const auto mentions = [&](const std::string& text) {
+    return std::count_if(lines->begin(), lines->end(),
+                         [&](const std::string& l) { return l.find(text) != std::string::npos; });
+  };
+  CHECK(mentions("api-version 'banana' is not one Microsoft.Resources lists; served anyway") == 1);
+  CHECK(mentions("api-version '2099-01-01' is not one Microsoft.Kusto/clusters lists") == 1);
+  CHECK(mentions("2021-04-01") == 0);
 }

@@ -3,6 +3,9 @@
 // engine; admin calls left alone unless a rule names the admin surface.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <mutex>
+
 #include <nlohmann/json.hpp>
 
 #include "faults/fault_filter.h"
@@ -293,12 +296,24 @@ TEST_CASE("faults: presets expand and take overrides", "[faults]") {
 namespace {
 
 struct Live {
-  std::unique_ptr<Emulator> emu = test::start_emulator([] {
+  // Warnings the emulator logged.
+  std::shared_ptr<std::vector<std::string>> warnings = std::make_shared<std::vector<std::string>>();
+  std::shared_ptr<std::mutex> warnings_mu = std::make_shared<std::mutex>();
+  std::unique_ptr<Emulator> emu = test::start_emulator([this] {
     auto o = test::test_options();
     o.rsa_key_pool_size = 0;
     o.lro_policies = {"immediate"};
+    o.log_level = LogLevel::Warn;
+    o.log_sink = [lines = warnings, mu = warnings_mu](std::string_view line) {
+      std::lock_guard lock(*mu);
+      lines->emplace_back(line);
+    };
     return o;
   }());
+  std::vector<std::string> logged() {
+    std::lock_guard lock(*warnings_mu);
+    return *warnings;
+  }
   std::unique_ptr<httplib::SSLClient> arm = test::https_client(*emu);
   std::unique_ptr<httplib::Client> admin = test::http_client(*emu);
   httplib::Headers auth{{"Authorization", "Bearer " + test::app_token(*emu)}};
@@ -480,6 +495,53 @@ TEST_CASE("faults: long-running operations fail, hold, cancel or take longer", "
   CHECK(show("kcfail")["properties"]["state"] == "Unavailable");
   CHECK(l.journal("?faulted=true")["value"][0]["fault"] ==
         "provisioning-failure: lro fail InternalServerError");
+
+  // An injected failure of a customer-managed-key update puts the previous key settings back,
+  // as a real one does, and says why in the log and in /_emulator/operations.
+  l.faults(json::array());
+  const std::string cmk = rg + "/providers/Microsoft.Kusto/clusters/kccmk?api-version=2024-04-13";
+  REQUIRE(l.arm
+              ->Put(cmk, l.auth,
+                    R"({"location":"westeurope","identity":{"type":"SystemAssigned"},
+                        "sku":{"name":"Standard_E8ads_v5","tier":"Standard"}})",
+                    "application/json")
+              ->status == 201);
+  l.faults({{{"preset", "provisioning-failure"}, {"limit", {{"first", 1}}}}});
+  auto patched =
+      l.arm->Patch(cmk, l.auth,
+                   R"({"properties":{"keyVaultProperties":{"keyName":"cmk1","keyVersion":"",
+          "keyVaultUri":"https://kv1.vault.azure.net/"}}})",
+                   "application/json");
+  REQUIRE(patched->status == 200);
+  const std::string patch_async = patched->get_header_value("Azure-AsyncOperation");
+  CHECK(poll(patch_async.substr(patch_async.find("/subscriptions/")))["status"] == "Failed");
+  auto after = show("kccmk")["properties"];
+  CHECK(after["provisioningState"] == "Failed");
+  CHECK_FALSE(after.contains("keyVaultProperties"));
+  const auto warned = l.logged();
+  CHECK(std::count_if(warned.begin(), warned.end(), [](const std::string& line) {
+          return line.find("WARN operation ServiceConfigurationAlter") != std::string::npos &&
+                 line.find(
+                     "/clusters/kccmk failed (injected by a fault rule): "
+                     "InternalServerError") != std::string::npos;
+        }) == 1);
+  auto failed = json::parse(l.admin->Get("/_emulator/operations?status=Failed")->body)["value"];
+  REQUIRE(failed.size() == 2);
+  CHECK(failed[0]["resource"].get<std::string>().ends_with("/clusters/kccmk"));  // newest first
+  CHECK(failed[0]["kind"] == "ServiceConfigurationAlter");
+  CHECK(failed[0]["error"]["code"] == "InternalServerError");
+  CHECK(failed[0]["injectedFault"] == "fail");
+  CHECK(failed[0].contains("endTime"));
+  CHECK(failed[1]["resource"].get<std::string>().ends_with("/clusters/kcfail"));
+  auto by_resource = json::parse(
+      l.admin->Get("/_emulator/operations?status=failed,succeeded&resource=KCCMK")->body)["value"];
+  CHECK(by_resource.size() == 2);  // its create and its failed update
+  CHECK(json::parse(l.admin->Get("/_emulator/operations?status=all&top=1")->body)["value"].size() ==
+        1);
+  auto bad = l.admin->Get("/_emulator/operations?status=Broken");
+  CHECK(bad->status == 400);
+  CHECK(json::parse(bad->body)["error"]["code"] == "InvalidQueryParameter");
+  CHECK(l.admin->Get("/_emulator/operations?status=all&top=0")->status == 400);
 
   l.faults({{{"match", {{"operation", "Microsoft.Kusto/clusters/write"}}},
              {"action", {{"type", "lro"}, {"outcome", "hold"}}}}});

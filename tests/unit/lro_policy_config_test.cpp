@@ -10,8 +10,8 @@
 #include "test_support.h"
 
 using namespace cmk;
-using nlohmann::json;
 using Catch::Matchers::Contains;
+using nlohmann::json;
 using Mode = arm::LroPolicy::Mode;
 
 TEST_CASE("LRO policy sets parse from JSON with errors that name the path", "[lro][arm]") {
@@ -36,11 +36,33 @@ TEST_CASE("LRO policy sets parse from JSON with errors that name the path", "[lr
   REQUIRE_THAT(error(R"({"rules": {}})"), Contains("$.rules: must be an array"));
   REQUIRE_THAT(error(R"({"rules": [{"policy": {"mode": "immediate"}}]})"),
                Contains("$.rules[0].resourceType: a resource type"));
-  REQUIRE_THAT(error(R"({"rules": [{"resourceType": "*"}]})"), Contains("$.rules[0].policy: is required"));
-  REQUIRE_THAT(error(R"({"rules": [{"resourceType": "*", "policy": {"mode": "polls", "polls": -1}}]})"),
-               Contains("$.rules[0].policy: 'polls' must be"));
+  REQUIRE_THAT(error(R"({"rules": [{"resourceType": "*"}]})"),
+               Contains("$.rules[0].policy: is required"));
+  REQUIRE_THAT(
+      error(R"({"rules": [{"resourceType": "*", "policy": {"mode": "polls", "polls": -1}}]})"),
+      Contains("$.rules[0].policy: 'polls' must be"));
   REQUIRE_THAT(error(R"({"rules": [{"resourceType": "*", "op": "x", "policy": {}}]})"),
                Contains("$.rules[0].op: unknown key"));
+  // A rule that could never match is refused, not kept silently.
+  REQUIRE_THAT(
+      error(
+          R"({"rules": [{"resourceType": "Microsoft.Kusto/cluster", "policy": {"mode": "immediate"}}]})"),
+      Contains("$.rules[0]: resource type 'Microsoft.Kusto/cluster' is not one the emulator serves "
+               "(did you mean 'Microsoft.Kusto/clusters'?)"));
+  REQUIRE_THAT(
+      error(
+          R"({"rules": [{"resourceType": "Contoso.Widgets/gadgets", "policy": {"mode": "immediate"}}]})"),
+      Contains("is not one the emulator serves") && !Contains("did you mean"));
+  REQUIRE_THAT(
+      error(
+          R"({"rules": [{"resourceType": "*", "operation": "update", "policy": {"mode": "immediate"}}]})"),
+      Contains("operation 'update' is not write, delete, action"));
+  REQUIRE(
+      arm::LroPolicySet::from_json(
+          json::parse(
+              R"({"rules": [{"resourceType": "microsoft.kusto/CLUSTERS/databases", "operation": "Write",
+                             "policy": {"mode": "immediate"}}]})"))
+          .is_ok());
 }
 
 TEST_CASE("LRO policies parse from the flag form", "[lro][arm]") {
@@ -58,13 +80,17 @@ TEST_CASE("LRO policies parse from the flag form", "[lro][arm]") {
   REQUIRE(del->rules.at(0).operation == "delete");
   REQUIRE(del->rules.at(0).policy.duration == std::chrono::milliseconds(2500));
 
-  for (const char* bad : {"", "soon", "polls", "polls:x", "polls:3x", "duration:-1", "=immediate",
-                          "Microsoft.Kusto/clusters:=immediate", "immediate:1"}) {
+  for (const char* bad :
+       {"", "soon", "polls", "polls:x", "polls:3x", "duration:-1", "=immediate",
+        "Microsoft.Kusto/clusters:=immediate", "immediate:1", "Microsoft.Kusto/cluster=polls:3",
+        "Microsoft.Kusto/clusters:update=immediate"}) {
     INFO(bad);
     auto r = arm::parse_lro_policy_flag(bad);
     REQUIRE_FALSE(r.is_ok());
     REQUIRE_THAT(r.status().message(), Contains("--lro-policy '"));
   }
+  REQUIRE_THAT(arm::parse_lro_policy_flag("Microsoft.Kusto/cluster=polls:3").status().message(),
+               Contains("did you mean 'Microsoft.Kusto/clusters'?"));
 }
 
 TEST_CASE("LRO policies from fixtures, flags and the admin API decide how operations finish",
@@ -89,9 +115,11 @@ TEST_CASE("LRO policies from fixtures, flags and the admin API decide how operat
   REQUIRE(table["rules"][0]["resourceType"] == "microsoft.kusto/clusters");
   REQUIRE(table["rules"][0]["policy"]["polls"] == 2);
 
-  const std::string rg = std::string("/subscriptions/") + test::kSubscription + "/resourceGroups/rg1";
+  const std::string rg =
+      std::string("/subscriptions/") + test::kSubscription + "/resourceGroups/rg1";
   const std::string v = "?api-version=2024-04-13";
-  REQUIRE(cli->Put(rg + v, auth, R"({"location":"westeurope"})", "application/json")->status == 201);
+  REQUIRE(cli->Put(rg + v, auth, R"({"location":"westeurope"})", "application/json")->status ==
+          201);
   const json cluster = {{"location", "westeurope"},
                         {"sku", {{"name", "Dev(No SLA)_Standard_E2a_v4"}, {"tier", "Basic"}}}};
   auto state_of = [&](const std::string& name) {
@@ -113,13 +141,15 @@ TEST_CASE("LRO policies from fixtures, flags and the admin API decide how operat
   REQUIRE(state_of("kcpolls1") == "Succeeded");
 
   // PUT replaces the whole table: the flag's rule is gone, the new default applies.
-  auto bad = cli->Put("/_emulator/lro-policy", R"({"rules": [{"resourceType": "*"}]})", "application/json");
+  auto bad = cli->Put("/_emulator/lro-policy", R"({"rules": [{"resourceType": "*"}]})",
+                      "application/json");
   REQUIRE(bad->status == 400);
   REQUIRE(json::parse(bad->body)["error"]["code"] == "InvalidRequestContent");
   REQUIRE_THAT(json::parse(bad->body)["error"]["message"].get<std::string>(),
                Contains("$.rules[0].policy"));
   REQUIRE(json::parse(cli->Get("/_emulator/lro-policy")->body)["rules"].size() == 2);  // unchanged
-  auto put = cli->Put("/_emulator/lro-policy", R"({"default": {"mode": "immediate"}})", "application/json");
+  auto put = cli->Put("/_emulator/lro-policy", R"({"default": {"mode": "immediate"}})",
+                      "application/json");
   REQUIRE(put->status == 200);
   REQUIRE(json::parse(put->body)["rules"].empty());
   create("kcnow1");
@@ -136,7 +166,8 @@ TEST_CASE("LRO policies from fixtures, flags and the admin API decide how operat
 TEST_CASE("a bad lroPolicies section or --lro-policy stops the start", "[lro][fixture]") {
   test::TempDir dir;
   const auto fixture = dir.path() / "bad.json";
-  std::ofstream(fixture) << R"({"lroPolicies": {"rules": [{"resourceType": "*", "policy": {"mode": "x"}}]}})";
+  std::ofstream(fixture)
+      << R"({"lroPolicies": {"rules": [{"resourceType": "*", "policy": {"mode": "x"}}]}})";
   auto o = test::test_options();
   o.fixtures = {fixture};
   Emulator emu(o);
