@@ -6,9 +6,15 @@ CMK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CMK_BUILD_DIR="${CMK_BUILD_DIR:-$CMK_ROOT/build}"
 
 # Debian packages the build and the tests need (iproute2: `ss`, with which the robustness test
-# reads the listeners' backlog).
+# reads the listeners' backlog; ccache: the compiler launcher, below).
 CMK_BUILD_PACKAGES=(build-essential cmake pkg-config libssl-dev libcpp-httplib-dev nlohmann-json3-dev
-  libcli11-dev catch2 libsqlite3-dev libre2-dev curl openssl iproute2)
+  libcli11-dev catch2 libsqlite3-dev libre2-dev curl openssl iproute2 ccache)
+
+# Every compile goes through ccache, keyed without the build folder and without -Werror, so that
+# another build of the same sources and flags reuses the objects: a rebuild after a clean, and the
+# embedding tests, whose consumer projects compile the library again inside their own build
+# trees (tests/embedding/run_embedding.sh, docs/embedding-cmake.md).
+CMK_CCACHE_LAUNCHER="env;CCACHE_NOHASHDIR=1;CCACHE_IGNOREOPTIONS=-Werror;ccache"
 
 cmk_log() { printf '[cmk] %s\n' "$*" >&2; }
 
@@ -45,7 +51,13 @@ cmk_build() {
   local log
   log="$(mktemp)"
   if [ ! -f "$CMK_BUILD_DIR/CMakeCache.txt" ]; then
-    if ! cmake -S "$CMK_ROOT" -B "$CMK_BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$log" 2>&1; then
+    if ! cmake -S "$CMK_ROOT" -B "$CMK_BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_CXX_COMPILER_LAUNCHER="$CMK_CCACHE_LAUNCHER" "$@" >"$log" 2>&1; then
+      cat "$log" >&2; rm -f "$log"; cmk_log "configure failed"; return 1
+    fi
+  elif ! grep -q '^CMAKE_CXX_COMPILER_LAUNCHER:' "$CMK_BUILD_DIR/CMakeCache.txt"; then
+    # A build tree from before the launcher: from now on through ccache (nothing is rebuilt for it).
+    if ! cmake -DCMAKE_CXX_COMPILER_LAUNCHER="$CMK_CCACHE_LAUNCHER" "$CMK_BUILD_DIR" >"$log" 2>&1; then
       cat "$log" >&2; rm -f "$log"; cmk_log "configure failed"; return 1
     fi
   fi
