@@ -11,7 +11,9 @@
 #    an empty HOME and AZURE_CONFIG_DIR, and the CMK_* variables scenarios use (see below), after
 #    clearing every inherited variable that could steer a client elsewhere;
 # 3. runs the scenario: .sh with bash, .py with /usr/bin/python3 (Debian's python3-azure is only
-#    there), .mjs with node (packages from tests/clients/node/node_modules);
+#    there), .mjs with node (packages from tests/clients/node/node_modules), dotnet/<s>.cs as
+#    `dotnet build/dotnet-clients/bin/Release/CmkClients.dll <s>` (built once by scripts/test:
+#    cmk_setup_dotnet), .ps1 with pwsh 7.6.10 from build/tools (the same setup);
 # 4. hermeticity check: GET /_emulator/proxy/refusals must report count 0, i.e. no client tried
 #    to reach a host the emulator does not serve; otherwise the scenario fails, naming the hosts;
 # 5. stops the emulator (SIGTERM) and requires a clean exit.
@@ -23,6 +25,8 @@ CMK_SOURCE_DIR="${CMK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." &&
 CMK_BINARY="${CMK_BINARY:-$CMK_SOURCE_DIR/build/cmk-emulator}"
 CLIENTS_DIR="$CMK_SOURCE_DIR/tests/clients"
 family="$(basename "$(dirname "$SCENARIO")")"
+# The C# scenarios sit in tests/clients/dotnet/scenarios/ (beside the project, not in it).
+[ "$family" = scenarios ] && family="$(basename "$(dirname "$(dirname "$SCENARIO")")")"
 name="$(basename "$SCENARIO")"
 
 WORK="$(mktemp -d /tmp/cmk-client.XXXXXX)"
@@ -57,6 +61,15 @@ case "$name" in
     [ -d "$CLIENTS_DIR/node/node_modules/@azure/identity" ] ||
       die "npm packages missing: run 'npm ci' in tests/clients/node (scripts/test does)"
     runner=(node "$SCENARIO") ;;
+  *.cs)
+    command -v dotnet >/dev/null || die "dotnet is not installed (the .NET SDK)"
+    dll="${CMK_DOTNET_CLIENTS:-$CMK_SOURCE_DIR/build/dotnet-clients}/bin/Release/CmkClients.dll"
+    [ -f "$dll" ] || die "the C# scenarios are not built: $dll (scripts/test builds them: cmk_setup_dotnet)"
+    runner=(dotnet "$dll" "${name%.cs}") ;;
+  *.ps1)
+    pwsh="${CMK_PWSH:-$CMK_SOURCE_DIR/build/tools/pwsh}"
+    [ -x "$pwsh" ] || die "pwsh is not installed: $pwsh (scripts/test installs it: cmk_setup_dotnet)"
+    runner=("$pwsh" -NoLogo -NoProfile -NonInteractive -File "$SCENARIO") ;;
   *) die "unknown scenario type: $name" ;;
 esac
 
@@ -85,7 +98,7 @@ for v in $(compgen -e); do
   case "$v" in
     AZURE_*|MSI_*|IDENTITY_*|IMDS_*|MSAL_*|ADAL_*|ARM_*|APPSETTING_*|PYTHONPATH|NODE_OPTIONS|NODE_PATH|\
     http_proxy|https_proxy|HTTP_PROXY|HTTPS_PROXY|no_proxy|NO_PROXY|ALL_PROXY|all_proxy|\
-    REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|SSL_CERT_FILE|SSL_CERT_DIR|NODE_EXTRA_CA_CERTS)
+    REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|SSL_CERT_FILE|SSL_CERT_DIR|NODE_EXTRA_CA_CERTS|PSModulePath)
       unset "$v" ;;
   esac
 done
@@ -121,6 +134,11 @@ export CMK_SP_APP_ID=11111111-1111-1111-1111-111111111111
 export CMK_SP_OBJECT_ID=11111111-0000-0000-0000-000000000001
 export CMK_SP_SECRET=emulator-secret
 export PYTHONDONTWRITEBYTECODE=1
+# .NET and pwsh: no telemetry or first-run work in the empty HOME; pwsh's update check off (it
+# would ask a real host).
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_TELEMETRY_OPTOUT=1 \
+  POWERSHELL_UPDATECHECK=Off DOTNET_CLI_HOME="$WORK/home"
+export CMK_DOTNET_CLIENTS="${CMK_DOTNET_CLIENTS:-$CMK_SOURCE_DIR/build/dotnet-clients}"
 
 # --- the scenario
 say "emulator https=$CMK_HTTPS_PORT http=$CMK_HTTP_PORT"
