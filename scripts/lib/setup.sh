@@ -91,4 +91,33 @@ cmk_setup_clients() {
     fi
     rm -f "$log"
   fi
+  cmk_setup_dotnet
+}
+
+# The C# and PowerShell client scenarios (tests/clients/dotnet, tests/clients/pwsh): the .NET SDK
+# comes with the machine (dotnet); PowerShell 7.6.10 as a .NET tool in the build folder (without a
+# version the NuGet source hands out 7.7.0, which does not install) and the C# scenario program
+# built once into <build>/dotnet-clients (a restore from the machine's NuGet source). Each step
+# is skipped when its result is already there and newer than its sources.
+cmk_setup_dotnet() {
+  command -v dotnet >/dev/null || { cmk_log "dotnet (the .NET SDK 10) is missing"; return 1; }
+  local tools="$CMK_BUILD_DIR/tools" log
+  log="$(mktemp)"
+  if [ "$("$tools/pwsh" -NoProfile -NoLogo -Command '$PSVersionTable.PSVersion.ToString()' 2>/dev/null)" != 7.6.10 ]; then
+    cmk_log "installing PowerShell 7.6.10 (dotnet tool install --tool-path $tools)"
+    rm -rf "$tools/pwsh" "$tools/.store/powershell"
+    if ! dotnet tool install --tool-path "$tools" PowerShell --version 7.6.10 >"$log" 2>&1; then
+      cat "$log" >&2; rm -f "$log"; cmk_log "installing PowerShell failed"; return 1
+    fi
+  fi
+  local src="$CMK_ROOT/tests/clients/dotnet" out="$CMK_BUILD_DIR/dotnet-clients/"
+  local dll="${out}bin/Release/CmkClients.dll"
+  if [ ! -f "$dll" ] || [ -n "$(find "$src" -newer "$dll" -type f -print -quit)" ]; then
+    cmk_log "building the C# client scenarios (dotnet build tests/clients/dotnet)"
+    if ! dotnet build "$src/CmkClients.csproj" -c Release --nologo -v q -p:CmkDotnetOut="$out" >"$log" 2>&1; then
+      cat "$log" >&2; rm -f "$log"; cmk_log "building the C# client scenarios failed"; return 1
+    fi
+    touch "$dll"
+  fi
+  rm -f "$log"
 }
