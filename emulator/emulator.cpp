@@ -138,7 +138,7 @@ void Emulator::register_routes() {
     if (http::iequals(r.type, msi::kUserAssignedIdentityType))
       directory_.remove_managed_identity(r.id.str());
     if (http::iequals(r.type, keyvault_mgmt::kVaultType)) vaults_->retain_deleted(r);
-    if (kusto::is_cluster_type(r.type)) kusto::release_cluster(directory_, r);
+    if (kusto::is_cluster_type(r.type)) kusto::release_cluster(directory_, r, cluster_keys_.get());
   };
   arm_ctx_ = arm_ctx;
   arm::register_arm_routes(router(Surface::Arm), arm_ctx);

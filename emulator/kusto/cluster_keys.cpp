@@ -289,6 +289,12 @@ void ClusterKeys::forget(const std::string& cluster_key) {
   if (tracked_.erase(cluster_key)) revision_.bump();
 }
 
+void ClusterKeys::drop_cluster(const std::string& cluster_key) {
+  std::lock_guard lock(mu_);
+  const size_t n = tracked_.erase(cluster_key) + intervals_.erase(cluster_key);
+  if (n) revision_.bump();
+}
+
 std::optional<ClusterKeys::Health> ClusterKeys::refresh_if_due(const arm::TrackedResource& cluster) {
   const std::string key = cluster.id.key();
   const TimePoint now = clock_.now();

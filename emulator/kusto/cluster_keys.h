@@ -92,8 +92,11 @@ class ClusterKeys {
   // Vault checks and first key use for the cluster as stored (its keyVaultProperties must be
   // set). On success the key is recorded as in use; the error fails the operation.
   std::optional<arm::OperationError> activate(const arm::TrackedResource& cluster);
-  // CMK switched off or the cluster gone.
+  // CMK switched off: the key in use is forgotten (a refresh interval set for the cluster stays).
   void forget(const std::string& cluster_key);
+  // The cluster is gone (deleted, or with its resource group): its key in use and its own
+  // refresh interval, so that neither outlives it (kusto/keys, the state export, memory).
+  void drop_cluster(const std::string& cluster_key);
 
   // Health of a cluster's key after a refresh.
   struct Health {

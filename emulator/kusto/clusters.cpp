@@ -242,10 +242,12 @@ bool is_cluster_type(const std::string& type) {
   return http::iequals(type, kClusterType);
 }
 
-void release_cluster(entra::Directory& directory, const arm::TrackedResource& cluster) {
+void release_cluster(entra::Directory& directory, const arm::TrackedResource& cluster,
+                     ClusterKeys* keys) {
   if (auto mi = directory.find_managed_identity_by_resource_id(cluster.id.str());
       mi && mi->kind == entra::IdentityKind::SystemAssigned)
     directory.remove_managed_identity(cluster.id.str());
+  if (keys) keys->drop_cluster(cluster.id.key());
 }
 
 namespace {
@@ -725,10 +727,11 @@ struct Provider {
     });
     auto* resources = ctx.arm.resources;
     auto* directory = ctx.arm.directory;
+    ClusterKeys* keys = ctx.keys;
     const std::string op = ctx.arm.operations->start(
         id.key(), kDeleteKind, existing->location, policy("delete"),
-        [resources, directory, id]() -> std::optional<arm::OperationError> {
-          if (auto c = resources->get(id)) release_cluster(*directory, *c);
+        [resources, directory, keys, id]() -> std::optional<arm::OperationError> {
+          if (auto c = resources->get(id)) release_cluster(*directory, *c, keys);
           remove_cluster_children(*resources, id);
           resources->remove(id);
           return std::nullopt;

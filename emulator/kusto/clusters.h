@@ -96,9 +96,11 @@ inline constexpr const char* kClusterPolicyType = "Microsoft.Kusto/clusters";
 
 void register_kusto_routes(http::Router& router, KustoProviderContext ctx);
 
-// Releases what a cluster owns outside the store (its system-assigned identity in the
-// directory). Call from ArmContext::on_cascade_delete for Kusto clusters.
-void release_cluster(entra::Directory& directory, const arm::TrackedResource& cluster);
+// Releases what a cluster owns outside the store: its system-assigned identity in the directory
+// and, given `keys`, its customer-managed key in use. Call from ArmContext::on_cascade_delete for
+// Kusto clusters.
+void release_cluster(entra::Directory& directory, const arm::TrackedResource& cluster,
+                     ClusterKeys* keys = nullptr);
 bool is_cluster_type(const std::string& type);
 
 // Stores a new cluster as a creating PUT of `body` would leave it once its operation completed,

@@ -464,6 +464,43 @@ TEST_CASE("cmk: the admin API shows the key in use and sets refresh intervals", 
   CHECK(json::parse(c.arm->Get("/_emulator/kusto/keys")->body)["value"][0]["refreshSeconds"] == 10);
 }
 
+TEST_CASE("cmk: a deleted cluster leaves no key in use behind, nor its refresh interval",
+          "[kusto][cmk]") {
+  Cmk c;
+  c.vault("kvdel10");
+  c.key("kvdel10", "cmk");
+  auto [uami, principal] = c.identity("id10");
+  c.grant("kvdel10", principal);
+  auto keys_listed = [&] {
+    return json::parse(c.arm->Get("/_emulator/kusto/keys")->body)["value"].size();
+  };
+  for (const char* name : {"kcdel10a", "kcdel10b"}) {
+    c.cluster(name, uami);
+    REQUIRE(c.patch(name, Cmk::kv_props("kvdel10", "cmk", "", uami)).second["status"] ==
+            "Succeeded");
+  }
+  auto one = c.arm->Put("/_emulator/kusto/keys/refresh",
+                        json{{"cluster", Cmk::cluster_path("kcdel10a")}, {"seconds", 10}}.dump(),
+                        "application/json");
+  REQUIRE(one->status == 200);
+  REQUIRE(keys_listed() == 2);
+
+  // DELETE of the cluster (its operation is immediate here).
+  REQUIRE(c.arm_call("DELETE", Cmk::cluster_path("kcdel10a") + kArmV).first == 202);
+  CHECK(c.arm_call("GET", Cmk::cluster_path("kcdel10a") + kArmV).first == 404);
+  CHECK(c.kid_in_use("kcdel10a").empty());
+  CHECK(keys_listed() == 1);
+  auto key = arm::ResourceId::parse(Cmk::cluster_path("kcdel10a"))->key();
+  CHECK(c.emu->cluster_keys().refresh_interval(key) == std::chrono::seconds(60));
+  CHECK_FALSE(c.emu->cluster_keys().snapshot()["refreshSeconds"].contains(key));
+
+  // The resource group's deletion takes the other one with it.
+  REQUIRE(c.arm_call("DELETE", kRg + kArmV).first == 202);
+  CHECK(c.kid_in_use("kcdel10b").empty());
+  CHECK(keys_listed() == 0);
+  CHECK(c.emu->cluster_keys().snapshot()["clusters"].empty());
+}
+
 TEST_CASE("cmk: an RBAC-mode vault decides by role assignments - RSA-4096 is refused",
           "[kusto][cmk]") {
   Cmk c;
