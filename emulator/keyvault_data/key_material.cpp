@@ -7,7 +7,9 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include <array>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/base64.h"
@@ -100,6 +102,74 @@ BIGNUM* push_bn(OSSL_PARAM_BLD* bld, const char* key, const std::string& bytes,
   return OSSL_PARAM_BLD_push_BN(bld, key, bn) == 1 ? bn : nullptr;
 }
 
+using BnCtxPtr = std::unique_ptr<BN_CTX, OpenSslDeleter<BN_CTX_free>>;
+
+// The CRT members (p, q, dp, dq, qi, big-endian) of the RSA key with modulus n, public exponent
+// e and private exponent d, found as in NIST SP 800-56B, Appendix C: d*e - 1 = 2^t * r is a
+// multiple of the Carmichael function of n, so for most g some g^(r*2^i) is a square root of
+// 1 other than +-1, and its gcd with n minus one is a factor. nullopt when d belongs to no
+// factorisation of n. A key held without them cannot be written as PKCS #1 DER, the form
+// backups and the saved state keep (KeyMaterial::export_private).
+std::optional<std::array<std::string, 5>> rsa_crt_members(const std::string& n_bytes,
+                                                          const std::string& e_bytes,
+                                                          const std::string& d_bytes) {
+  BnCtxPtr ctx(BN_CTX_secure_new());
+  if (!ctx) return std::nullopt;
+  auto secret = [] { return SecretBignumPtr(BN_secure_new()); };
+  SecretBignumPtr n = secret(), e = secret(), d = secret(), k = secret(), r = secret(),
+                  n1 = secret(), g = secret(), y = secret(), x = secret(), p = secret(),
+                  q = secret(), rem = secret(), dp = secret(), dq = secret(), qi = secret(),
+                  pm1 = secret(), qm1 = secret();
+  for (const auto* bn :
+       {&n, &e, &d, &k, &r, &n1, &g, &y, &x, &p, &q, &rem, &dp, &dq, &qi, &pm1, &qm1})
+    if (!*bn) return std::nullopt;
+  if (!BN_bin2bn(bytes_of(n_bytes), static_cast<int>(n_bytes.size()), n.get()) ||
+      !BN_bin2bn(bytes_of(e_bytes), static_cast<int>(e_bytes.size()), e.get()) ||
+      !BN_bin2bn(bytes_of(d_bytes), static_cast<int>(d_bytes.size()), d.get()))
+    return std::nullopt;
+  // k = d*e - 1 = 2^t * r with r odd; k must be even and positive.
+  if (!BN_mul(k.get(), d.get(), e.get(), ctx.get()) || !BN_sub_word(k.get(), 1) ||
+      BN_is_zero(k.get()) || BN_is_odd(k.get()) || !BN_copy(n1.get(), n.get()) ||
+      !BN_sub_word(n1.get(), 1) || !BN_copy(r.get(), k.get()))
+    return std::nullopt;
+  int t = 0;
+  while (!BN_is_odd(r.get())) {
+    if (!BN_rshift1(r.get(), r.get())) return std::nullopt;
+    ++t;
+  }
+  bool found = false;
+  // Each g finds a factor with probability at least 1/2: 100 tries fail only for a d that is no
+  // private exponent of n.
+  for (BN_ULONG base = 2; base < 102 && !found; ++base) {
+    if (!BN_set_word(g.get(), base) || !BN_mod_exp(y.get(), g.get(), r.get(), n.get(), ctx.get()))
+      return std::nullopt;
+    if (BN_is_one(y.get()) || BN_cmp(y.get(), n1.get()) == 0) continue;
+    for (int i = 0; i < t; ++i) {
+      if (!BN_mod_sqr(x.get(), y.get(), n.get(), ctx.get())) return std::nullopt;
+      if (BN_is_one(x.get())) {
+        // y is a non-trivial square root of 1: gcd(y - 1, n) is p.
+        if (!BN_sub_word(y.get(), 1) || !BN_gcd(p.get(), y.get(), n.get(), ctx.get()))
+          return std::nullopt;
+        found = !BN_is_one(p.get()) && BN_cmp(p.get(), n.get()) != 0;
+        break;
+      }
+      if (BN_cmp(x.get(), n1.get()) == 0) break;
+      if (!BN_copy(y.get(), x.get())) return std::nullopt;
+    }
+  }
+  if (!found || !BN_div(q.get(), rem.get(), n.get(), p.get(), ctx.get()) || !BN_is_zero(rem.get()))
+    return std::nullopt;
+  // The larger factor first, as key generation orders them (qi is q^-1 mod p).
+  if (BN_cmp(p.get(), q.get()) < 0) std::swap(p, q);
+  if (!BN_copy(pm1.get(), p.get()) || !BN_sub_word(pm1.get(), 1) || !BN_copy(qm1.get(), q.get()) ||
+      !BN_sub_word(qm1.get(), 1) || !BN_mod(dp.get(), d.get(), pm1.get(), ctx.get()) ||
+      !BN_mod(dq.get(), d.get(), qm1.get(), ctx.get()) ||
+      !BN_mod_inverse(qi.get(), q.get(), p.get(), ctx.get()))
+    return std::nullopt;
+  return std::array<std::string, 5>{bn_bytes(p.get()), bn_bytes(q.get()), bn_bytes(dp.get()),
+                                    bn_bytes(dq.get()), bn_bytes(qi.get())};
+}
+
 EVP_PKEY* pkey_from_params(const char* type, OSSL_PARAM_BLD* bld) {
   ParamPtr params(OSSL_PARAM_BLD_to_param(bld));
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
@@ -143,6 +213,31 @@ const char* family_name(KeyFamily f) {
   }
   return "RSA";
 }
+
+namespace {
+// Whether a private key read whole from PEM or DER (`m`, holding `pkey`) works: every member is
+// there, but nothing made them agree, and OpenSSL reads them as they are. RSA: a round trip
+// through the private key as it will be used (OpenSSL's full key check would also refuse keys
+// that work, and costs ~45 ms per RSA-2048 key on every resume of a saved state); EC: the public
+// point must be the private scalar's. `what` names the key in the error ("The PEM key").
+std::optional<KeyError> check_read_key(EVP_PKEY* pkey, const KeyMaterial& m,
+                                       const std::string& what) {
+  const std::string mismatch = what + "'s private key does not match its public key.";
+  if (m.family() == KeyFamily::Ec) {
+    PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+    if (!check || EVP_PKEY_pairwise_check(check.get()) != 1)
+      return KeyError{KeyErrorKind::BadParameter, mismatch};
+    return std::nullopt;
+  }
+  // RSA-OAEP with SHA-1 and a short probe fits every modulus OpenSSL reads (from 376 bits).
+  const EncryptionAlgorithm probe{EncryptionAlgorithm::Kind::RsaOaep, 0, "RSA-OAEP"};
+  auto sealed = m.encrypt(probe, {std::string("check"), {}, {}, {}});
+  auto opened = sealed ? m.decrypt(probe, {sealed->value, {}, {}, {}})
+                       : KeyResult<std::string>(sealed.error());
+  if (!opened || *opened != "check") return KeyError{KeyErrorKind::BadParameter, mismatch};
+  return std::nullopt;
+}
+}  // namespace
 
 KeyResult<KeyMaterial> KeyMaterial::from_pkey(EVP_PKEY* raw) {
   std::shared_ptr<EVP_PKEY> pkey(raw, EVP_PKEY_free);
@@ -222,13 +317,26 @@ KeyResult<KeyMaterial> KeyMaterial::from_pem(const std::string& pem) {
   EVP_PKEY* pkey = PEM_read_bio_PrivateKey(
       bio.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
   if (!pkey) return bad_parameter("The PEM text holds no unencrypted RSA or EC private key.");
-  return from_pkey(pkey);
+  auto m = from_pkey(pkey);
+  if (!m) return m;
+  if (auto e = check_read_key(pkey, *m, "The PEM key")) return *e;
+  return m;
 }
 
 KeyResult<KeyMaterial> KeyMaterial::from_jwk(const json& jwk) {
   ClearOpenSslErrorsOnExit clear;
   if (!jwk.is_object()) return bad_parameter("The property 'key' must be a JSON Web Key object.");
-  const std::string kty = jwk.value("kty", "");
+  // json::value() throws for a member of another type: a number as kty is the client's mistake.
+  auto text = [&](const char* name) -> KeyResult<std::string> {
+    auto it = jwk.find(name);
+    if (it == jwk.end() || it->is_null()) return std::string();
+    if (!it->is_string())
+      return bad_parameter(std::string("The JWK member '") + name + "' must be a string.");
+    return it->get<std::string>();
+  };
+  const auto kty_member = text("kty");
+  if (!kty_member) return kty_member.error();
+  const std::string kty = kty_member.value();
   if (jwk.contains("key_hsm") && !jwk["key_hsm"].is_null())
     return bad_parameter(
         "Importing a key protected by a BYOK HSM blob ('key_hsm') is not "
@@ -266,44 +374,59 @@ KeyResult<KeyMaterial> KeyMaterial::from_jwk(const json& jwk) {
     if (significant(*v[0]) > 512)
       return bad_parameter("Unsupported key size (" + std::to_string(significant(*v[0]) * 8) +
                            " bits). Supported sizes are 2048 to 4096 bits.");
-    ParamBldPtr bld(OSSL_PARAM_BLD_new());
-    std::vector<SecretBignumPtr> keep;
     const char* params[] = {OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
                             OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
                             OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
                             OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
-    if (!bld) return internal("RSA import");
-    for (int i = 0; i < (crt ? 8 : 3); ++i)
-      if (!push_bn(bld.get(), params[i], *v[i], keep)) return internal("RSA import");
-    EVP_PKEY* pkey = pkey_from_params("RSA", bld.get());
-    if (!pkey) return bad_parameter("The RSA JWK does not describe a valid key.");
-    auto m = from_pkey(pkey);
-    if (!m) return m;
-    if (m->bits_ < 2048 || m->bits_ > 4096)
-      return bad_parameter("Unsupported key size (" + std::to_string(m->bits_) +
-                           "). Supported sizes are 2048 to 4096 bits.");
-    // A pair whose parts do not belong together fails here rather than on first use: with the
-    // CRT members, OpenSSL's key check (n = pq, d and the CRT values consistent with e, p and q
-    // prime; decryption uses p and q, so a wrong d would pass the round trip); then, for every
-    // key, a round trip through the key as it will be used.
-    if (crt) {
-      PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, m->pkey_.get(), nullptr));
-      if (!check || EVP_PKEY_check(check.get()) != 1)
-        return bad_parameter(
-            "The RSA JWK's private key is not consistent (its members do not "
-            "form one RSA key).");
-    }
-    EncryptionAlgorithm probe{EncryptionAlgorithm::Kind::RsaOaep256, 0, "RSA-OAEP-256"};
-    auto sealed = m->encrypt(probe, {std::string("cmk-emulator import check"), {}, {}, {}});
-    if (!sealed) return sealed.error();
-    auto opened = m->decrypt(probe, {sealed->value, {}, {}, {}});
-    if (!opened || *opened != "cmk-emulator import check")
-      return bad_parameter("The RSA JWK's private key does not match its public key.");
-    return m;
+    // The key of the first `count` members of v (3: n, e, d; 8: with the CRT members), checked.
+    auto build = [&](int count) -> KeyResult<KeyMaterial> {
+      ParamBldPtr bld(OSSL_PARAM_BLD_new());
+      std::vector<SecretBignumPtr> keep;
+      if (!bld) return internal("RSA import");
+      for (int i = 0; i < count; ++i)
+        if (!push_bn(bld.get(), params[i], *v[i], keep)) return internal("RSA import");
+      EVP_PKEY* pkey = pkey_from_params("RSA", bld.get());
+      if (!pkey) return bad_parameter("The RSA JWK does not describe a valid key.");
+      auto m = from_pkey(pkey);
+      if (!m) return m;
+      if (m->bits_ < 2048 || m->bits_ > 4096)
+        return bad_parameter("Unsupported key size (" + std::to_string(m->bits_) +
+                             "). Supported sizes are 2048 to 4096 bits.");
+      // A pair whose parts do not belong together fails here rather than on first use: with the
+      // CRT members, OpenSSL's key check (n = pq, d and the CRT values consistent with e, p and q
+      // prime; decryption uses p and q, so a wrong d would pass the round trip); then, for every
+      // key, a round trip through the key as it will be used.
+      if (count == 8) {
+        PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, m->pkey_.get(), nullptr));
+        if (!check || EVP_PKEY_check(check.get()) != 1)
+          return bad_parameter(
+              "The RSA JWK's private key is not consistent (its members do not "
+              "form one RSA key).");
+      }
+      EncryptionAlgorithm probe{EncryptionAlgorithm::Kind::RsaOaep256, 0, "RSA-OAEP-256"};
+      auto sealed = m->encrypt(probe, {std::string("cmk-emulator import check"), {}, {}, {}});
+      if (!sealed) return sealed.error();
+      auto opened = m->decrypt(probe, {sealed->value, {}, {}, {}});
+      if (!opened || *opened != "cmk-emulator import check")
+        return bad_parameter("The RSA JWK's private key does not match its public key.");
+      return m;
+    };
+    auto m = build(crt ? 8 : 3);
+    if (!m || crt) return m;
+    // n, e and d alone: the CRT members are derived and the key built again with them, so it is
+    // held whole. OpenSSL cannot write a key without them as DER, the form its backups and the
+    // saved state keep (export_private), so such a key could be neither restored nor resumed.
+    auto members = rsa_crt_members(*v[0], *v[1], *v[2]);
+    if (!members) return bad_parameter("The RSA JWK's private key does not match its public key.");
+    for (size_t i = 0; i < 5; ++i) v[i + 3] = std::move((*members)[i]);
+    for (auto& member : *members) wipe(member);
+    return build(8);
   }
 
   if (kty == "EC" || kty == "EC-HSM") {
-    const std::string crv_name = jwk.value("crv", "");
+    const auto crv_member = text("crv");
+    if (!crv_member) return crv_member.error();
+    const std::string crv_name = crv_member.value();
     auto curve = parse_curve(crv_name);
     if (!curve)
       return bad_parameter("The curve '" + crv_name +
@@ -389,8 +512,10 @@ KeyResult<KeyMaterial> KeyMaterial::restore_private(KeyFamily family, const std:
   EVP_PKEY* pkey = d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(bytes.size()));
   if (!pkey) return bad_parameter("The backup holds a key that cannot be read.");
   auto m = from_pkey(pkey);
-  if (m && m->family_ != family)
-    return bad_parameter("The backup's key type does not match its key.");
+  if (!m) return m;
+  if (m->family_ != family) return bad_parameter("The backup's key type does not match its key.");
+  // The bytes may come from outside (a state document): they must form a key that works.
+  if (auto e = check_read_key(pkey, *m, "The backup's key")) return *e;
   return m;
 }
 

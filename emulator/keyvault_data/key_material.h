@@ -8,7 +8,10 @@
 //   padding), crv, x and y for EC (each coordinate padded to the field size), nothing for oct.
 //   Private members (d, p, q, dp, dq, qi, k) never leave through it.
 // - from_jwk() imports a JWK that carries the private key (RSA: n, e, d and optionally all of
-//   p, q, dp, dq, qi; EC: crv, x, y, d; oct: k) and checks that the parts belong together.
+//   p, q, dp, dq, qi; EC: crv, x, y, d; oct: k) and checks that the parts belong together; an
+//   RSA key given without the CRT members gets them derived (so it can be exported). from_pem()
+//   and restore_private() check that the key they read works (an RSA round trip; EC: the public
+//   point is the private scalar's).
 // - Results interoperate with any implementation of the standards: RSA-OAEP (SHA-1, MGF1-SHA-1),
 //   RSA-OAEP-256 (SHA-256, MGF1-SHA-256), RSA1_5 (PKCS #1 v1.5), AES key wrap (RFC 3394), AES-GCM
 //   (12-byte IV made here, 16-byte tag), AES-CBC (client IV, no padding) and AES-CBC-PAD (PKCS #7);

@@ -487,7 +487,13 @@ KeyResult<KeyView> KeyStore::import(const VaultSettings& v, const std::string& n
   if (auto e = check_name(name)) return *e;
   if (auto e = check_fixed(r.fixed)) return *e;
   std::optional<KeyMaterial> from_pem;
-  std::string kty = r.jwk.is_object() ? r.jwk.value("kty", "") : "";
+  std::string kty;
+  if (auto it = r.jwk.is_object() ? r.jwk.find("kty") : r.jwk.end();
+      it != r.jwk.end() && !it->is_null()) {
+    // json::value() would throw for another type: a number as kty is the client's mistake.
+    if (!it->is_string()) return bad_parameter("The JWK member 'kty' must be a string.");
+    kty = it->get<std::string>();
+  }
   if (r.pem) {
     auto m = KeyMaterial::from_pem(*r.pem);
     if (!m) return m.error();

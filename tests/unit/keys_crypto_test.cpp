@@ -5,6 +5,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
@@ -432,4 +433,87 @@ TEST_CASE("keys crypto: private export restores the same key", "[keys]") {
   REQUIRE(ec_back->curve() == Curve::P384);
   REQUIRE(ec_back->public_jwk() == ec->public_jwk());
   REQUIRE_FALSE(KeyMaterial::restore_private(KeyFamily::Rsa, "garbage").is_ok());
+}
+
+// Found by fuzz/jwk_import_fuzzer.cpp: a key imported from n, e and d alone was held without its
+// CRT members, which OpenSSL cannot write as DER, so its backup (and the saved state) held no key
+// and restoring either failed ("The backup holds a key that cannot be read").
+TEST_CASE("keys crypto: an RSA JWK without the CRT members is held whole and restores",
+          "[keys]") {
+  PkeyPtr mine(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
+  REQUIRE(mine);
+  json no_crt = private_rsa_jwk(mine.get());
+  for (const char* k : {"p", "q", "dp", "dq", "qi"}) no_crt.erase(k);
+  auto k = KeyMaterial::from_jwk(no_crt);
+  REQUIRE(k.is_ok());
+  std::string sealed;
+  k->export_private(sealed);
+  REQUIRE_FALSE(sealed.empty());
+  auto restored = KeyMaterial::restore_private(KeyFamily::Rsa, sealed);
+  REQUIRE(restored.is_ok());
+  REQUIRE(restored->public_jwk() == k->public_jwk());
+  // The restored key decrypts what the original encrypted, and OpenSSL's own key agrees.
+  auto wrapped = k->encrypt(enc("RSA-OAEP-256"), {"dek", {}, {}, {}});
+  REQUIRE(wrapped.is_ok());
+  REQUIRE(*restored->decrypt(enc("RSA-OAEP-256"), {wrapped->value, {}, {}, {}}) == "dek");
+  REQUIRE(openssl_rsa_decrypt(mine.get(), RSA_PKCS1_OAEP_PADDING, EVP_sha256(), wrapped->value) ==
+          "dek");
+}
+
+// Found by fuzz/jwk_import_fuzzer.cpp: PEM and backup bytes were read as they were, so a key
+// whose private parts did not belong to its modulus was accepted (a fixture's "pem", a state
+// document's key) and every decrypt or unwrap with it failed later.
+TEST_CASE("keys crypto: a PEM or backup key whose parts do not agree is refused when read",
+          "[keys]") {
+  PkeyPtr mine(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
+  REQUIRE(mine);
+  // The same modulus with a random d and random CRT values.
+  std::unique_ptr<OSSL_PARAM_BLD, OpenSslDeleter<OSSL_PARAM_BLD_free>> bld(OSSL_PARAM_BLD_new());
+  std::vector<BignumPtr> keep;
+  for (const char* param : {OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E}) {
+    BIGNUM* bn = nullptr;
+    REQUIRE(EVP_PKEY_get_bn_param(mine.get(), param, &bn) == 1);
+    keep.emplace_back(bn);
+    REQUIRE(OSSL_PARAM_BLD_push_BN(bld.get(), param, bn) == 1);
+  }
+  for (const char* param : {OSSL_PKEY_PARAM_RSA_D, OSSL_PKEY_PARAM_RSA_FACTOR1,
+                            OSSL_PKEY_PARAM_RSA_FACTOR2, OSSL_PKEY_PARAM_RSA_EXPONENT1,
+                            OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1}) {
+    BIGNUM* bn = BN_new();
+    REQUIRE(BN_rand(bn, std::string_view(param) == OSSL_PKEY_PARAM_RSA_D ? 2040 : 1020, 0, 1) == 1);
+    keep.emplace_back(bn);
+    REQUIRE(OSSL_PARAM_BLD_push_BN(bld.get(), param, bn) == 1);
+  }
+  std::unique_ptr<OSSL_PARAM, OpenSslDeleter<OSSL_PARAM_free>> params(
+      OSSL_PARAM_BLD_to_param(bld.get()));
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  EVP_PKEY* raw = nullptr;
+  REQUIRE(EVP_PKEY_fromdata_init(ctx.get()) == 1);
+  REQUIRE(EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEYPAIR, params.get()) == 1);
+  PkeyPtr broken(raw);
+
+  BIO* bio = BIO_new(BIO_s_mem());
+  REQUIRE(PEM_write_bio_PrivateKey(bio, broken.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  const std::string pem(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  auto from_pem = KeyMaterial::from_pem(pem);
+  REQUIRE_FALSE(from_pem.is_ok());
+  CHECK(from_pem.error().kind == KeyErrorKind::BadParameter);
+
+  unsigned char* der = nullptr;
+  const int len = i2d_PrivateKey(broken.get(), &der);
+  REQUIRE(len > 0);
+  const std::string bytes(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  auto restored = KeyMaterial::restore_private(KeyFamily::Rsa, bytes);
+  REQUIRE_FALSE(restored.is_ok());
+  CHECK(restored.error().kind == KeyErrorKind::BadParameter);
+  // The key's own PEM still reads.
+  BIO* good = BIO_new(BIO_s_mem());
+  REQUIRE(PEM_write_bio_PrivateKey(good, mine.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1);
+  const long gn = BIO_get_mem_data(good, &data);
+  REQUIRE(KeyMaterial::from_pem(std::string(data, static_cast<size_t>(gn))).is_ok());
+  BIO_free(good);
 }

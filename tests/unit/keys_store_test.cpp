@@ -595,3 +595,21 @@ TEST_CASE("keys pool: takes generate when nothing is ready, and stop is prompt",
     REQUIRE(odd->public_jwk()["e"] == "Aw");
   }  // the destructor cancels the generation in progress
 }
+
+// Found by fuzz/jwk_import_fuzzer.cpp: json::value() threw for a kty or crv of another JSON type,
+// so such an import was answered 500 instead of 400.
+TEST_CASE("keys store: an import whose kty or crv is no string is a BadParameter", "[keys]") {
+  Fixture f;
+  for (const json& jwk : {json{{"kty", 8}}, json{{"kty", json::array({"RSA"})}},
+                          json{{"kty", "EC"}, {"crv", 256}, {"x", "AA"}, {"y", "AA"}, {"d", "AQ"}}}) {
+    INFO(jwk.dump());
+    ImportKeyRequest r;
+    r.jwk = jwk;
+    auto imported = f.store.import(f.premium, "k1", r);
+    REQUIRE_FALSE(imported.is_ok());
+    CHECK(imported.error().kind == KeyErrorKind::BadParameter);
+    auto material = KeyMaterial::from_jwk(jwk);
+    REQUIRE_FALSE(material.is_ok());
+    CHECK(material.error().kind == KeyErrorKind::BadParameter);
+  }
+}
