@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
+#include "common/utf8.h"
 #include "http/error_bodies.h"
 #include "http/host_routing.h"
 
@@ -53,7 +54,7 @@ Response not_started(const Request& req) {
 
 Response json_ok(const json& body) {
   Response r;
-  r.set_json(200, body.dump());
+  r.set_json(200, json_text(body));  // client text (resource, scope) may be invalid UTF-8
   return r;
 }
 

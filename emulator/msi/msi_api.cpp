@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/utf8.h"
 #include "http/error_bodies.h"
 
 namespace cmk::msi {
@@ -198,7 +199,7 @@ Response issue(const MsiContext& ctx, Flavour flavour, const Params& p) {
     body["refresh_token"] = "";
   }
   Response r;
-  r.set_json(200, body.dump());
+  r.set_json(200, json_text(body));  // the client's resource may be invalid UTF-8
   return r;
 }
 

@@ -313,3 +313,16 @@ TEST_CASE("msi: a managed-identity token is accepted by ARM", "[msi][auth]") {
   REQUIRE(r);
   REQUIRE(r->status != 401);
 }
+
+// Found by fuzz/dataplane_requests_fuzzer.cpp: the answer echoes the resource, and a resource
+// with invalid UTF-8 made the strict JSON serialisation throw (500).
+TEST_CASE("msi: a resource with invalid UTF-8 is answered, not a 500", "[msi]") {
+  auto emu = test::start_emulator();
+  auto cli = test::http_client(*emu);
+  auto r = cli->Get(
+      "/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.%96om%2F",
+      {{"X-IDENTITY-HEADER", "anything"}});
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  REQUIRE(body_of(r)["resource"] == "https://management.azure.\xef\xbf\xbdom/");
+}
