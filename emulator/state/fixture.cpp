@@ -673,6 +673,13 @@ class Applier {
                         "no user-assigned identity '" + k +
                             "' is defined (add it under $.userAssignedIdentities)");
         }
+    // The system identity's fixed ids are GUIDs, as everywhere else in the state (an export
+    // holding another string would not import again).
+    if (auto ident = o.find("identity"); ident != o.end() && ident->is_object())
+      for (const char* key : {"principalId", "clientId"}) {
+        std::string fixed;
+        if (auto s = guid_member(*ident, path + ".identity", key, fixed); !s) return s;
+      }
     json props = json::object();
     if (auto s = object_member(o, path, "properties", props); !s) return s;
     std::string state = "Running";

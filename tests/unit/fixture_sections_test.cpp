@@ -807,3 +807,18 @@ TEST_CASE("seeded runs: the same seed and requests give the same ids, another se
   // Unseeded runs draw from the OS.
   CHECK(minted_ids(std::nullopt) != minted_ids(std::nullopt));
 }
+
+// Found by fuzz/fixture_fuzzer.cpp: a cluster's fixed system-identity ids were taken as any
+// string, so the state exported after such a fixture did not import again (its managed identities
+// must have GUIDs), and a number there threw.
+TEST_CASE("fixture clusters: the system identity's fixed ids must be GUIDs", "[fixture]") {
+  for (const json& fixed : {json("33?33333-0000-0000-0000-000000000001"), json(42)}) {
+    json cluster = {{"id", kCluster},
+                    {"location", "westeurope"},
+                    {"sku", {{"name", "Standard_E8ads_v5"}, {"tier", "Standard"}}},
+                    {"identity", {{"type", "SystemAssigned"}, {"principalId", fixed}}}};
+    const std::string message =
+        start_error({{"resourceGroups", {group()}}, {"clusters", {cluster}}});
+    REQUIRE_THAT(message, Contains("$.clusters[0].identity.principalId"));
+  }
+}
