@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "common/base64.h"
+#include "common/json_input.h"
 #include "deployments/template_expression.h"
 #include "deployments/unique_string.h"
 #include "http/message.h"
@@ -16,8 +17,24 @@ namespace {
 
 using Args = std::vector<json>;
 
+// format(): the largest precision of a numeric format specifier and the bound on an alignment,
+// as .NET's composite formatting has them.
+constexpr int kMaxPrecision = 99;
+constexpr long kMaxAlignment = 1'000'000;
+// The longest string a function may return: a whole template is at most 4 MB in ARM. Without a
+// bound, nested or repeated calls (format's alignments, padLeft, concat or replace of variables
+// built from each other) could ask for gigabytes.
+constexpr size_t kMaxStringBytes = 4 * 1024 * 1024;
+
 [[noreturn]] void fail(const Expr& e, const std::string& detail) {
   throw TemplateError("the template function '" + e.text + "' " + detail, e.pos);
+}
+
+// Fails unless a string of `bytes` may be made.
+void check_length(const Expr& e, size_t bytes) {
+  if (bytes > kMaxStringBytes)
+    fail(e, "would make a string of " + std::to_string(bytes) + " bytes, more than the " +
+                std::to_string(kMaxStringBytes) + " a template value may hold");
 }
 
 void arity(const Expr& e, size_t min, size_t max) {
@@ -68,7 +85,7 @@ std::string upper(std::string s) {
 
 // A number with a .NET standard numeric format: D<n> (zero-padded), N<n> (thousands
 // separators), F<n>, X/x (hex); anything else is written plainly.
-std::string format_number(const json& v, const std::string& spec) {
+std::string format_number(const Expr& e, const json& v, const std::string& spec) {
   if (spec.empty() || !v.is_number()) return to_text(v);
   const char kind = static_cast<char>(std::toupper(static_cast<unsigned char>(spec[0])));
   int digits = -1;
@@ -79,7 +96,12 @@ std::string format_number(const json& v, const std::string& spec) {
       return to_text(v);
     }
   }
-  char buf[64];
+  // .NET's precision specifier goes to 99 (a larger one is a FormatException); it also bounds
+  // the text below (a double in %.99f is at most 309 + 1 + 99 characters).
+  if (digits > kMaxPrecision)
+    fail(e, "has the format specifier '" + spec + "' whose precision is over " +
+                std::to_string(kMaxPrecision));
+  char buf[512];
   const double d = v.get<double>();
   if (kind == 'D' && v.is_number_integer()) {
     std::snprintf(buf, sizeof buf, "%0*lld", digits < 0 ? 1 : digits,
@@ -130,17 +152,22 @@ std::string composite_format(const Expr& e, const std::string& fmt, const Args& 
     if (close == std::string::npos)
       fail(e, "has a format string with an unmatched '{' at offset " + std::to_string(i));
     std::string item = fmt.substr(i + 1, close - i - 1), spec;
-    int align = 0;
+    long align = 0;
     if (auto colon = item.find(':'); colon != std::string::npos) {
       spec = item.substr(colon + 1);
       item = item.substr(0, colon);
     }
     if (auto comma = item.find(','); comma != std::string::npos) {
       try {
-        align = std::stoi(item.substr(comma + 1));
+        align = std::stol(item.substr(comma + 1));
       } catch (...) {
         fail(e, "has an invalid alignment in '{" + fmt.substr(i + 1, close - i - 1) + "}'");
       }
+      // .NET refuses an alignment of a million or more (FormatException): without the limit,
+      // '{0,400000000}' made a 400 MB string of one template expression.
+      if (align >= kMaxAlignment || align <= -kMaxAlignment)
+        fail(e, "has an alignment out of range in '{" + fmt.substr(i + 1, close - i - 1) +
+                    "}' (at most " + std::to_string(kMaxAlignment - 1) + ")");
       item = item.substr(0, comma);
     }
     size_t index = 0;
@@ -154,8 +181,9 @@ std::string composite_format(const Expr& e, const std::string& fmt, const Args& 
     if (index + 1 >= a.size())
       fail(e, "has the format item '{" + item + "}' but only " + std::to_string(a.size() - 1) +
                   " value(s) to format");
-    std::string text = format_number(a[index + 1], spec);
+    std::string text = format_number(e, a[index + 1], spec);
     const size_t width = static_cast<size_t>(align < 0 ? -align : align);
+    check_length(e, out.size() + std::max(text.size(), width));
     if (text.size() < width) {
       if (align > 0)
         text = std::string(width - text.size(), ' ') + text;
@@ -417,7 +445,9 @@ json call_function(const Expr& e, Evaluator& ev) {
       if (a[i].is_array() || a[i].is_object())
         fail(e, "cannot join a '" + type_name(a[i]) + "' (argument " + std::to_string(i + 1) +
                     ") with strings");
-      out += to_text(a[i]);
+      const std::string text = to_text(a[i]);
+      check_length(e, out.size() + text.size());
+      out += text;
     }
     return out;
   }
@@ -567,9 +597,11 @@ json call_function(const Expr& e, Evaluator& ev) {
   }
   if (name == "json") {
     arity(e, 1, 1);
-    auto parsed = json::parse(str(e, a, 0), nullptr, false);
-    if (parsed.is_discarded()) fail(e, "was given a string that is not valid JSON");
-    return parsed;
+    // Through the input reader: nesting beyond its limit would overflow the stack later, when
+    // the value is copied or freed.
+    auto parsed = parse_json_input(str(e, a, 0));
+    if (!parsed) fail(e, "was given a string that is not valid JSON");
+    return parsed.value();
   }
   if (name == "createarray") return json(a);
   if (name == "createobject") {
@@ -616,13 +648,19 @@ json call_function(const Expr& e, Evaluator& ev) {
   }
   if (name == "replace") {
     arity(e, 3, 3);
-    std::string s = str(e, a, 0);
+    const std::string& s = str(e, a, 0);
     const std::string& from = str(e, a, 1);
     const std::string& to = str(e, a, 2);
     if (from.empty()) return s;
-    for (size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size())
-      s.replace(p, from.size(), to);
-    return s;
+    // Left to right, each occurrence once; built anew, so its length is known as it grows.
+    std::string out;
+    size_t at = 0;
+    for (size_t p; (p = s.find(from, at)) != std::string::npos; at = p + from.size()) {
+      check_length(e, out.size() + (p - at) + to.size());
+      out.append(s, at, p - at).append(to);
+    }
+    check_length(e, out.size() + (s.size() - at));
+    return out.append(s, at, std::string::npos);
   }
   if (name == "split") {
     arity(e, 2, 2);
@@ -663,12 +701,16 @@ json call_function(const Expr& e, Evaluator& ev) {
     std::string s = a[0].is_string() ? a[0].get<std::string>() : to_text(a[0]);
     const int64_t width = integer(e, a, 1);
     const char pad = a.size() == 3 && !str(e, a, 2).empty() ? a[2].get<std::string>()[0] : ' ';
-    if (width > static_cast<int64_t>(s.size()))
+    if (width > static_cast<int64_t>(s.size())) {
+      check_length(e, static_cast<uint64_t>(width) > kMaxStringBytes ? kMaxStringBytes + 1
+                                                                      : static_cast<size_t>(width));
       s = std::string(static_cast<size_t>(width) - s.size(), pad) + s;
+    }
     return s;
   }
   if (name == "base64") {
     arity(e, 1, 1);
+    check_length(e, (str(e, a, 0).size() + 2) / 3 * 4);
     return base64_encode(str(e, a, 0));
   }
   if (name == "base64tostring") {

@@ -335,3 +335,31 @@ TEST_CASE("the lenient body parse takes what az 2.45 sends", "[deployments][json
   CHECK_THAT(parse_lenient_json("{/* open").error(),
              Contains("unterminated /* comment at line 1, column 2"));
 }
+
+// Found by fuzz/template_expression_fuzzer.cpp: format('{0,400004000}', ...) built a 400 MB
+// string (and an alignment of INT_MIN overflowed when negated); .NET refuses an alignment of a
+// million or more and a precision over 99, and no template value needs more than 4 MB.
+TEST_CASE("format() alignment and precision within .NET's limits", "[deployments][expression]") {
+  Eval ev;
+  CHECK_THAT(ev.error("[format('{0,400004000}', 'x')]").detail, Contains("alignment out of range"));
+  CHECK_THAT(ev.error("[format('{0,-2147483648}', 'x')]").detail,
+             Contains("alignment out of range"));
+  CHECK(ev("[format('{0,-3}|{0,999999}', 'x')]").get<std::string>().size() == 4 + 999999);
+  CHECK_THAT(ev.error("[format('{0:F1000}', 1)]").detail, Contains("precision is over 99"));
+  CHECK(ev("[format('{0:F99}', 1)]") == "1." + std::string(99, '0'));
+  CHECK(ev("[format('{0:D70}', 7)]") == std::string(69, '0') + "7");
+  // No function makes a string over 4 MB, however it is asked: nor padLeft, replace or concat.
+  CHECK_THAT(ev.error("[padLeft('a', 2000000000)]").detail, Contains("more than the 4194304"));
+  CHECK(ev("[padLeft('a', 3, 'x')]") == "xxa");
+  const std::string mb = "[padLeft('', 1048576, 'a')]";
+  CHECK(ev("[length(replace(" + mb.substr(1, mb.size() - 2) + ", 'a', 'bbbb'))]") == 4194304);
+  CHECK_THAT(ev.error("[replace(" + mb.substr(1, mb.size() - 2) + ", 'a', 'bbbbb')]").detail,
+             Contains("more than the 4194304"));
+  CHECK(ev("[replace('abcabc', 'bc', 'x')]") == "axax");
+  CHECK_THAT(ev.error("[concat(padLeft('', 4194304, 'a'), 'b')]").detail,
+             Contains("more than the 4194304"));
+  // json() reads through the input reader: its nesting limit holds.
+  CHECK_THAT(ev.error("[json('" + std::string(100, '[') + std::string(100, ']') + "')]").detail,
+             Contains("not valid JSON"));
+  CHECK(ev("[json('[[1]]')]") == json::array({json::array({1})}));
+}
