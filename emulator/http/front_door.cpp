@@ -96,24 +96,35 @@ void relay(int a, int b) {
   }
 }
 
-// "host:port" or "[v6]:port" -> host (lower case, brackets dropped) and port.
-bool split_authority(const std::string& authority, std::string& host, int& port) {
+}  // namespace
+
+std::optional<ConnectAuthority> parse_connect_authority(const std::string& authority) {
   size_t colon = authority.rfind(':');
-  if (colon == std::string::npos || colon + 1 >= authority.size()) return false;
-  host = authority.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  host = to_lower(host);
+  if (colon == std::string::npos || colon + 1 >= authority.size()) return std::nullopt;
+  ConnectAuthority out;
+  out.host = authority.substr(0, colon);
+  if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']')
+    out.host = out.host.substr(1, out.host.size() - 2);
+  out.host = to_lower(out.host);
   try {
     size_t used = 0;
-    port = std::stoi(authority.substr(colon + 1), &used);
-    return used == authority.size() - colon - 1 && port > 0 && port < 65536 && !host.empty();
+    out.port = std::stoi(authority.substr(colon + 1), &used);
+    if (used == authority.size() - colon - 1 && out.port > 0 && out.port < 65536 &&
+        !out.host.empty())
+      return out;
   } catch (...) {
-    return false;
   }
+  return std::nullopt;
 }
 
-}  // namespace
+std::string connect_target(const std::string& head) {
+  static constexpr std::string_view kConnect = "CONNECT ";
+  if (head.compare(0, kConnect.size(), kConnect) != 0) return {};
+  const std::string line = head.substr(0, head.find("\r\n"));
+  const size_t sp = line.find(' ', kConnect.size());
+  return line.substr(kConnect.size(),
+                     sp == std::string::npos ? std::string::npos : sp - kConnect.size());
+}
 
 Result<int> FrontDoor::bind(const std::string& host, int port) {
   addrinfo hints{};
@@ -251,16 +262,11 @@ void FrontDoor::serve(int client) {
     return;
   }
 
-  const size_t line_end = head.find("\r\n");
-  const std::string line = head.substr(0, line_end);
-  const size_t sp = line.find(' ', kConnect.size());
-  const std::string target = line.substr(
-      kConnect.size(), sp == std::string::npos ? std::string::npos : sp - kConnect.size());
-  std::string host;
-  int port = 0;
-  const bool parsed = split_authority(target, host, port);
-  const bool azure = parsed && port == 443 && is_served_azure_host(host);
-  const bool self = parsed && port == https_.port && is_loopback_host(host);
+  const std::string target = connect_target(head);
+  const auto authority = parse_connect_authority(target);
+  const bool azure = authority && authority->port == 443 && is_served_azure_host(authority->host);
+  const bool self =
+      authority && authority->port == https_.port && is_loopback_host(authority->host);
   if (!azure && !self) {
     refuse(client, target);
     return;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -26,6 +27,18 @@
 #include "common/status.h"
 
 namespace cmk::http {
+
+// The authority a CONNECT names: "host:port" or "[v6]:port" -> the host (lower case, brackets
+// dropped) and a port in 1..65535; nullopt when either is missing or unusable.
+struct ConnectAuthority {
+  std::string host;
+  int port = 0;
+};
+std::optional<ConnectAuthority> parse_connect_authority(const std::string& authority);
+// The target of a CONNECT head ("CONNECT kv1.vault.azure.net:443 HTTP/1.1\r\n..." ->
+// "kv1.vault.azure.net:443"); "" when `head` is no CONNECT. Both are pure, for the front door
+// and its tests.
+std::string connect_target(const std::string& head);
 
 class FrontDoor {
  public:

@@ -58,7 +58,10 @@ std::optional<int64_t> as_integer(const json& v) {
 Result<Query> Query::from_json(const json& j, TimePoint now) {
   if (!j.is_object()) return Status::error("the filter must be a JSON object");
   Query q;
-  for (const auto& [key, v] : j.items()) {
+  for (const auto& item : j.items()) {
+    // Named, not a structured binding: clang 14 (the fuzz build) cannot capture bindings.
+    const std::string& key = item.key();
+    const json& v = item.value();
     auto text = [&]() -> std::optional<std::string> {
       if (v.is_string()) return v.get<std::string>();
       return std::nullopt;
