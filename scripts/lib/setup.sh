@@ -121,3 +121,11 @@ cmk_setup_dotnet() {
   fi
   rm -f "$log"
 }
+
+# Coverage-guided fuzzing (scripts/fuzz, docs/fuzzing.md): Debian's clang 14 and its compiler-rt
+# (libFuzzer and the sanitizer runtimes).
+CMK_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
+
+cmk_setup_fuzz() {
+  cmk_install_packages "${CMK_BUILD_PACKAGES[@]}" "${CMK_FUZZ_PACKAGES[@]}"
+}
