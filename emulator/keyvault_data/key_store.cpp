@@ -9,6 +9,7 @@
 
 #include "common/base64.h"
 #include "common/openssl_util.h"
+#include "keyvault_data/backup_seal.h"
 
 namespace cmk::keyvault_data {
 
@@ -61,8 +62,7 @@ struct KeyStore::Resolved {
 namespace {
 
 constexpr int64_t kDay = 24 * 3600;
-constexpr const char* kBackupMagic = "CMKB";
-constexpr const char* kBackupAad = "cmk-emulator key backup v1";
+constexpr BlobKind kKeyBlob{"CMKB", "cmk-emulator key backup v1"};
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -365,16 +365,6 @@ KeyView deleted_view(const KeyStore::DeletedKey& d, const VaultSettings& v) {
   return view;
 }
 
-// Items after `marker` in an ordered map, at most `max`.
-template <typename Map, typename Fn>
-KeyPage page_of(Map& map, const std::string& marker, size_t max, Fn&& to_view) {
-  KeyPage page;
-  auto it = marker.empty() ? map.begin() : map.upper_bound(lower(marker));
-  for (; it != map.end() && page.items.size() < max; ++it)
-    page.items.push_back(to_view(it->second));
-  if (it != map.end() && !page.items.empty()) page.next_marker = lower(page.items.back().name);
-  return page;
-}
 }  // namespace
 
 void KeyStore::sweep(VaultKeys& vk, int64_t t) const {
@@ -632,7 +622,7 @@ KeyPage KeyStore::list_keys(const VaultSettings& v, const std::string& marker, s
   auto vk = vault(v);
   std::lock_guard lock(vk->mu);
   const int64_t t = now();
-  return page_of(vk->live, marker, max, [&](StoredKey& k) {
+  return page_after<KeyView>(vk->live, lower(marker), max, [&](StoredKey& k) {
     settle_rotation(*vk, k, t);
     KeyView view = view_of(k, k.versions.back(), v);
     view.version.clear();  // list items name the key, not a version
@@ -647,19 +637,10 @@ KeyResult<KeyPage> KeyStore::list_versions(const VaultSettings& v, const std::st
   auto it = vk->live.find(lower(name));
   if (it == vk->live.end()) return not_found(name);
   settle_rotation(*vk, it->second, now());
-  const auto& versions = it->second.versions;
-  size_t start = 0;
-  if (!marker.empty()) {
-    auto m = std::find_if(versions.begin(), versions.end(),
-                          [&](const Version& x) { return x.id == marker; });
-    start = m == versions.end() ? versions.size() : static_cast<size_t>(m - versions.begin()) + 1;
-  }
-  KeyPage page;
-  size_t i = start;
-  for (; i < versions.size() && page.items.size() < max; ++i)
-    page.items.push_back(view_of(it->second, versions[i], v));
-  if (i < versions.size() && !page.items.empty()) page.next_marker = page.items.back().version;
-  return page;
+  const StoredKey& key = it->second;
+  return page_of_sequence<KeyView>(
+      key.versions, marker, max, [](const Version& x) { return x.id; },
+      [&](const Version& x) { return view_of(key, x, v); });
 }
 
 KeyResult<KeyView> KeyStore::remove(const VaultSettings& v, const std::string& name) {
@@ -695,7 +676,7 @@ KeyPage KeyStore::list_deleted(const VaultSettings& v, const std::string& marker
   auto vk = vault(v);
   std::lock_guard lock(vk->mu);
   sweep(*vk, now());
-  return page_of(vk->deleted, marker, max, [&](DeletedKey& d) {
+  return page_after<KeyView>(vk->deleted, lower(marker), max, [&](DeletedKey& d) {
     KeyView view = deleted_view(d, v);
     view.version.clear();
     return view;
@@ -1073,10 +1054,7 @@ KeyResult<std::string> KeyStore::backup(const VaultSettings& v, const std::strin
   }
   std::string plain = doc.dump();
   WipeString wipe_plain{plain};
-  EncryptionAlgorithm gcm{EncryptionAlgorithm::Kind::AesGcm, 256, "A256GCM"};
-  auto sealed = sealing->encrypt(gcm, {plain, std::nullopt, std::string(kBackupAad), std::nullopt});
-  if (!sealed) return sealed.error();
-  return std::string(kBackupMagic) + *sealed->iv + *sealed->tag + sealed->value;
+  return seal_backup(*sealing, kKeyBlob, plain);
 }
 
 KeyResult<KeyView> KeyStore::restore(const VaultSettings& v, const std::string& blob) {
@@ -1085,12 +1063,7 @@ KeyResult<KeyView> KeyStore::restore(const VaultSettings& v, const std::string& 
       "this emulator instance, or it was altered.");
   const auto sealing = backup_key();
   if (!sealing) return KeyError{KeyErrorKind::Internal, "The backup key is missing."};
-  const size_t head = 4 + 12 + 16;
-  if (blob.size() <= head || blob.compare(0, 4, kBackupMagic) != 0) return unreadable;
-  EncryptionAlgorithm gcm{EncryptionAlgorithm::Kind::AesGcm, 256, "A256GCM"};
-  CipherInput in{blob.substr(head), blob.substr(4, 12), std::string(kBackupAad),
-                 blob.substr(16, 16)};
-  auto plain = sealing->decrypt(gcm, in);
+  auto plain = open_backup(*sealing, kKeyBlob, blob);
   if (!plain) return unreadable;
   WipeString wipe_plain{plain.value()};
   json doc = json::parse(*plain, nullptr, false);

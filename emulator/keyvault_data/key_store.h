@@ -15,12 +15,12 @@
 //   for the type (RSA: encrypt, decrypt, sign, verify, wrapKey, unwrapKey; EC: sign, verify;
 //   oct: encrypt, decrypt, wrapKey, unwrapKey); the default is all of them.
 // - Rules for use (encrypt, decrypt, wrapKey, unwrapKey, sign, verify; get reads a disabled
-//   version, as Key Vault's recorded traffic shows): a disabled version is refused (KeyDisabled, "Operation <op> is not allowed on a disabled key."); an
-//   operation outside key_ops is refused (KeyOperationForbidden); outside nbf/exp, encrypt,
-//   wrapKey and sign are refused (KeyNotYetValid / KeyExpired) while decrypt, unwrapKey and
-//   verify still work, so data protected earlier stays readable. wrapKey/unwrapKey take
-//   RSA-OAEP, RSA-OAEP-256, RSA1_5 and A*KW; encrypt/decrypt take the RSA ones, A*GCM, A*CBC and
-//   A*CBCPAD. The result names the version actually used.
+//   version, as Key Vault's recorded traffic shows): a disabled version is refused (KeyDisabled,
+//   "Operation <op> is not allowed on a disabled key."); an operation outside key_ops is refused
+//   (KeyOperationForbidden); outside nbf/exp, encrypt, wrapKey and sign are refused (KeyNotYetValid
+//   / KeyExpired) while decrypt, unwrapKey and verify still work, so data protected earlier stays
+//   readable. wrapKey/unwrapKey take RSA-OAEP, RSA-OAEP-256, RSA1_5 and A*KW; encrypt/decrypt take
+//   the RSA ones, A*GCM, A*CBC and A*CBCPAD. The result names the version actually used.
 // - Delete moves the whole key (all versions) to the deleted keys with deletedDate = now and
 //   scheduledPurgeDate = now + the vault's retention; its name cannot be reused
 //   (DeletedButRecoverable) until it is recovered or purged. Purge is refused under purge
@@ -65,6 +65,7 @@
 #include "common/revision.h"
 #include "common/status.h"
 #include "keyvault_data/key_material.h"
+#include "keyvault_data/paging.h"
 #include "keyvault_data/rsa_key_pool.h"
 #include "state/clock.h"
 
@@ -158,10 +159,7 @@ struct KeyView {
   std::optional<int64_t> scheduled_purge_date;
 };
 
-struct KeyPage {
-  std::vector<KeyView> items;
-  std::optional<std::string> next_marker;
-};
+using KeyPage = ItemPage<KeyView>;
 
 struct LifetimeAction {
   std::string type;  // "Rotate" or "Notify" (as stored: canonical casing)
@@ -294,6 +292,9 @@ class KeyStore {
   // The backup-sealing key (AES-256) as base64url (a secret), and its restore: 32 bytes, else
   // an error and nothing changes. Importing bumps revision().
   std::string export_backup_key() const;
+  // The same key as material, for the other stores whose backups it seals (secrets: the state
+  // saves one key for all); null only if the store failed to make one.
+  std::shared_ptr<const KeyMaterial> backup_sealing_key() const { return backup_key(); }
   Status import_backup_key(const std::string& b64url);
   // Validates `vaults` (an object: vault name -> export_vault() JSON, or null for nothing)
   // completely, then replaces everything the store holds with it; on error nothing changes and
