@@ -323,6 +323,14 @@ KeyResult<KeyMaterial> KeyMaterial::from_pem(const std::string& pem) {
   return m;
 }
 
+KeyResult<KeyMaterial> KeyMaterial::from_evp_key(EVP_PKEY* pkey) {
+  ClearOpenSslErrorsOnExit clear;
+  auto m = from_pkey(pkey);
+  if (!m) return m;
+  if (auto e = check_read_key(pkey, *m, "The certificate's key")) return *e;
+  return m;
+}
+
 KeyResult<KeyMaterial> KeyMaterial::from_jwk(const json& jwk) {
   ClearOpenSslErrorsOnExit clear;
   if (!jwk.is_object()) return bad_parameter("The property 'key' must be a JSON Web Key object.");

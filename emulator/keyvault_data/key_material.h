@@ -68,6 +68,12 @@ class KeyMaterial {
   // An RSA or EC private key in PEM ("BEGIN PRIVATE KEY", "BEGIN RSA PRIVATE KEY", "BEGIN EC
   // PRIVATE KEY"); unencrypted only. Fixtures use it to give key material.
   static KeyResult<KeyMaterial> from_pem(const std::string& pem);
+  // An RSA or EC key OpenSSL read elsewhere (a certificate's PKCS #12 or PEM), checked as
+  // from_pem() checks it. Takes ownership of `pkey`.
+  static KeyResult<KeyMaterial> from_evp_key(EVP_PKEY* pkey);
+  // The OpenSSL key of an RSA or EC key (null for oct), shared and never modified: a
+  // certificate is signed by it and carries its public part.
+  const std::shared_ptr<EVP_PKEY>& evp_key() const { return pkey_; }
 
   // The private key in a form only restore_private() reads (DER for RSA/EC, raw for oct), for
   // encrypted backups. The caller must wipe `out` (cmk::wipe) when done.
