@@ -6,6 +6,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <ctime>
 
@@ -216,9 +217,13 @@ X509_NAME* parse_distinguished_name(const std::string& text) {
     if (field.empty() || value.empty() || value.size() > 64 * 4) return nullptr;
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
       value = value.substr(1, value.size() - 2);
-    if (field == "E" || field == "e") field = "emailAddress";
-    if (field == "S") field = "ST";
     ClearOpenSslErrorsOnExit clear;
+    // Attribute names compare case-insensitively ("cn=MyCert" is Key Vault's own example);
+    // OpenSSL's short names are upper case.
+    if (OBJ_txt2nid(field.c_str()) == NID_undef)
+      for (char& c : field) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (field == "E") field = "emailAddress";
+    if (field == "S") field = "ST";
     if (OBJ_txt2nid(field.c_str()) == NID_undef) return nullptr;
     if (X509_NAME_add_entry_by_txt(name.get(), field.c_str(), MBSTRING_UTF8,
                                    reinterpret_cast<const unsigned char*>(value.data()),

@@ -298,6 +298,7 @@ TEST_CASE("kv certificate: policy defaults and checks", "[kvcert]") {
   };
   CHECK(refused([](CertificatePolicy& q) { q.subject.clear(); }));
   CHECK(refused([](CertificatePolicy& q) { q.subject = "not a name"; }));
+  CHECK_FALSE(refused([](CertificatePolicy& q) { q.subject = "cn=MyCert, o=Contoso"; }));
   CHECK(refused([](CertificatePolicy& q) { q.kty = "oct"; }));
   CHECK(refused([](CertificatePolicy& q) { q.key_size = 1024; }));
   CHECK(refused([](CertificatePolicy& q) { q.content_type = "text/plain"; }));
