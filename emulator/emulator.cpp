@@ -18,6 +18,7 @@
 #include "http/error_bodies.h"
 #include "journal/journal_filter.h"
 #include "keyvault_data/keys_api.h"
+#include "keyvault_data/secrets_api.h"
 #include "kusto/clusters.h"
 #include "msi/user_assigned_identities.h"
 #include "runtime/proxy_environment.h"
@@ -145,7 +146,10 @@ void Emulator::register_routes() {
   msi::register_user_assigned_identity_routes(router(Surface::Arm), {arm_ctx, &resources_, &ids_});
   vaults_ = std::make_unique<keyvault_mgmt::VaultProvider>(arm_ctx, resources_, clock_);
   vaults_->register_routes(router(Surface::Arm));
-  vaults_->set_on_purged([this](const std::string& name) { keys_.drop_vault(name); });
+  vaults_->set_on_purged([this](const std::string& name) {
+    keys_.drop_vault(name);
+    secrets_.drop_vault(name);
+  });
   keyvault_data::KeysApiContext keys_ctx;
   keys_ctx.store = &keys_;
   keys_ctx.pool = &key_pool_;
@@ -163,6 +167,7 @@ void Emulator::register_routes() {
                          const std::string& action) {
     return role_assignments_.allows(caller.object_id, scope, action);
   };
+  keys_ctx.object_handlers.push_back(keyvault_data::secrets_handler({&secrets_, keys_ctx.rbac}));
   keyvault_data::register_keys_routes(router(Surface::KeyVault), std::move(keys_ctx));
   kusto::register_kusto_routes(router(Surface::Arm), {arm_ctx, &ids_, cluster_keys_.get()});
   authorization::register_authorization_routes(router(Surface::Arm), arm_ctx, role_assignments_);
@@ -314,6 +319,7 @@ state::StateStores Emulator::state_stores() {
   s.resources = &resources_;
   s.vaults = vaults_.get();
   s.keys = &keys_;
+  s.secrets = &secrets_;
   s.role_assignments = &role_assignments_;
   s.operations = &operations_;
   s.cluster_keys = cluster_keys_.get();

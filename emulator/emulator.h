@@ -45,6 +45,7 @@
 #include "http/server.h"
 #include "journal/journal.h"
 #include "keyvault_data/key_store.h"
+#include "keyvault_data/secret_store.h"
 #include "keyvault_data/rsa_key_pool.h"
 #include "keyvault_mgmt/vaults.h"
 #include "kusto/cluster_keys.h"
@@ -142,6 +143,7 @@ class Emulator {
   keyvault_mgmt::VaultProvider& vaults() { return *vaults_; }
   kusto::ClusterKeys& cluster_keys() { return *cluster_keys_; }
   keyvault_data::KeyStore& keys() { return keys_; }
+  keyvault_data::SecretStore& secrets() { return secrets_; }
   authorization::RoleAssignmentStore& role_assignments() { return role_assignments_; }
   keyvault_data::RsaKeyPool& key_pool() { return key_pool_; }
   // Available once start() succeeded.
@@ -217,6 +219,8 @@ class Emulator {
   keyvault_data::RsaKeyPool key_pool_{
       keyvault_data::RsaKeyPoolOptions{options_.rsa_key_pool_size, {2048, 3072}}};
   keyvault_data::KeyStore keys_{clock_, ids_, key_pool_};
+  // Secret backups are sealed with the keys' backup key: one key for the state to save.
+  keyvault_data::SecretStore secrets_{clock_, ids_, [this] { return keys_.backup_sealing_key(); }};
   authorization::RoleAssignmentStore role_assignments_{clock_};
   entra::Directory directory_;
   arm::SubscriptionRegistry subscriptions_;

@@ -105,6 +105,21 @@ const std::vector<RoleDefinition>& builtin_role_definitions() {
        {"Microsoft.KeyVault/vaults/keys/read", "Microsoft.KeyVault/vaults/keys/wrap/action",
         "Microsoft.KeyVault/vaults/keys/unwrap/action"},
        {}},
+      {"b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+       "Key Vault Secrets Officer",
+       "Perform any action on the secrets of a key vault, except manage permissions. Only works "
+       "for key vaults that use the 'Azure role-based access control' permission model.",
+       kKvReadActions,
+       {"Microsoft.KeyVault/vaults/secrets/*"},
+       {}},
+      {"4633458b-17de-408a-b874-0445c86b69e6",
+       "Key Vault Secrets User",
+       "Read secret contents including secret portion of a certificate with private key. Only "
+       "works for key vaults that use the 'Azure role-based access control' permission model.",
+       {},
+       {"Microsoft.KeyVault/vaults/secrets/getSecret/action",
+        "Microsoft.KeyVault/vaults/secrets/readMetadata/action"},
+       {}},
       {"21090545-7ca7-4776-b22c-e363652d74d2",
        "Key Vault Reader",
        "Read metadata of key vaults and its certificates, keys, and secrets. Cannot read sensitive "

@@ -60,7 +60,9 @@ std::string keyvault_operation(const Request& req) {
     if (auto a = kActions.find(lower(seg.back())); a != kActions.end())
       return family + "/" + a->second;
   if (req.method == "GET") return family + (seg.size() == 1 ? "/list" : "/get");
-  if (req.method == "PUT") return family + "/import";
+  // PUT /keys/{name} imports a key; PUT /secrets/{name} sets a secret (the operation's name in
+  // Key Vault's permissions).
+  if (req.method == "PUT") return family + (family == "secrets" ? "/set" : "/import");
   if (req.method == "PATCH") return family + "/update";
   if (req.method == "DELETE")
     return family + (family.rfind("deleted", 0) == 0 ? "/purge" : "/delete");

@@ -20,7 +20,11 @@ namespace cmk::faults {
 //   ARM        "Microsoft.Kusto/clusters/write", "Microsoft.Kusto/clusters/start/action",
 //              "Microsoft.Resources/subscriptions/resourceGroups/read", ...
 //              (read for GET, write for PUT/PATCH, delete, action for POST)
-//   Key Vault  "keys/create", "keys/get", "keys/list", "keys/unwrapKey", "deletedkeys/purge", ...
+//   Key Vault  "keys/create", "keys/get", "keys/list", "keys/unwrapKey", "deletedkeys/purge",
+//              "secrets/set", "secrets/get", "secrets/list", "secrets/listVersions",
+//              "secrets/update", "secrets/delete", "secrets/backup", "secrets/restore",
+//              "deletedsecrets/get", "deletedsecrets/list", "deletedsecrets/recover",
+//              "deletedsecrets/purge", ...
 //   login      the path after the tenant ("oauth2/v2.0/token"); MSI: the path
 //   ("metadata/identity/oauth2/token")
 std::string operation_name(const http::Request& req);

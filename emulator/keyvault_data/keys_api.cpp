@@ -11,6 +11,7 @@
 #include "http/error_bodies.h"
 #include "http/host_routing.h"
 #include "keyvault_data/key_json.h"
+#include "keyvault_data/vault_http.h"
 
 namespace cmk::keyvault_data {
 
@@ -22,16 +23,13 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kLatestApiVersion = "2026-04-01";
-constexpr size_t kMaxResults = 25;
 
 Response json_response(int status, const json& body) {
-  Response r;
-  r.set_json(status, body.dump());
-  return r;
+  return kv_json_response(status, body);
 }
 
 Response bad_parameter_response(const std::string& message) {
-  return http::keyvault_error(400, "BadParameter", message);
+  return kv_bad_parameter(message);
 }
 
 // The one mapping from domain errors to Key Vault's status, code and innererror (key_errors.h).
@@ -178,33 +176,6 @@ Routing route_of(const Request& req) {
     if (auto op = key_operation(s[3], name, s[2]))
       return m == "POST" ? Routing{op, {}} : Routing{std::nullopt, "POST"};
   return {};
-}
-
-bool parse_body(const Request& req, json& out, Response& error) {
-  if (req.body.empty()) {
-    out = json::object();
-    return true;
-  }
-  auto parsed = parse_json_input(req.body);  // nesting limit, numbers out of range
-  if (!parsed || !parsed.value().is_object()) {
-    error = bad_parameter_response("The request body is not a valid JSON object" +
-                                   (parsed ? std::string(".") : ": " + parsed.error() + "."));
-    return false;
-  }
-  out = std::move(parsed.value());
-  return true;
-}
-
-std::string skiptoken(const std::string& marker) {
-  return base64url_encode(json({{"NextMarker", marker}, {"TargetLocation", 0}}).dump());
-}
-
-std::string marker_of(const std::string& token) {
-  auto decoded = base64url_decode(token);
-  if (!decoded) return {};
-  json j = json::parse(*decoded, nullptr, false);
-  if (!j.is_object() || !j.contains("NextMarker") || !j["NextMarker"].is_string()) return {};
-  return j["NextMarker"].get<std::string>();
 }
 
 // The audiences a token for this vault host may carry: Key Vault's own, and the resource the
@@ -400,19 +371,13 @@ class KeysApi {
                                       kLatestApiVersion + ").");
       if (ctx_.on_unlisted_api_version) ctx_.on_unlisted_api_version(*version);
     }
+    if (!req.segments.empty())
+      for (const auto& handler : ctx_.object_handlers)
+        for (const auto& first : handler.first_segments)
+          if (iequals(req.segments[0], first))
+            return handler.serve(req, VaultRequest{vault, caller, *version});
     Routing routing = route_of(req);
-    if (!routing.route) {
-      if (!routing.allowed.empty()) {
-        Response r = http::keyvault_error(405, "MethodNotAllowed",
-                                          "The method '" + req.method + "' is not allowed on '" +
-                                              req.path + "'. Allowed: " + routing.allowed + ".");
-        r.set_header("Allow", routing.allowed);
-        return r;
-      }
-      return http::keyvault_error(
-          404, "NotFound",
-          "No Key Vault endpoint of cmk-emulator serves '" + req.method + " " + req.path + "'.");
-    }
+    if (!routing.route) return kv_no_route(req, routing.allowed);
     const Route& route = *routing.route;
     const json& props = vault.body["properties"];
     if (route.permission) {
@@ -425,7 +390,7 @@ class KeysApi {
     const VaultSettings settings = vault_settings(vault.id.name(), props);
     json body;
     Response error;
-    if (!parse_body(req, body, error)) return error;
+    if (!parse_kv_body(req, body, error)) return error;
     Response res = run(req, route, settings, body, *version);
     if (route.op == Op::ImportKey) {
       // The body carried private key material: gone as soon as the key is made.
@@ -578,21 +543,11 @@ class KeysApi {
 
   Response list(const Request& req, const Route& route, const VaultSettings& v,
                 const std::string& api_version) {
-    size_t max = kMaxResults;
-    if (auto m = req.query_param("maxresults"); m && !m->empty()) {
-      int n = 0;
-      try {
-        size_t used = 0;
-        n = std::stoi(*m, &used);
-        if (used != m->size()) n = 0;
-      } catch (...) {
-        n = 0;
-      }
-      if (n < 1 || n > static_cast<int>(kMaxResults))
-        return bad_parameter_response("The value of 'maxresults' must be between 1 and 25.");
-      max = static_cast<size_t>(n);
-    }
-    const std::string marker = marker_of(req.query_param("$skiptoken").value_or(""));
+    Response bad_max;
+    const auto max_or = read_maxresults(req, bad_max);
+    if (!max_or) return bad_max;
+    const size_t max = *max_or;
+    const std::string marker = marker_of_request(req);
     const std::string url = req.base_url();
     KeyPage page;
     if (route.op == Op::ListKeys) {
@@ -613,14 +568,10 @@ class KeysApi {
       value.push_back(route.op == Op::ListDeleted
                           ? deleted_key_item_json(k, url, shape)
                           : key_item_json(k, url, route.op == Op::ListVersions, shape));
-    json next = nullptr;
-    if (page.next_marker) {
-      std::string path = route.op == Op::ListKeys      ? "/keys"
-                         : route.op == Op::ListDeleted ? "/deletedkeys"
-                                                       : "/keys/" + route.name + "/versions";
-      next = url + path + "?api-version=" + http::percent_encode(api_version) +
-             "&$skiptoken=" + skiptoken(*page.next_marker) + "&maxresults=" + std::to_string(max);
-    }
+    const std::string path = route.op == Op::ListKeys      ? "/keys"
+                             : route.op == Op::ListDeleted ? "/deletedkeys"
+                                                           : "/keys/" + route.name + "/versions";
+    const json next = next_link(url, path, api_version, page.next_marker, max);
     return json_response(200, {{"value", value}, {"nextLink", next}});
   }
 

@@ -20,6 +20,7 @@
 // 3. api-version is required (400 BadParameter); any value is accepted unless
 //    strict_api_versions, then only known ones ("The specified version (X) is not recognized.");
 //    an unknown one accepted is reported to on_unlisted_api_version.
+//    Paths of the vault's other objects (secrets: secrets_api.h) go to their handler here.
 // 4. The route: paths compare case-insensitively (wrapKey = wrapkey), the version segment may be
 //    absent or empty (latest). Unknown path 404 NotFound, wrong method 405 MethodNotAllowed.
 // 5. Authorization: the operation's key permission by access policy or RBAC (vault_access.h):
@@ -39,6 +40,7 @@
 #include "keyvault_data/key_store.h"
 #include "keyvault_data/rsa_key_pool.h"
 #include "keyvault_data/vault_access.h"
+#include "keyvault_data/vault_http.h"
 
 namespace cmk::keyvault_data {
 
@@ -57,6 +59,10 @@ struct KeysApiContext {
   bool strict_api_versions = false;
   // Told of each request whose api-version is served though not known (lenient mode).
   std::function<void(const std::string& version)> on_unlisted_api_version;
+  // The vault's other objects (secrets, certificates): a request whose first path segment one
+  // of them names goes to it after steps 1-3 (vault, authentication, api-version); it does its
+  // own routing, authorization and errors (vault_http.h).
+  std::vector<VaultObjectHandler> object_handlers;
 };
 
 // Serves every path of Surface::KeyVault.

@@ -1,4 +1,4 @@
-// Who may do what with a vault's keys.
+// Who may do what with a vault's keys and secrets.
 //
 // Contract:
 // - Access-policy vaults (enableRbacAuthorization false): a caller is allowed a key permission
@@ -54,5 +54,14 @@ using RbacCheck = std::function<bool(const Caller& caller, const std::string& sc
 std::optional<AccessDenial> check_key_permission(const VaultRef& vault, const Caller& caller,
                                                  const std::string& permission,
                                                  const RbacCheck& rbac = {});
+
+// Secrets: the same rules with permissions.secrets (get, list, set, delete, recover, backup,
+// restore, purge; "all" grants all but purge) and "does not have secrets <permission>
+// permission" in the refusal. The permission "update" (PATCH of a secret's properties) is
+// "set" in access policies and Microsoft.KeyVault/vaults/secrets/update/action in RBAC.
+std::string secret_data_action(const std::string& permission);
+std::optional<AccessDenial> check_secret_permission(const VaultRef& vault, const Caller& caller,
+                                                    const std::string& permission,
+                                                    const RbacCheck& rbac = {});
 
 }  // namespace cmk::keyvault_data

@@ -141,7 +141,7 @@ Result<Fixture> read_fixture(const json& doc, const std::string& source) {
       {"userAssignedIdentities",
        &Fixture::user_assigned_identities,
        {"id", "location", "tags", "properties"}},
-      {"vaults", &Fixture::vaults, {"id", "location", "tags", "properties", "keys"}},
+      {"vaults", &Fixture::vaults, {"id", "location", "tags", "properties", "keys", "secrets"}},
       {"roleAssignments", &Fixture::role_assignments, {"id", "name", "type", "properties"}},
       {"clusters",
        &Fixture::clusters,
@@ -453,12 +453,77 @@ class Applier {
     r.body = {{"properties", merged}};
     t_.stores.resources->put(r, kFixtureCaller);
 
-    auto keys = o.find("keys");
-    if (keys == o.end() || keys->is_null()) return Status::ok();
-    if (!keys->is_array()) return fail(path + ".keys", "must be an array");
     const auto settings = keyvault_data::vault_settings(name, merged);
-    for (size_t i = 0; i < keys->size(); ++i)
-      if (auto s = key((*keys)[i], at(path + ".keys", i), settings); !s) return s;
+    auto keys = o.find("keys");
+    if (keys != o.end() && !keys->is_null()) {
+      if (!keys->is_array()) return fail(path + ".keys", "must be an array");
+      for (size_t i = 0; i < keys->size(); ++i)
+        if (auto s = key((*keys)[i], at(path + ".keys", i), settings); !s) return s;
+    }
+    auto secrets = o.find("secrets");
+    if (secrets != o.end() && !secrets->is_null()) {
+      if (!secrets->is_array()) return fail(path + ".secrets", "must be an array");
+      if (!t_.stores.secrets)
+        return fail(path + ".secrets", "secrets need a full emulator to apply to");
+      for (size_t i = 0; i < secrets->size(); ++i)
+        if (auto s = secret((*secrets)[i], at(path + ".secrets", i), settings); !s) return s;
+    }
+    return Status::ok();
+  }
+
+  Status secret(const json& o, const std::string& path,
+                const keyvault_data::VaultSettings& vault) {
+    if (!o.is_object()) return fail(path, "must be an object");
+    for (const auto& [k, v] : o.items())
+      if (k != "name" && k != "versions")
+        return fail(path + "." + k, "unknown key (expected one of: name, versions)");
+    std::string name;
+    if (auto s = string_member(o, path, "name", name, true); !s) return s;
+    if (!keyvault_data::is_valid_secret_name(name))
+      return fail(path + ".name", "'" + name +
+                                      "' is not a valid secret name (1-127 letters, "
+                                      "digits and '-')");
+    auto versions = o.find("versions");
+    if (versions == o.end() || !versions->is_array() || versions->empty())
+      return fail(path + ".versions", "must be a non-empty array (oldest version first)");
+    for (size_t i = 0; i < versions->size(); ++i) {
+      const json& v = (*versions)[i];
+      const std::string vp = at(path + ".versions", i);
+      if (!v.is_object()) return fail(vp, "must be an object");
+      for (const auto& [k, _] : v.items())
+        if (k != "version" && k != "value" && k != "contentType" && k != "tags" &&
+            k != "attributes")
+          return fail(vp + "." + k,
+                      "unknown key (expected one of: attributes, contentType, tags, value, "
+                      "version)");
+      keyvault_data::SetSecretRequest r;
+      std::string version, content_type;
+      if (auto s = string_member(v, vp, "version", version, false); !s) return s;
+      if (!version.empty()) r.fixed.id = version;
+      if (auto it = v.find("value"); it == v.end() || !it->is_string())
+        return fail(vp + ".value", "is required and must be a string");
+      r.value = v["value"].get<std::string>();
+      if (auto s = string_member(v, vp, "contentType", content_type, false); !s) return s;
+      if (!content_type.empty()) r.content_type = content_type;
+      if (auto it = v.find("tags"); it != v.end() && !it->is_null()) r.tags = *it;
+      json a;
+      if (auto s = object_member(v, vp, "attributes", a,
+                                 {"enabled", "nbf", "exp", "created", "updated", "recoveryLevel",
+                                  "recoverableDays"});
+          !s)
+        return s;
+      if (a.is_object()) {
+        if (auto e = a.find("enabled"); e != a.end()) {
+          if (!e->is_boolean()) return fail(vp + ".attributes.enabled", "must be true or false");
+          r.attributes.enabled = e->get<bool>();
+        }
+        if (auto s = time_member(a, vp + ".attributes", "nbf", r.attributes.nbf); !s) return s;
+        if (auto s = time_member(a, vp + ".attributes", "exp", r.attributes.exp); !s) return s;
+        if (auto s = time_member(a, vp + ".attributes", "created", r.fixed.created); !s) return s;
+      }
+      auto made = t_.stores.secrets->set(vault, name, r);
+      if (!made) return fail(vp, made.error().message);
+    }
     return Status::ok();
   }
 

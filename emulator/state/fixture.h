@@ -23,6 +23,9 @@
 //                  "key_ops": [str], "tags": {},
 //                  "attributes": {"enabled": bool, "nbf"/"exp"/"created": ISO-8601 | "now+30d"
 //                                 | Unix seconds}}
+//                 "secrets": [{"name": str, "versions": [{"version": 32 hex, "value": str,
+//                              "contentType": str, "tags": {}, "attributes": {"enabled": bool,
+//                              "nbf"/"exp"/"created": as for keys}}]}]
 //     "roleAssignments": [{"name": GUID, "properties": {"scope": ARM id, "roleDefinitionId":
 //                          GUID | id | role name, "principalId": GUID, "principalType": str}}],
 //     "clusters": [{"id": ARM id, "location": str, "tags": {}, "sku": {}, "zones": [],

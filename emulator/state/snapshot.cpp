@@ -29,7 +29,8 @@ enum class Placement {
   StateArray,   // doc.state[section] = [row...]
   StateSingle,  // doc.state[section] = row
   // doc.state[section][vault]["keys" or, for a row with deletedDate, "deletedKeys"] += row, for
-  // rows keyed "<vault>/<key>"; a row keyed "<vault>" is the whole vault (state format 1).
+  // rows keyed "<vault>/<key>"; a row keyed "<vault>" is the whole vault (state format 1). The
+  // list names are the section's (SectionDef::live_list, deleted_list).
   StateVaultKeys,
 };
 
@@ -45,6 +46,9 @@ struct SectionDef {
   std::function<ChangeLog&(const StateStores&)> changes = nullptr;
   std::function<std::optional<StateRow>(const StateStores&, bool secrets, const std::string&)> row =
       nullptr;
+  // StateVaultKeys: the lists of a vault's live and deleted objects.
+  const char* live_list = "keys";
+  const char* deleted_list = "deletedKeys";
 };
 
 json service_principal_json(const entra::ServicePrincipal& sp, bool secrets) {
@@ -194,6 +198,20 @@ const std::vector<SectionDef>& sections() {
          if (!text) return std::nullopt;
          return StateRow{key, std::make_shared<const std::string>(std::move(*text))};
        }},
+      {"vaultSecrets", Placement::StateVaultKeys, false,
+       [](const StateStores& s) -> uint64_t { return s.secrets ? s.secrets->revision() : 0; },
+       [](const StateStores& s, bool secrets, Rows& out) {
+         if (!s.secrets) return;
+         for (auto& [row, text] : s.secrets->secret_rows(secrets))
+           out.push_back({row, std::make_shared<const std::string>(std::move(text))});
+       },
+       [](const StateStores& s) -> ChangeLog& { return s.secrets->changes(); },
+       [](const StateStores& s, bool secrets, const std::string& key) -> std::optional<StateRow> {
+         auto text = s.secrets->secret_row(key, secrets);
+         if (!text) return std::nullopt;
+         return StateRow{key, std::make_shared<const std::string>(std::move(*text))};
+       },
+       "secrets", "deletedSecrets"},
       {"keyBackupKey", Placement::StateSingle, true,
        [](const StateStores& s) { return s.keys->revision(); },
        [](const StateStores& s, bool, Rows& out) {
@@ -230,7 +248,8 @@ const std::vector<SectionDef>& sections() {
 
 void track_changes(const StateStores& stores) {
   for (const auto& def : sections())
-    if (def.changes) def.changes(stores).track();
+    if (def.changes && (std::string(def.name) != "vaultSecrets" || stores.secrets))
+      def.changes(stores).track();
 }
 
 std::vector<SectionRows> collect_sections(const StateStores& stores, bool include_secrets,
@@ -245,7 +264,7 @@ std::vector<SectionRows> collect_sections(const StateStores& stores, bool includ
     SectionRows s;
     s.section = def.name;
     s.revision = revision;
-    if (changes_only && def.changes) {
+    if (changes_only && def.changes && (std::string(def.name) != "vaultSecrets" || stores.secrets)) {
       ChangeLog::Changes changed = def.changes(stores).take();
       if (!changed.all) {
         s.partial = true;
@@ -296,8 +315,8 @@ json assemble(const std::vector<SectionRows>& sections_in, bool include_secrets)
           if (slash == std::string::npos)
             vault = std::move(value);
           else
-            vault[value.contains("deletedDate") ? "deletedKeys" : "keys"].push_back(
-                std::move(value));
+            vault[value.contains("deletedDate") ? d->second->deleted_list : d->second->live_list]
+                .push_back(std::move(value));
           break;
         }
         case Placement::TopArray:
@@ -316,7 +335,7 @@ json assemble(const std::vector<SectionRows>& sections_in, bool include_secrets)
     if (where == Placement::StateVaultKeys) {
       if (!parent.contains(s.section)) parent[s.section] = json::object();
       for (auto& [_, vault] : parent[s.section].items())
-        for (const char* list : {"keys", "deletedKeys"})
+        for (const char* list : {d->second->live_list, d->second->deleted_list})
           if (vault.is_object() && !vault.contains(list)) vault[list] = json::array();
     }
   }
@@ -378,6 +397,7 @@ struct ParsedState {
   std::vector<arm::TrackedResource> resources;
   std::vector<keyvault_mgmt::DeletedVault> deleted_vaults;
   std::optional<json> keys;
+  std::optional<json> secrets;
   std::optional<std::string> backup_key;
   std::vector<authorization::RoleAssignment> assignments;
   std::vector<arm::Operation> operations;
@@ -390,7 +410,8 @@ Result<ParsedState> read_state(const json& state, const std::string& source) {
   if (auto s = r.check_keys(
           state, "$.state",
           {"secrets", "clock", "managedIdentities", "resourceGroups", "resources", "deletedVaults",
-           "keys", "keyBackupKey", "roleAssignments", "operations", "clusterKeys"});
+           "keys", "keyBackupKey", "vaultSecrets", "roleAssignments", "operations",
+           "clusterKeys"});
       !s)
     return s;
   ParsedState p;
@@ -491,6 +512,10 @@ Result<ParsedState> read_state(const json& state, const std::string& source) {
     if (!k->is_object()) return r.fail("$.state.keys", "must be an object");
     p.keys = *k;
   }
+  if (auto k = state.find("vaultSecrets"); k != state.end()) {
+    if (!k->is_object()) return r.fail("$.state.vaultSecrets", "must be an object");
+    p.secrets = *k;
+  }
   if (auto b = state.find("keyBackupKey"); b != state.end()) {
     if (!b->is_string()) return r.fail("$.state.keyBackupKey", "must be a string");
     p.backup_key = b->get<std::string>();
@@ -588,8 +613,21 @@ Status apply_state_section(const json& state, const StateStores& stores,
   if (!parsed) return parsed.status();
   ParsedState& p = parsed.value();
 
-  // Keys first: their import checks everything (material included) and changes nothing when it
-  // refuses, so a refusal leaves every store as it was.
+  // Secrets and keys first: their imports check everything (values and material included) and
+  // change nothing when they refuse, so a refusal leaves every store as it was. The secrets are
+  // checked before the keys change and replaced after.
+  json merged_secrets;
+  if (p.secrets) {
+    if (!stores.secrets)
+      return Status::error(source + ": $.state.vaultSecrets: this emulator keeps no secrets");
+    merged_secrets = json::object();
+    for (const auto& name : stores.secrets->vault_names())
+      if (!p.secrets->contains(name)) merged_secrets[name] = stores.secrets->export_vault(name, true);
+    for (auto it = p.secrets->begin(); it != p.secrets->end(); ++it)
+      merged_secrets[it.key()] = it.value();
+    if (auto s = stores.secrets->check_all(merged_secrets, "$.state.vaultSecrets"); !s)
+      return Status::error(source + ": " + s.message());
+  }
   if (p.keys) {
     json merged = json::object();
     for (const auto& name : stores.keys->vault_names())
@@ -598,6 +636,9 @@ Status apply_state_section(const json& state, const StateStores& stores,
     if (auto s = stores.keys->replace_all(merged, "$.state.keys"); !s)
       return Status::error(source + ": " + s.message());
   }
+  if (p.secrets)
+    if (auto s = stores.secrets->replace_all(merged_secrets, "$.state.vaultSecrets"); !s)
+      return Status::error(source + ": " + s.message());
   if (p.backup_key)
     if (auto s = stores.keys->import_backup_key(*p.backup_key); !s)
       return Status::error(source + ": $.state.keyBackupKey: " + s.message());
@@ -677,6 +718,7 @@ void clear_state(const StateStores& stores) {
   stores.resources->replace_all({});
   stores.vaults->replace_deleted({});
   stores.keys->replace_all(json::object());
+  if (stores.secrets) stores.secrets->replace_all(json::object());
   stores.role_assignments->replace_all({});
   stores.operations->replace_all({});
   stores.cluster_keys->restore(json::object(), "$");

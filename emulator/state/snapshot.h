@@ -13,7 +13,9 @@
 //     "resources": [ARM JSON of every tracked resource, etag and systemData included],
 //     "deletedVaults": [{"vault": ARM JSON, "deletedAt": ISO, "scheduledPurgeAt": ISO}],
 //     "keys": {"<vault name>": KeyStore::export_vault()},
-//     "keyBackupKey": str,               secrets only: the key that seals key backups
+//     "keyBackupKey": str,               secrets only: the key that seals key and secret backups
+//     "vaultSecrets": {"<vault name>": {"secrets": [SecretStore row], "deletedSecrets": [...]}},
+//                                        values only with secrets (SecretStore::secret_rows())
 //     "roleAssignments": [{"name", "scope", "roleDefinitionId", "principalId",
 //                          "principalType", "createdBy", "createdOn"}],
 //     "operations": [{"id", "resourceId", "kind", "location", "startedAt", "endedAt",
@@ -28,7 +30,8 @@
 // - an operation that was running: its work lives in the process that started it, so it ends
 //   Failed with code "OperationInterrupted" and its resource's provisioningState becomes Failed
 //   (arm::mark_faulted), as an injected failure would leave it;
-// - key versions without private material (an export without secrets): refused, naming the path.
+// - key versions without private material and secret versions without their value (an export
+//   without secrets): refused, naming the path.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +51,7 @@
 #include "entra/directory.h"
 #include "faults/fault_rules.h"
 #include "keyvault_data/key_store.h"
+#include "keyvault_data/secret_store.h"
 #include "keyvault_mgmt/vaults.h"
 #include "kusto/cluster_keys.h"
 #include "state/clock.h"
@@ -63,6 +67,7 @@ struct StateStores {
   arm::ResourceStore* resources = nullptr;
   keyvault_mgmt::VaultProvider* vaults = nullptr;
   keyvault_data::KeyStore* keys = nullptr;
+  keyvault_data::SecretStore* secrets = nullptr;  // may be null: no vaultSecrets section
   authorization::RoleAssignmentStore* role_assignments = nullptr;
   arm::OperationEngine* operations = nullptr;
   kusto::ClusterKeys* cluster_keys = nullptr;

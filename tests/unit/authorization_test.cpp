@@ -44,7 +44,7 @@ TEST_CASE("authorization: wildcards, scopes and built-in roles", "[authorization
   REQUIRE_FALSE(
       scope_within("/subscriptions/s/resourceGroups/g2", "/subscriptions/s/resourceGroups/g"));
   REQUIRE(scope_within("/subscriptions/s", "/"));
-  REQUIRE(builtin_role_definitions().size() == 5);
+  REQUIRE(builtin_role_definitions().size() >= 7);
   REQUIRE(find_role_definition(role_id(kReader))->role_name == "Key Vault Reader");
   REQUIRE(find_role_definition("E147488A-F6F5-4113-8E2D-B22465E65BF6"));
   REQUIRE_FALSE(find_role_definition("00000000-0000-0000-0000-000000000000"));
@@ -246,4 +246,35 @@ TEST_CASE("authorization: role assignments through ARM decide an RBAC vault",
   kv->Post("/keys/other/create?api-version=7.4", kv_auth, R"({"kty":"EC"})", "application/json");
   REQUIRE(kv->Get("/keys/other?api-version=7.4", other)->status == 403);
   REQUIRE(kv->Get("/keys?api-version=7.4", other)->status == 403);  // listing needs the vault scope
+}
+
+TEST_CASE("authorization: the secrets roles grant the secrets data actions", "[authorization]") {
+  test::ManualClock clock;
+  RoleAssignmentStore store(clock);
+  const std::string vault =
+      "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v";
+  const auto* officer = find_role_definition("b86a8fe4-44ce-4948-aee5-eccb2c155cd7");
+  const auto* user = find_role_definition("4633458b-17de-408a-b874-0445c86b69e6");
+  REQUIRE(officer);
+  REQUIRE(user);
+  CHECK(officer->role_name == "Key Vault Secrets Officer");
+  CHECK(user->role_name == "Key Vault Secrets User");
+  REQUIRE(store.put({"11111111-0000-0000-0000-0000000000c1", vault, role_id(officer->guid.c_str()), "po",
+                     "ServicePrincipal", "me", {}}) == RoleAssignmentStore::PutOutcome::Created);
+  REQUIRE(store.put({"11111111-0000-0000-0000-0000000000c2", vault, role_id(user->guid.c_str()), "pu",
+                     "ServicePrincipal", "me", {}}) == RoleAssignmentStore::PutOutcome::Created);
+  for (const char* action : {"setSecret/action", "delete", "purge/action", "backup/action",
+                             "restore/action", "recover/action", "update/action"}) {
+    const std::string a = std::string("Microsoft.KeyVault/vaults/secrets/") + action;
+    CHECK(store.allows("po", vault + "/secrets/s1", a));
+    CHECK_FALSE(store.allows("pu", vault + "/secrets/s1", a));
+  }
+  for (const char* action : {"getSecret/action", "readMetadata/action"}) {
+    const std::string a = std::string("Microsoft.KeyVault/vaults/secrets/") + action;
+    CHECK(store.allows("po", vault + "/secrets/s1", a));
+    CHECK(store.allows("pu", vault + "/secrets/s1", a));
+  }
+  // Neither reaches the keys.
+  CHECK_FALSE(store.allows("po", vault, "Microsoft.KeyVault/vaults/keys/read"));
+  CHECK_FALSE(store.allows("pu", vault, "Microsoft.KeyVault/vaults/keys/read"));
 }

@@ -558,7 +558,7 @@ TEST_CASE("keys api: api-version, unknown routes and methods", "[keys]") {
   auto wrong_method = kv.vault()->Delete("/keys/cmk1/create?api-version=7.4", kv.auth());
   REQUIRE(wrong_method->status == 405);
   REQUIRE(wrong_method->get_header_value("Allow") == "POST");
-  auto unknown = kv.vault()->Get("/secrets/x?api-version=7.4", kv.auth());
+  auto unknown = kv.vault()->Get("/storage/x?api-version=7.4", kv.auth());
   REQUIRE(unknown->status == 404);
   REQUIRE(body(unknown)["error"]["code"] == "NotFound");
   // Node sends api%2Dversion.
@@ -633,9 +633,9 @@ TEST_CASE("keys api: https://localhost serves the only vault, challenge for vaul
       kv.arm->Get(std::string("/subscriptions/") + test::kSubscription + "?api-version=2022-12-01",
                   kv.arm_auth);
   REQUIRE(arm->status == 200);
-  auto secrets = kv.on_localhost("GET", "/secrets/s1");
-  REQUIRE(secrets->status == 404);
-  REQUIRE(body(secrets)["error"]["code"] == "NotFound");
+  auto storage = kv.on_localhost("GET", "/storage/s1");
+  REQUIRE(storage->status == 404);
+  REQUIRE(body(storage)["error"]["code"] == "NotFound");
 }
 
 TEST_CASE("keys api: https://localhost with no vault, several vaults, --localhost-vault",
