@@ -21,6 +21,8 @@
 #include "keyvault_data/secrets_api.h"
 #include "kusto/clusters.h"
 #include "msi/user_assigned_identities.h"
+#include "portal/console_calls.h"
+#include "portal/portal_api.h"
 #include "runtime/proxy_environment.h"
 #include "state/fixture.h"
 
@@ -44,6 +46,8 @@ Emulator::Emulator(EmulatorOptions options)
       listeners_(log_, [this](Request& req) { return handle(req); }) {
   pipeline_.add(std::make_shared<http::RequestIdFilter>());
   pipeline_.add(std::make_shared<http::AccessLogFilter>(log_));
+  // A web page in the user's browser must not drive the admin API (portal/console_guard.h).
+  pipeline_.add(std::make_shared<portal::CrossSiteGuardFilter>());
   pipeline_.add(
       std::make_shared<journal::JournalFilter>(journal_, clock_, options_.journal_bodies));
   // After the id, log and journal filters, so a 401 carries request ids, is logged and journaled.
@@ -127,6 +131,7 @@ void Emulator::register_routes() {
   auto service = [this]() -> const entra::TokenService* { return token_service_.get(); };
   entra::register_login_routes(router(Surface::Login), {service, [this] { return https_port(); }});
   msi::register_msi_routes(router(Surface::Msi), {service, &msi_settings_});
+  portal::register_portal_routes(router(Surface::Admin), {&console_guard_, &directory_, service});
 
   arm::ArmContext arm_ctx;
   arm_ctx.directory = &directory_;
@@ -441,6 +446,8 @@ void Emulator::note_unlisted_api_version(const std::string& version, const std::
 }
 
 Response Emulator::handle(Request& req) {
+  // The browser console's ARM and Key Vault calls become the requests any client sends.
+  portal::rewrite_console_call(req, console_guard_);
   // Admin requests run unlocked: a state import or reset takes the lock alone (state_admin.cpp).
   std::shared_lock lock(state_mu_, std::defer_lock);
   if (req.surface != Surface::Admin) lock.lock();

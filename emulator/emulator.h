@@ -50,6 +50,7 @@
 #include "keyvault_mgmt/vaults.h"
 #include "kusto/cluster_keys.h"
 #include "msi/msi_api.h"
+#include "portal/console_guard.h"
 #include "state/clock.h"
 #include "state/fixture.h"
 #include "state/persistence.h"
@@ -151,6 +152,9 @@ class Emulator {
   // The host identity of the managed-identity endpoints (also GET/PUT /_emulator/msi).
   msi::MsiSettings& msi_settings() { return msi_settings_; }
   Logger& logger() { return log_; }
+  // The token the browser console at /_emulator/portal/ sends with its calls (made at
+  // construction, random; portal/console_guard.h).
+  const std::string& console_token() const { return console_guard_.token(); }
 
   // Environment variables that point clients at this emulator in proxy mode.
   std::vector<std::pair<std::string, std::string>> client_environment() const;
@@ -228,6 +232,7 @@ class Emulator {
   RealClock token_clock_;  // tokens live on real time, never on the virtual clock
   std::unique_ptr<entra::TokenService> token_service_;
   msi::MsiSettings msi_settings_;
+  portal::ConsoleGuard console_guard_;
   arm::ArmContext arm_ctx_;  // the ARM core as the providers see it (also fixtures')
   std::array<http::Router, 5> routers_;
   http::Pipeline pipeline_;

@@ -122,6 +122,24 @@ cmk_setup_dotnet() {
   rm -f "$log"
 }
 
+# The browser tests of the console (tests/browser, docs/portal.md): Debian's chromium, driven
+# headless by playwright-core from npm (pinned by tests/browser/package-lock.json), installed into
+# <build>/browser-node so the source tree stays clean. Skipped when already there and current.
+cmk_setup_browser() {
+  cmk_install_packages chromium
+  local src="$CMK_ROOT/tests/browser" dir="$CMK_BUILD_DIR/browser-node" log
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$src/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    cmk_log "installing playwright-core (npm ci in $dir)"
+    mkdir -p "$dir"
+    cp "$src/package.json" "$src/package-lock.json" "$dir/"
+    log="$(mktemp)"
+    if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
+      cat "$log" >&2; rm -f "$log"; cmk_log "npm ci of playwright-core failed"; return 1
+    fi
+    rm -f "$log"
+  fi
+}
+
 # Coverage-guided fuzzing (scripts/fuzz, docs/fuzzing.md): Debian's clang 14 and its compiler-rt
 # (libFuzzer and the sanitizer runtimes).
 CMK_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)

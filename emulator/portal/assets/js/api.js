@@ -1,0 +1,110 @@
+// The console's only way out: fetch wrappers for the admin API, and for ARM and Key Vault
+// through /_emulator/portal/api/ with a bearer token of the principal the console acts as.
+const consoleToken = document.querySelector('meta[name="cmk-console-token"]').content;
+const base = '/_emulator/';
+
+export const API_VERSIONS = {
+  kusto: '2023-08-15', keyvault: '2023-07-01', msi: '2023-01-31', resources: '2021-04-01',
+  subscriptions: '2022-12-01', deployments: '2022-09-01', data: '7.4',
+};
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(`${code}: ${message}`);
+    this.status = status;
+    this.code = code;
+    this.detail = message;
+  }
+}
+
+let principal = sessionStorage.getItem('cmk-principal') || '';
+const tokens = new Map(); // "<principal> <resource>" -> {token, expiresOn}
+
+export function actingAs() { return principal; }
+export function actAs(id) {
+  principal = id;
+  sessionStorage.setItem('cmk-principal', id);
+}
+
+async function send(url, { method = 'GET', body, headers = {} } = {}) {
+  const init = { method, headers: { 'X-Cmk-Console-Token': consoleToken, ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    init.headers['Content-Type'] = 'application/json';
+  }
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+  if (!res.ok) {
+    const e = (json && json.error) || {};
+    throw new ApiError(res.status, e.code || `HTTP ${res.status}`, e.message || text.slice(0, 300));
+  }
+  return { status: res.status, json, headers: res.headers };
+}
+
+export async function admin(method, path, body) {
+  return (await send(base + path, { method, body })).json;
+}
+
+async function bearer(resource) {
+  const key = `${principal} ${resource}`;
+  const cached = tokens.get(key);
+  if (cached && cached.expiresOn - 120 > Date.now() / 1000) return cached.token;
+  const t = await admin('POST', 'portal/token', { principal, resource });
+  tokens.set(key, { token: t.access_token, expiresOn: t.expires_on });
+  return t.access_token;
+}
+
+function withVersion(path, version) {
+  return !version || path.includes('api-version=') ? path
+    : `${path}${path.includes('?') ? '&' : '?'}api-version=${version}`;
+}
+
+// An ARM call: `path` is an ARM path ("/subscriptions/..."), `version` its api-version.
+export async function arm(method, path, version, body) {
+  const token = await bearer('arm');
+  return send(`${base}portal/api/arm${withVersion(path, version)}`,
+    { method, body, headers: { Authorization: `Bearer ${token}` } });
+}
+
+export async function armGet(path, version) { return (await arm('GET', path, version)).json; }
+
+// Every item of an ARM list, following nextLink.
+export async function armList(path, version) {
+  let items = [];
+  let next = withVersion(path, version);
+  while (next) {
+    const page = (await arm('GET', next, version)).json || {};
+    items = items.concat(page.value || []);
+    next = page.nextLink ? new URL(page.nextLink).pathname + new URL(page.nextLink).search : null;
+  }
+  return items;
+}
+
+// A Key Vault data-plane call on vault `name` ("/keys/k1/create").
+export async function vault(name, method, path, body) {
+  const token = await bearer('vault');
+  return (await send(`${base}portal/api/vault/${encodeURIComponent(name)}${withVersion(path, API_VERSIONS.data)}`,
+    { method, body, headers: { Authorization: `Bearer ${token}` } })).json;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Waits for a long-running ARM operation started by `response` and returns its outcome:
+// {status: "Succeeded"|"Failed"|"Canceled", error: {code, message}|null, operationId}.
+export async function settle(response) {
+  const url = response.headers.get('Azure-AsyncOperation') || response.headers.get('Location');
+  if (!url || response.status === 200 && !response.headers.get('Azure-AsyncOperation'))
+    return { status: 'Succeeded', error: null };
+  const u = new URL(url);
+  const path = u.pathname + u.search;
+  for (let i = 0; i < 600; i++) {
+    const r = await arm('GET', path, '');
+    const s = (r.json && r.json.status) || (r.status === 200 ? 'Succeeded' : 'InProgress');
+    if (['Succeeded', 'Failed', 'Canceled'].includes(s))
+      return { status: s, error: (r.json && r.json.error) || null, operationId: r.json && r.json.name };
+    await sleep(i < 10 ? 150 : 500);
+  }
+  return { status: 'Failed', error: { code: 'Timeout', message: 'The operation did not finish.' } };
+}
