@@ -17,6 +17,7 @@
 #include "faults/fault_filter.h"
 #include "http/error_bodies.h"
 #include "journal/journal_filter.h"
+#include "keyvault_data/certificates_api.h"
 #include "keyvault_data/keys_api.h"
 #include "keyvault_data/secrets_api.h"
 #include "kusto/clusters.h"
@@ -154,6 +155,7 @@ void Emulator::register_routes() {
   vaults_->set_on_purged([this](const std::string& name) {
     keys_.drop_vault(name);
     secrets_.drop_vault(name);
+    certificates_.drop_vault(name);
   });
   keyvault_data::KeysApiContext keys_ctx;
   keys_ctx.store = &keys_;
@@ -173,6 +175,8 @@ void Emulator::register_routes() {
     return role_assignments_.allows(caller.object_id, scope, action);
   };
   keys_ctx.object_handlers.push_back(keyvault_data::secrets_handler({&secrets_, keys_ctx.rbac}));
+  keys_ctx.object_handlers.push_back(
+      keyvault_data::certificates_handler({&certificates_, keys_ctx.rbac}));
   keyvault_data::register_keys_routes(router(Surface::KeyVault), std::move(keys_ctx));
   kusto::register_kusto_routes(router(Surface::Arm), {arm_ctx, &ids_, cluster_keys_.get()});
   authorization::register_authorization_routes(router(Surface::Arm), arm_ctx, role_assignments_);

@@ -44,6 +44,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "journal/journal.h"
+#include "keyvault_data/certificate_store.h"
 #include "keyvault_data/key_store.h"
 #include "keyvault_data/secret_store.h"
 #include "keyvault_data/rsa_key_pool.h"
@@ -145,6 +146,7 @@ class Emulator {
   kusto::ClusterKeys& cluster_keys() { return *cluster_keys_; }
   keyvault_data::KeyStore& keys() { return keys_; }
   keyvault_data::SecretStore& secrets() { return secrets_; }
+  keyvault_data::CertificateStore& certificates() { return certificates_; }
   authorization::RoleAssignmentStore& role_assignments() { return role_assignments_; }
   keyvault_data::RsaKeyPool& key_pool() { return key_pool_; }
   // Available once start() succeeded.
@@ -225,6 +227,11 @@ class Emulator {
   keyvault_data::KeyStore keys_{clock_, ids_, key_pool_};
   // Secret backups are sealed with the keys' backup key: one key for the state to save.
   keyvault_data::SecretStore secrets_{clock_, ids_, [this] { return keys_.backup_sealing_key(); }};
+  // A certificate's key and secret live in keys_ and secrets_; its pending create completes as
+  // the LRO policy for Microsoft.KeyVault/vaults/certificates says.
+  keyvault_data::CertificateStore certificates_{
+      clock_, ids_, key_pool_, keys_, secrets_,
+      [this] { return lro_policies_.get("Microsoft.KeyVault/vaults/certificates", "write"); }};
   authorization::RoleAssignmentStore role_assignments_{clock_};
   entra::Directory directory_;
   arm::SubscriptionRegistry subscriptions_;

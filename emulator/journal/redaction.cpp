@@ -16,10 +16,11 @@ namespace {
 constexpr std::string_view kRedacted = "<redacted>";
 
 // Names whose string values are secrets wherever they appear: OAuth and MSAL fields, Key Vault
-// payloads (wrapped/unwrapped keys, plaintexts, backups, secret values) and private JWK members.
+// payloads (wrapped/unwrapped keys, plaintexts, backups, secret values, certificate import and
+// issuer passwords) and private JWK members.
 bool secret_name(std::string_view name) {
   // ("code" is not among them: it is also every error body's code.)
-  static constexpr std::array<std::string_view, 21> kNames = {"access_token",
+  static constexpr std::array<std::string_view, 22> kNames = {"access_token",
                                                               "refresh_token",
                                                               "id_token",
                                                               "client_secret",
@@ -39,7 +40,8 @@ bool secret_name(std::string_view name) {
                                                               "key_hsm",
                                                               "t",
                                                               "token",
-                                                              "private_key"};
+                                                              "private_key",
+                                                              "pwd"};
   return std::any_of(kNames.begin(), kNames.end(),
                      [&](std::string_view n) { return http::iequals(n, name); });
 }

@@ -484,7 +484,10 @@ KeyResult<KeyView> KeyStore::import(const VaultSettings& v, const std::string& n
     if (!it->is_string()) return bad_parameter("The JWK member 'kty' must be a string.");
     kty = it->get<std::string>();
   }
-  if (r.pem) {
+  if (r.material) {
+    kty = family_name(r.material->family());
+    from_pem.emplace(*r.material);
+  } else if (r.pem) {
     auto m = KeyMaterial::from_pem(*r.pem);
     if (!m) return m.error();
     kty = family_name(m.value().family());
@@ -502,7 +505,8 @@ KeyResult<KeyView> KeyStore::import(const VaultSettings& v, const std::string& n
     return bad_parameter("The key type '" + info->canonical + (hsm && !info->hsm ? "-HSM" : "") +
                          "' needs a premium vault; vault '" + v.name + "' is standard.");
   std::optional<std::vector<std::string>> requested_ops = r.key_ops;
-  if (auto it = r.jwk.find("key_ops"); !r.pem && it != r.jwk.end() && !it->is_null()) {
+  if (auto it = r.jwk.find("key_ops");
+      !r.pem && !r.material && it != r.jwk.end() && !it->is_null()) {
     if (!it->is_array())
       return bad_parameter("The JWK member 'key_ops' must be an array of strings.");
     requested_ops.emplace();

@@ -124,6 +124,9 @@ struct ImportKeyRequest {
   // Instead of `jwk`: an unencrypted RSA or EC private key in PEM (fixtures); `key_ops` then
   // gives the operations (default: all of the type's).
   std::optional<std::string> pem;
+  // Instead of both: material already read (a certificate's key, which the certificate store
+  // made or imported); `key_ops` as for `pem`.
+  std::optional<KeyMaterial> material;
   std::optional<std::vector<std::string>> key_ops;
   bool hsm = false;  // import as an -HSM type
   AttributesInput attributes;

@@ -135,4 +135,35 @@ std::optional<AccessDenial> check_secret_permission(const VaultRef& vault, const
                           rbac);
 }
 
+std::string certificate_data_action(const std::string& permission) {
+  static const std::map<std::string, std::string> actions = {
+      {"get", "certificates/read"},
+      {"list", "certificates/read"},
+      {"update", "certificates/update/action"},
+      {"create", "certificates/create/action"},
+      {"import", "certificates/import/action"},
+      {"delete", "certificates/delete"},
+      {"recover", "certificates/recover/action"},
+      {"backup", "certificates/backup/action"},
+      {"restore", "certificates/restore/action"},
+      {"purge", "certificates/purge/action"},
+      {"managecontacts", "certificatecontacts/write"},
+      {"getissuers", "certificatecas/read"},
+      {"listissuers", "certificatecas/read"},
+      {"setissuers", "certificatecas/write"},
+      {"manageissuers", "certificatecas/write"},
+      {"deleteissuers", "certificatecas/delete"},
+  };
+  auto it = actions.find(lower(permission));
+  return "Microsoft.KeyVault/vaults/" + (it == actions.end() ? "certificates/read" : it->second);
+}
+
+std::optional<AccessDenial> check_certificate_permission(const VaultRef& vault,
+                                                         const Caller& caller,
+                                                         const std::string& permission,
+                                                         const RbacCheck& rbac) {
+  return check_permission(vault, caller, "certificates", permission, permission,
+                          certificate_data_action(permission), rbac);
+}
+
 }  // namespace cmk::keyvault_data

@@ -64,4 +64,16 @@ std::optional<AccessDenial> check_secret_permission(const VaultRef& vault, const
                                                     const std::string& permission,
                                                     const RbacCheck& rbac = {});
 
+// Certificates: the same rules with permissions.certificates (get, list, update, create,
+// import, delete, recover, backup, restore, managecontacts, manageissuers, getissuers,
+// listissuers, setissuers, deleteissuers, purge; "all" grants all but purge) and "does not have
+// certificates <permission> permission" in the refusal. RBAC data actions as Azure maps them:
+// certificates/read (get, list), certificates/<op>/action, certificates/delete,
+// certificatecontacts/write, certificatecas/read|write|delete (issuers).
+std::string certificate_data_action(const std::string& permission);
+std::optional<AccessDenial> check_certificate_permission(const VaultRef& vault,
+                                                         const Caller& caller,
+                                                         const std::string& permission,
+                                                         const RbacCheck& rbac = {});
+
 }  // namespace cmk::keyvault_data
