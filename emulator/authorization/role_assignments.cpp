@@ -120,6 +120,16 @@ const std::vector<RoleDefinition>& builtin_role_definitions() {
        {"Microsoft.KeyVault/vaults/secrets/getSecret/action",
         "Microsoft.KeyVault/vaults/secrets/readMetadata/action"},
        {}},
+      {"a4417e6f-fecd-4de8-b567-7b0420556985",
+       "Key Vault Certificates Officer",
+       "Perform any action on the certificates of a key vault, excluding reading the secret and "
+       "key "
+       "portions, and managing permissions. Only works for key vaults that use the 'Azure "
+       "role-based access control' permission model.",
+       kKvReadActions,
+       {"Microsoft.KeyVault/vaults/certificatecas/*", "Microsoft.KeyVault/vaults/certificates/*",
+        "Microsoft.KeyVault/vaults/certificatecontacts/write"},
+       {}},
       {"21090545-7ca7-4776-b22c-e363652d74d2",
        "Key Vault Reader",
        "Read metadata of key vaults and its certificates, keys, and secrets. Cannot read sensitive "

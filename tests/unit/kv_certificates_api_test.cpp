@@ -408,3 +408,47 @@ TEST_CASE("kv certificates api: private keys and passwords never reach the journ
     CHECK(journal->body.find(s) == std::string::npos);
   }
 }
+
+TEST_CASE("kv certificates api: RBAC vaults and the Key Vault Certificates Officer role",
+          "[kvcertapi]") {
+  Kv kv;
+  const std::string vault = std::string("/subscriptions/") + test::kSubscription +
+                            "/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/kvr";
+  json props = {{"tenantId", test::kTenant},
+                {"sku", {{"family", "A"}, {"name", "standard"}}},
+                {"enableRbacAuthorization", true}};
+  auto made = kv.arm->Put(vault + "?api-version=2022-07-01", kv.arm_auth,
+                          json{{"location", "westeurope"}, {"properties", props}}.dump(),
+                          "application/json");
+  REQUIRE(made);
+  REQUIRE((made->status == 200 || made->status == 201));
+  auto rbac = [&](const std::string& method, const std::string& path, const json& b) {
+    auto c = test::proxied_client(*kv.emu, "kvr.vault.azure.net");
+    const std::string p = path + "?api-version=7.5";
+    return method == "POST" ? c->Post(p, kv.auth(), b.dump(), "application/json")
+                            : c->Get(p, kv.auth());
+  };
+  auto denied = body_of(rbac("POST", "/certificates/c/create", {{"policy", self_policy()}}), 403);
+  CHECK(denied["error"]["innererror"]["code"] == "ForbiddenByRbac");
+  CHECK_THAT(denied["error"]["message"].get<std::string>(),
+             Catch::Contains("Microsoft.KeyVault/vaults/certificates/create/action"));
+  auto r = kv.arm->Put(
+      vault +
+          "/providers/Microsoft.Authorization/roleAssignments/0c000000-0000-0000-0000-000000000001"
+          "?api-version=2022-04-01",
+      kv.arm_auth,
+      json{{"properties",
+            {{"roleDefinitionId", "/subscriptions/" + std::string(test::kSubscription) +
+                                      "/providers/Microsoft.Authorization/roleDefinitions/"
+                                      "a4417e6f-fecd-4de8-b567-7b0420556985"},
+             {"principalId", test::kSpObjectId}}}}
+          .dump(),
+      "application/json");
+  REQUIRE(r);
+  REQUIRE(r->status == 201);
+  body_of(rbac("POST", "/certificates/c/create", {{"policy", self_policy()}}), 202);
+  CHECK(rbac("GET", "/certificates", {})->status == 200);
+  CHECK(rbac("GET", "/certificates/issuers", {})->status == 200);
+  // The officer reads no secret: the private key stays out of reach.
+  CHECK(rbac("GET", "/secrets", {})->status == 403);
+}
