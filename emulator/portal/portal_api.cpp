@@ -96,14 +96,17 @@ Response issue_token(const Request& req, const PortalContext& ctx) {
   if (!body) return err;
   const auto principal = body->find("principal");
   const auto resource = body->find("resource");
-  if (principal == body->end() || !principal->is_string() || resource == body->end() ||
+  if ((principal != body->end() && !principal->is_string()) || resource == body->end() ||
       !resource->is_string() || (*resource != "arm" && *resource != "vault"))
     return http::admin_error(
         400, "InvalidRequestContent",
-        "Expected {\"principal\": \"<app id or client id>\", \"resource\": \"arm\" | \"vault\"}.");
+        "Expected {\"principal\": \"<app id or client id>\" (optional: the default one), "
+        "\"resource\": \"arm\" | \"vault\"}.");
   const entra::TokenService* service = ctx.token_service ? ctx.token_service() : nullptr;
   if (!service) return http::admin_error(503, "NotStarted", "The token service is not running.");
-  const std::string id = principal->get<std::string>();
+  // No principal: the default one, so the console's first call need not wait for the list.
+  std::string id = principal == body->end() ? "" : principal->get<std::string>();
+  if (id.empty()) id = principals_json(*ctx.directory)["default"].get<std::string>();
   const std::string audience =
       *resource == "arm" ? "https://management.azure.com/" : "https://vault.azure.net";
   entra::EntraResult<entra::IssuedToken> issued = entra::EntraError{};

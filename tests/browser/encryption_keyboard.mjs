@@ -1,6 +1,7 @@
 // The Encryption pane by keyboard alone: from the Encryption tab, Tab and the arrow keys reach
-// every control in order (Customer-managed key, Select key, Key vault, Key, Always use current key
-// version, Select, Identity type, User assigned identity, Save), and Enter/Space operate them.
+// every control in order (Customer-managed key, Select key, Key vault, Create new key vault, Key,
+// Create new key, Always use current key version, Select, Identity type, User assigned identity,
+// Save), and Enter and the arrow keys operate them.
 import { browserTest, open, check, IDS, PORTAL_FLAGS } from './lib/harness.mjs';
 
 await browserTest(import.meta.filename, PORTAL_FLAGS, async ({ page, emulator, shot }) => {
@@ -30,9 +31,13 @@ await browserTest(import.meta.filename, PORTAL_FLAGS, async ({ page, emulator, s
   const keySelect = dialog.getByRole('combobox', { name: 'Key', exact: true });
   await keySelect.locator('option[value="cmk-key"]').waitFor({ state: 'attached' });
   await page.keyboard.press('Tab');
+  await focused(dialog.getByRole('button', { name: 'Create new key vault', exact: true }), 'Create new key vault');
+  await page.keyboard.press('Tab');
   await focused(keySelect, 'Key');
   await page.keyboard.press('ArrowDown');
   check(await keySelect.inputValue() === 'cmk-key', 'ArrowDown chooses the key');
+  await page.keyboard.press('Tab');
+  await focused(dialog.getByRole('button', { name: 'Create new key', exact: true }), 'Create new key');
   await page.keyboard.press('Tab');
   await focused(dialog.getByRole('checkbox', { name: 'Always use current key version', exact: true }),
     'Always use current key version (Version is disabled while it is checked)');

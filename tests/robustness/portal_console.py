@@ -136,6 +136,9 @@ try:
     check(principals.get("default") == SP, f"the default principal is the fixture's: {body[:300]}")
     check(any(p["displayName"] == "cmk-identity" for p in principals.get("value", [])), "managed identities are listed")
     check(b"secret" not in body.lower(), "no secret in the principals")
+    status, _, body = call(f"{HTTP}/_emulator/portal/token", "POST", {"resource": "arm"}, H)
+    check(status == 200 and json.loads(body)["object_id"] == "11111111-0000-0000-0000-000000000001",
+          f"no principal named: the default one: {status} {body[:200]}")
     for bad in [{}, {"principal": SP}, {"principal": SP, "resource": "graph"}, {"principal": 5, "resource": "arm"}]:
         status, _, body = call(f"{HTTP}/_emulator/portal/token", "POST", bad, H)
         check(status == 400 and error_code(body) == "InvalidRequestContent", f"token {bad}: {status}")

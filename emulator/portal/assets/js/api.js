@@ -51,9 +51,17 @@ async function bearer(resource) {
   const key = `${principal} ${resource}`;
   const cached = tokens.get(key);
   if (cached && cached.expiresOn - 120 > Date.now() / 1000) return cached.token;
-  const t = await admin('POST', 'portal/token', { principal, resource });
-  tokens.set(key, { token: t.access_token, expiresOn: t.expires_on });
+  // An empty principal is the directory's default one (the list may not have arrived yet).
+  const t = await admin('POST', 'portal/token', principal ? { principal, resource } : { resource });
+  tokens.set(key, { token: t.access_token, expiresOn: t.expires_on, objectId: t.object_id, tenantId: t.tenant_id });
   return t.access_token;
+}
+
+// Who the console acts as: {objectId, tenantId} of the principal's token for `resource`.
+export async function principalInfo(resource) {
+  await bearer(resource);
+  const { objectId, tenantId } = tokens.get(`${principal} ${resource}`);
+  return { objectId, tenantId };
 }
 
 function withVersion(path, version) {

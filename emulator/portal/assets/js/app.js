@@ -47,7 +47,8 @@ async function route() {
 async function principals() {
   const select = document.getElementById('principal');
   const list = await admin('GET', 'portal/principals');
-  if (!actingAs() || !list.value.some((p) => p.id === actingAs())) actAs(list.default);
+  if (actingAs() && !list.value.some((p) => p.id === actingAs())) { actAs(list.default); route(); }
+  if (!actingAs()) actAs(list.default);
   select.replaceChildren(...list.value.map((p) =>
     h('option', { value: p.id, selected: p.id === actingAs() },
       `${p.displayName} (${p.kind === 'servicePrincipal' ? 'service principal' : 'managed identity'})`)));
@@ -55,4 +56,7 @@ async function principals() {
 }
 
 window.addEventListener('hashchange', route);
-principals().then(route, (e) => show(h('h1', {}, 'Error'), errorText(e)));
+// The first view loads while the list of principals does: until it arrives, calls are made as
+// the default principal (the token endpoint's choice when none is named).
+route();
+principals().catch((e) => show(h('h1', {}, 'Error'), errorText(e)));

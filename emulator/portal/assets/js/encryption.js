@@ -2,12 +2,14 @@
 // key (Key vault, Key, Version or "Always use current key version"), Identity type (System
 // assigned / User assigned), Save; outcomes go to Notifications. Every step is an ordinary ARM
 // or Key Vault call made as the principal the console acts as.
-import { API_VERSIONS as V, ApiError, admin, arm, armGet, armList, settle, vault } from './api.js';
-import { h, show, labelled, notify } from './dom.js';
+import { API_VERSIONS as V, ApiError, admin, arm, armGet, armList, principalInfo, settle, vault } from './api.js';
+import { h, show, labelled, notify, act } from './dom.js';
 import { crumbs, clusterTabs } from './resources.js';
 
 const subOf = (id) => id.split('/')[2];
 const KEY_PERMISSIONS = ['get', 'wrapKey', 'unwrapKey'];
+const ALL_KEY_PERMISSIONS = ['get', 'list', 'create', 'update', 'import', 'delete', 'recover', 'backup',
+  'restore', 'purge', 'encrypt', 'decrypt', 'wrapKey', 'unwrapKey', 'sign', 'verify', 'rotate'];
 let uid = 0;
 
 function radioGroup(legend, name, options, selected, onchange) {
@@ -103,9 +105,44 @@ export async function encryptionPane(params, current) {
   syncVersion();
 
   const selectKeyButton = h('button', { type: 'button', 'aria-expanded': 'false' }, 'Select key');
+  // "Create new", as in the Azure portal: a vault fit for a customer-managed key (soft delete,
+  // purge protection, the cluster's region and group, full key permissions for the acting
+  // principal), and an RSA 2048 key in the chosen vault.
+  const createForm = (buttonText, inputLabel, submitText, create) => {
+    const input = h('input', { type: 'text', pattern: '[A-Za-z0-9\\-]{3,127}', required: true });
+    const form = h('form', { hidden: true, onsubmit: async (ev) => {
+      ev.preventDefault();
+      const name = input.value.trim();
+      if (await act(`${submitText} ${name}`, () => create(name))) { form.hidden = true; toggle.focus(); }
+    } }, labelled(inputLabel, input), h('button', { type: 'submit' }, submitText));
+    const toggle = h('button', { type: 'button', onclick: () => { form.hidden = !form.hidden; if (!form.hidden) input.focus(); } }, buttonText);
+    return [toggle, form];
+  };
+  const [newVaultButton, newVaultForm] = createForm('Create new key vault', 'New key vault name', 'Create key vault', async (name) => {
+    const me = await principalInfo('arm');
+    const res = await arm('PUT', `/subscriptions/${sub}/resourceGroups/${id.split('/')[4]}/providers/Microsoft.KeyVault/vaults/${encodeURIComponent(name)}`,
+      V.keyvault, { location: cluster.location, properties: { tenantId: me.tenantId, sku: { family: 'A', name: 'standard' },
+        enableSoftDelete: true, enablePurgeProtection: true,
+        accessPolicies: [{ tenantId: me.tenantId, objectId: me.objectId, permissions: { keys: ALL_KEY_PERMISSIONS } }] } });
+    const outcome = await settle(res);
+    if (outcome.status !== 'Succeeded') throw new Error(`${outcome.error?.code}: ${outcome.error?.message}`);
+    vaultSelect.append(option(name, name, ''));
+    vaultSelect.value = name;
+    await loadKeys();
+    return `key vault ${name} created`;
+  });
+  const [newKeyButton, newKeyForm] = createForm('Create new key', 'New key name', 'Create key', async (name) => {
+    if (!vaultSelect.value) throw new Error('choose a key vault first');
+    const k = await vault(vaultSelect.value, 'POST', `/keys/${encodeURIComponent(name)}/create`, { kty: 'RSA', key_size: 2048 });
+    keySelect.append(option(name, name, ''));
+    keySelect.value = name;
+    await loadVersions();
+    return `version ${k.key.kid.split('/').pop()}`;
+  });
+
   const panel = h('dialog', { 'aria-label': 'Select key' },
-    h('div', {}, labelled('Key vault', vaultSelect)),
-    h('div', {}, labelled('Key', keySelect)),
+    h('div', {}, labelled('Key vault', vaultSelect), newVaultButton), newVaultForm,
+    h('div', {}, labelled('Key', keySelect), newKeyButton), newKeyForm,
     h('div', {}, labelled('Version', versionSelect)),
     h('div', {}, h('label', {}, always, ' Always use current key version')),
     panelMessage,

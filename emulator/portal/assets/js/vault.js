@@ -22,7 +22,7 @@ export async function vaultPage(params, current) {
   } catch (e) { keysError = e; }
   if (!current()) return;
   const p = v.properties || {};
-  const newKey = h('input', { type: 'text', pattern: '[A-Za-z0-9-]{1,127}' });
+  const newKey = h('input', { type: 'text', pattern: '[A-Za-z0-9\\-]{1,127}' });
   const policies = p.accessPolicies || [];
   const objectInput = h('input', { type: 'text', size: 38 });
   const checks = ALL_KEY_PERMISSIONS.map((perm) => h('input', { type: 'checkbox', value: perm }));
