@@ -1,29 +1,28 @@
 // The console: a router on location.hash and the "Act as" choice of principal.
 import { admin, actAs, actingAs } from './api.js';
 import { h, show, errorText } from './dom.js';
-import * as resources from './resources.js';
-import { encryptionPane } from './encryption.js';
-import { vaultPage, keyPage } from './vault.js';
-import * as panels from './panels.js';
+import { stopLive } from './live.js';
 
+// Each view's module is loaded when first shown, so the first screen waits for its own code only.
+const lazy = (module, name) => async (...args) => (await import(module))[name](...args);
 const routes = {
-  '/': resources.home,
-  '/group': resources.group,
-  '/resource': resources.overview,
-  '/encryption': encryptionPane,
-  '/vault': vaultPage,
-  '/key': keyPage,
-  '/journal': panels.journal,
-  '/faults': panels.faults,
-  '/clock': panels.clock,
-  '/operations': panels.operations,
-  '/state': panels.state,
+  '/': lazy('./resources.js', 'home'),
+  '/group': lazy('./resources.js', 'group'),
+  '/resource': lazy('./resources.js', 'overview'),
+  '/encryption': lazy('./encryption.js', 'encryptionPane'),
+  '/vault': lazy('./vault.js', 'vaultPage'),
+  '/key': lazy('./vault.js', 'keyPage'),
+  '/journal': lazy('./panels.js', 'journal'),
+  '/faults': lazy('./panels.js', 'faults'),
+  '/clock': lazy('./panels.js', 'clock'),
+  '/operations': lazy('./panels.js', 'operations'),
+  '/state': lazy('./panels.js', 'state'),
 };
 
 let generation = 0;
 async function route() {
   const mine = ++generation;
-  panels.stopLive();
+  stopLive();
   const hash = location.hash.replace(/^#/, '') || '/';
   const [path, query] = hash.split('?');
   const view = routes[path];

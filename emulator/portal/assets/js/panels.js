@@ -3,8 +3,7 @@
 import { admin } from './api.js';
 import { h, show, props, table, labelled, act, errorText } from './dom.js';
 
-let timer = null;
-export function stopLive() { if (timer) { clearInterval(timer); timer = null; } }
+import { startLive, stopLive } from './live.js';
 const rerender = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
 
 export async function journal(params, current) {
@@ -35,7 +34,7 @@ export async function journal(params, current) {
           r.fault ? `fault: ${r.fault}` : '']), (i) => (rows[i].fault ? { class: 'faulted' } : {})));
     } catch (e) { body.replaceChildren(errorText(e)); }
   }
-  live.addEventListener('change', () => { stopLive(); if (live.checked) timer = setInterval(load, 2000); });
+  live.addEventListener('change', () => { stopLive(); if (live.checked) startLive(load, 2000); });
   await load();
   if (!current()) return;
   show(h('h1', {}, 'Request journal'),
