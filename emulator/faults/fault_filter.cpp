@@ -54,7 +54,8 @@ std::string keyvault_operation(const Request& req) {
       {"unwrapkey", "unwrapKey"}, {"encrypt", "encrypt"}, {"decrypt", "decrypt"},
       {"sign", "sign"},           {"verify", "verify"},   {"backup", "backup"},
       {"restore", "restore"},     {"rotate", "rotate"},   {"rotationpolicy", "rotationPolicy"},
-      {"release", "release"},     {"recover", "recover"}, {"versions", "listVersions"}};
+      {"release", "release"},     {"recover", "recover"}, {"versions", "listVersions"},
+      {"merge", "merge"}};
   const std::string family = lower(seg[0]);
   if (seg.size() > 1)
     if (auto a = kActions.find(lower(seg.back())); a != kActions.end())

@@ -90,6 +90,12 @@ TEST_CASE("faults: operation names in the vocabulary rules match", "[faults]") {
   CHECK(operation_name(request("GET", "kv1.vault.azure.net", "/keys")) == "keys/list");
   CHECK(operation_name(request("DELETE", "kv1.vault.azure.net", "/deletedkeys/k")) ==
         "deletedkeys/purge");
+  CHECK(operation_name(request("POST", "kv1.vault.azure.net", "/certificates/c/create")) ==
+        "certificates/create");
+  CHECK(operation_name(request("POST", "kv1.vault.azure.net", "/certificates/c/pending/merge")) ==
+        "certificates/merge");
+  CHECK(operation_name(request("GET", "kv1.vault.azure.net", "/certificates/c/pending")) ==
+        "certificates/get");
   CHECK(operation_name(request("POST", "login.microsoftonline.com", "/tenant/oauth2/v2.0/token")) ==
         "oauth2/v2.0/token");
 }
