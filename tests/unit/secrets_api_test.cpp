@@ -442,3 +442,41 @@ TEST_CASE("secrets api: fixtures seed secrets, and a bad one stops the start wit
              Catch::Contains("$.vaults[0].secrets[0].versions[0].value: is required and must be a "
                              "string"));
 }
+
+TEST_CASE("secrets api: hostile bodies and names get Key Vault's 400, never a 500",
+          "[secrets][robustness]") {
+  Kv kv;
+  auto put_raw = [&](const std::string& path, const std::string& text) {
+    return kv.vault()->Put(path + kv.v, kv.auth(), text, "application/json");
+  };
+  const std::string deep = std::string(100, '[') + std::string(100, ']');
+  for (const std::string& text :
+       {std::string("not json"), std::string("[]"), std::string("\"value\""), deep,
+        std::string(R"({"value": 5})"), std::string(R"({"value": null})"),
+        std::string(R"({"value": "x", "tags": []})"),
+        std::string(R"({"value": "x", "tags": {"a": {"b": 1}}})"),
+        std::string(R"({"value": "x", "attributes": []})"),
+        std::string(R"({"value": "x", "attributes": {"enabled": "yes"}})"),
+        std::string(R"({"value": "x", "attributes": {"nbf": 1e400}})"),
+        std::string(R"({"value": "x", "contentType": 7})"),
+        std::string("{\"value\": \"\xff\xfe\"}")}) {
+    INFO(text.substr(0, 60));
+    auto r = put_raw("/secrets/h", text);
+    REQUIRE(r);
+    CHECK(r->status == 400);
+    CHECK(body(r)["error"]["code"] == "BadParameter");
+  }
+  CHECK(put_raw("/secrets/%00bad", R"({"value": "x"})")->status == 400);
+  CHECK(put_raw("/secrets/" + std::string(200, 'a'), R"({"value": "x"})")->status == 400);
+  auto patch = kv.vault()->Patch("/secrets/none/" + std::string(32, 'a') + kv.v, kv.auth(),
+                                 R"({"tags": "x"})", "application/json");
+  REQUIRE(patch);
+  CHECK(patch->status == 400);
+  CHECK(kv.post("/secrets/restore", {{"value", "%%%"}})->status == 400);
+  CHECK(kv.post("/secrets/restore", json::object())->status == 400);
+  CHECK(kv.vault()->Get("/secrets?api-version=7.5&maxresults=0", kv.auth())->status == 400);
+  // A $skiptoken that is not one of ours starts from the first page.
+  REQUIRE(kv.put("/secrets/ok", {{"value", "v"}})->status == 200);
+  CHECK(body(kv.vault()->Get("/secrets?api-version=7.5&$skiptoken=garbage", kv.auth()))["value"]
+            .size() == 1);
+}
