@@ -111,6 +111,11 @@ def iteration(i):
     gone = False
     while not gone and time.time() < deadline:
         try:
+            # A group already gone (an earlier attempt's delete went through although its client
+            # gave up) took everything in it: deleting its cluster now would only be refused.
+            if "group" in ATTEMPTED and az(i, "group-exists", "group", "exists", "-n", rg, phase="cleanup") is False:
+                gone = True
+                break
             if "cluster" in ATTEMPTED:
                 az(i, "delete-cluster", "rest", "--method", "delete", "--url", url, phase="cleanup", parse=False)
                 az(i, "delete-cluster-wait", "kusto", "cluster", "wait", "--deleted", "-g", rg, "-n", cluster,

@@ -77,6 +77,12 @@ async function createGroup(cred, rg) {
   const r = await arm(cred, "PUT", groupUrl(rg), { location: LOC });
   if (r.status !== 200 && r.status !== 201) throw Object.assign(new Error(`group PUT: ${r.status} ${r.bodyAsText}`), { statusCode: r.status });
 }
+async function groupExists(cred, rg) {
+  const r = await arm(cred, "HEAD", groupUrl(rg));
+  if (r.status === 204) return true;
+  if (r.status === 404) return false;
+  throw Object.assign(new Error(`group HEAD: ${r.status}`), { statusCode: r.status });
+}
 async function deleteGroup(cred, rg) {
   const r = await arm(cred, "DELETE", groupUrl(rg));
   if (r.status === 404 || r.status === 200 || r.status === 204) return;
@@ -156,6 +162,12 @@ async function iteration(i) {
   while (!gone && now() < deadline) {
     const { cred, kvm, msi, kusto } = clients();
     try {
+      // A group already gone (an earlier attempt's delete went through although its client gave
+      // up) took everything in it: deleting its cluster now would only be refused.
+      if (attempted.has("group") && !(await step(i, "group-exists", () => groupExists(cred, rg), "cleanup"))) {
+        gone = true;
+        break;
+      }
       if (attempted.has("cluster")) await step(i, "delete-cluster", () => kusto.clusters.beginDeleteAndWait(rg, cluster, poll), "cleanup");
       if (attempted.has("identity")) await step(i, "delete-identity", () => msi.userAssignedIdentities.delete(rg, identName), "cleanup");
       if (attempted.has("vault")) await step(i, "delete-vault", () => kvm.vaults.delete(rg, vault), "cleanup");

@@ -161,6 +161,12 @@ def iteration(i):
         clients = Clients(vault_uri)
         rmc, kvm, msi, kusto = clients.rmc, clients.kvm, clients.msi, clients.kusto
         try:
+            # A group already gone (an earlier attempt's delete went through although its client
+            # gave up) took everything in it: deleting its cluster now would only be refused.
+            if "group" in ATTEMPTED and not step(i, "group-exists", lambda: rmc.resource_groups.check_existence(rg),
+                                                 phase="cleanup"):
+                gone = True
+                break
             if "cluster" in ATTEMPTED:
                 step(i, "delete-cluster", lambda: kusto.clusters.begin_delete(rg, cluster, polling_interval=1).result(),
                      phase="cleanup")
