@@ -169,6 +169,11 @@ void CertificateStore::drop_vault(const std::string& vault_name) {
   vaults_.erase(lower(vault_name));
 }
 
+void CertificateStore::clear() {
+  std::lock_guard lock(mu_);
+  vaults_.clear();
+}
+
 void CertificateStore::sweep(VaultCertificates& vc, const VaultSettings& v, int64_t t) {
   (void)v;
   for (auto it = vc.deleted.begin(); it != vc.deleted.end();)

@@ -223,6 +223,9 @@ class CertificateStore {
                                            size_t max);
 
   void drop_vault(const std::string& vault_name);
+  // Everything goes: every vault's certificates, deleted certificates, contacts and issuers (a
+  // reset or an import of the whole state, which replace the keys and secrets they stand on).
+  void clear();
 
   struct Version;
   struct Pending;

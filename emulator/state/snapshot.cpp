@@ -719,6 +719,7 @@ void clear_state(const StateStores& stores) {
   stores.vaults->replace_deleted({});
   stores.keys->replace_all(json::object());
   if (stores.secrets) stores.secrets->replace_all(json::object());
+  if (stores.certificates) stores.certificates->clear();
   stores.role_assignments->replace_all({});
   stores.operations->replace_all({});
   stores.cluster_keys->restore(json::object(), "$");

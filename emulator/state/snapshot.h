@@ -51,6 +51,7 @@
 #include "entra/directory.h"
 #include "faults/fault_rules.h"
 #include "keyvault_data/key_store.h"
+#include "keyvault_data/certificate_store.h"
 #include "keyvault_data/secret_store.h"
 #include "keyvault_mgmt/vaults.h"
 #include "kusto/cluster_keys.h"
@@ -68,6 +69,9 @@ struct StateStores {
   keyvault_mgmt::VaultProvider* vaults = nullptr;
   keyvault_data::KeyStore* keys = nullptr;
   keyvault_data::SecretStore* secrets = nullptr;  // may be null: no vaultSecrets section
+  // Not part of the state (yet): cleared with it, so no certificate outlives the keys and secrets
+  // it stands on. May be null.
+  keyvault_data::CertificateStore* certificates = nullptr;
   authorization::RoleAssignmentStore* role_assignments = nullptr;
   arm::OperationEngine* operations = nullptr;
   kusto::ClusterKeys* cluster_keys = nullptr;

@@ -452,3 +452,16 @@ TEST_CASE("kv certificates api: RBAC vaults and the Key Vault Certificates Offic
   // The officer reads no secret: the private key stays out of reach.
   CHECK(rbac("GET", "/secrets", {})->status == 403);
 }
+
+TEST_CASE("kv certificates api: a reset takes the certificates along with their keys and secrets",
+          "[kvcertapi]") {
+  Kv kv;
+  create_self(kv, "stale");
+  const VaultSettings kv1{"kv1"};
+  CHECK(kv.emu->certificates().list(kv1, "", 25, true).items.size() == 1);
+  auto reset = test::http_client(*kv.emu)->Post("/_emulator/reset", "", "application/json");
+  REQUIRE(reset);
+  REQUIRE(reset->status == 200);
+  // A vault of the same name made later holds none of the certificates of the one before.
+  CHECK(kv.emu->certificates().list(kv1, "", 25, true).items.empty());
+}
