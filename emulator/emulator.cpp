@@ -329,6 +329,7 @@ state::StateStores Emulator::state_stores() {
   s.vaults = vaults_.get();
   s.keys = &keys_;
   s.secrets = &secrets_;
+  s.certificates = &certificates_;
   s.role_assignments = &role_assignments_;
   s.operations = &operations_;
   s.cluster_keys = cluster_keys_.get();
