@@ -36,11 +36,15 @@ std::optional<http::Response> CrossSiteGuardFilter::before(http::Request& req) {
   if (req.surface != http::Surface::Admin) return std::nullopt;
   if (req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS") return std::nullopt;
   bool foreign = false;
-  if (auto site = req.header("Sec-Fetch-Site"))
-    foreign = http::iequals(*site, "cross-site") || http::iequals(*site, "same-site");
-  if (auto origin = req.header("Origin"))
+  const auto site = req.header("Sec-Fetch-Site");
+  const auto origin = req.header("Origin");
+  if (site) foreign = http::iequals(*site, "cross-site") || http::iequals(*site, "same-site");
+  if (origin)
     foreign = foreign || (!http::iequals(*origin, "http://" + req.authority) &&
                           !http::iequals(*origin, "https://" + req.authority));
+  // A browser's request to a name that is not loopback: a page whose own DNS name was rebound to
+  // 127.0.0.1 is same-origin with itself, so only the Host tells it apart.
+  if ((site || origin) && !loopback_request(req)) foreign = true;
   if (!foreign) return std::nullopt;
   return http::admin_error(403, "CrossSiteRequestRefused",
                            "The emulator refuses state-changing admin calls that a browser sends "

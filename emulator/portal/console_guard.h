@@ -9,8 +9,9 @@
 // - CrossSiteGuardFilter refuses (403 CrossSiteRequestRefused, admin shape) every request to
 //   /_emulator/ with a method other than GET, HEAD or OPTIONS that a browser marks as coming
 //   from another site: `Sec-Fetch-Site: cross-site` or `same-site`, or an `Origin` header that
-//   is not this listener's own origin. Clients other than browsers (curl, SDKs, tests) send
-//   neither header and are not affected.
+//   is not this listener's own origin, or either header on a request whose Host is not a loopback
+//   name (DNS rebinding). Clients other than browsers (curl, SDKs, tests) send neither header and
+//   are not affected.
 // - Pages are served only to loopback Host names (localhost, 127.x, ::1): a page that rebinds
 //   its own DNS name to 127.0.0.1 would be same-origin with itself, never with the console.
 #pragma once

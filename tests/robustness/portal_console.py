@@ -184,6 +184,8 @@ try:
                     {"Origin": f"http://127.0.0.1:{READY['http_port'] + 1}"}]:
         status, _, body = call(advance, "POST", {"seconds": 1}, hostile)
         check(status == 403 and error_code(body) == "CrossSiteRequestRefused", f"advance with {hostile}: {status}")
+    status, _, body = call(advance, "POST", {"seconds": 1}, {"Host": "rebound.example:80", "Origin": "http://rebound.example:80"})
+    check(status == 403 and error_code(body) == "CrossSiteRequestRefused", f"advance from a rebound name: {status}")
     status, _, body = call(f"{HTTP}/_emulator/reset", "POST", None, {"Origin": "http://evil.example", "Content-Type": "text/plain"})
     check(status == 403, f"a cross-site reset: {status}")
     for fine in [{}, {"Origin": HTTP, "Sec-Fetch-Site": "same-origin"}]:
