@@ -161,7 +161,7 @@ void Emulator::register_routes() {
   keys_ctx.store = &keys_;
   keys_ctx.pool = &key_pool_;
   keys_ctx.find_vault = [this](const std::string& name) {
-    return vaults_->find_vault_by_name(name);
+    return vaults_->find_vault_snapshot(name);
   };
   keys_ctx.list_vaults = [this] { return vaults_->all_vaults(); };
   keys_ctx.localhost_vault = options_.localhost_vault;

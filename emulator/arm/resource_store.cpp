@@ -49,6 +49,7 @@ bool ResourceStore::put(TrackedResource r, const std::string& by) {
   const TimePoint now = clock_.now();
   auto it = resources_.find(key);
   revision_.bump(key);
+  snapshots_.erase(key);
   r.etag = new_etag();
   r.modified_by = by;
   r.modified_at = now;
@@ -78,6 +79,7 @@ bool ResourceStore::update(const ResourceId& id, const std::string& by,
   std::lock_guard lock(mu_);
   auto it = resources_.find(id.key());
   if (it == resources_.end()) return false;
+  snapshots_.erase(it->first);  // `mutate` may change the resource whatever it returns
   if (mutate(it->second)) {
     revision_.bump(it->first);
     it->second.etag = new_etag();
@@ -108,6 +110,31 @@ std::optional<ResourceStore::Rendered> ResourceStore::get_rendered(const std::st
   return rendering(key, it->second);
 }
 
+std::shared_ptr<const TrackedResource> ResourceStore::snapshot(const std::string& key,
+                                                               const TrackedResource& r) const {
+  auto& cached = snapshots_[key];
+  if (!cached) cached = std::make_shared<const TrackedResource>(r);
+  return cached;
+}
+
+std::shared_ptr<const TrackedResource> ResourceStore::get_shared(const ResourceId& id) const {
+  std::lock_guard lock(mu_);
+  auto it = resources_.find(id.key());
+  if (it == resources_.end()) return nullptr;
+  return snapshot(it->first, it->second);
+}
+
+std::shared_ptr<const TrackedResource> ResourceStore::find_named_shared(
+    const std::string& type, const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto named =
+      by_type_and_name_.equal_range(http::to_lower(type) + "|" + http::to_lower(name)).first;
+  if (named == by_type_and_name_.end()) return nullptr;
+  auto it = resources_.find(named->second);
+  if (it == resources_.end()) return nullptr;
+  return snapshot(it->first, it->second);
+}
+
 std::vector<ResourceId> ResourceStore::find_named(const std::string& type,
                                                   const std::string& name) const {
   std::lock_guard lock(mu_);
@@ -124,6 +151,7 @@ bool ResourceStore::remove(const ResourceId& id) {
   if (it == resources_.end()) return false;
   revision_.bump(it->first);
   rendered_.erase(it->first);
+  snapshots_.erase(it->first);
   unindex(it->second);
   resources_.erase(it);
   return true;
@@ -154,6 +182,7 @@ size_t ResourceStore::remove_resource_group(const std::string& subscription,
        it != resources_.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
     revision_.bump(it->first);
     rendered_.erase(it->first);
+    snapshots_.erase(it->first);
     unindex(it->second);
     it = resources_.erase(it);
     ++n;
@@ -181,6 +210,7 @@ void ResourceStore::replace_all(std::vector<TrackedResource> resources) {
   std::lock_guard lock(mu_);
   resources_.clear();
   rendered_.clear();
+  snapshots_.clear();
   by_type_and_name_.clear();
   for (auto& r : resources) {
     std::string key = r.id.key();

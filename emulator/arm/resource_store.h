@@ -1,10 +1,11 @@
-// Tracked resources of every provider, in one store (one ARM core that every provider uses): id, type, location, tags, the provider's JSON, ETag and systemData. Providers
-// own the behaviour of their types; the store owns identity, concurrency and listing.
+// Tracked resources of every provider, in one store (one ARM core that every provider uses): id,
+// type, location, tags, the provider's JSON, ETag and systemData. Providers own the behaviour of
+// their types; the store owns identity, concurrency and listing.
 //
 // Contract: keys are ARM ids compared case-insensitively; the id keeps the casing of the
 // request that created the resource. Every write assigns a new ETag. Thread-safe; returns
-// copies. update() runs its mutation under the store's lock, so read-modify-write of one
-// resource never tears.
+// copies (or, from get_shared, immutable snapshots that a later write never changes). update() runs
+// its mutation under the store's lock, so read-modify-write of one resource never tears.
 #pragma once
 
 #include <functional>
@@ -75,6 +76,13 @@ class ResourceStore {
   // The ids of resources of `type` named `name` (both case-insensitive) in any subscription: for
   // names that are global (vaults, clusters). Indexed: no scan.
   std::vector<ResourceId> find_named(const std::string& type, const std::string& name) const;
+  // The resource as stored, shared and immutable: one snapshot per version, taken on the first
+  // read after a write, so hot readers (every Key Vault data-plane request reads its vault) take
+  // no copy of its JSON. Null when absent.
+  std::shared_ptr<const TrackedResource> get_shared(const ResourceId& id) const;
+  // The first resource find_named lists, as get_shared gives it (one lookup); null when none.
+  std::shared_ptr<const TrackedResource> find_named_shared(const std::string& type,
+                                                           const std::string& name) const;
   // Every resource of a resource group, for its cascading deletion.
   size_t remove_resource_group(const std::string& subscription, const std::string& group);
 
@@ -100,6 +108,11 @@ class ResourceStore {
   std::map<std::string, TrackedResource> resources_;  // by ResourceId::key()
   // get_rendered's texts by key; an entry whose ETag differs from the resource's is stale.
   mutable std::unordered_map<std::string, Rendered> rendered_;
+  // The snapshot of `r` (stored under `key`); under mu_.
+  std::shared_ptr<const TrackedResource> snapshot(const std::string& key,
+                                                  const TrackedResource& r) const;
+  // get_shared's snapshots by key; every write of a resource drops its entry.
+  mutable std::unordered_map<std::string, std::shared_ptr<const TrackedResource>> snapshots_;
   // Keys by "<lower type>|<lower name>", for find_named.
   std::unordered_multimap<std::string, std::string> by_type_and_name_;
   void unindex(const TrackedResource& r);

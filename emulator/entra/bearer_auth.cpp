@@ -1,6 +1,7 @@
 #include "entra/bearer_auth.h"
 
 #include <string>
+#include <string_view>
 
 #include "http/error_bodies.h"
 
@@ -52,12 +53,13 @@ http::Principal principal_of(const TokenClaims& claims) {
   p.idtyp = claims.idtyp;
   p.audience = claims.aud;
   p.issuer = claims.iss;
+  p.audiences = claims.audiences;
   return p;
 }
 
-std::string trim(const std::string& s) {
+std::string_view trim(std::string_view s) {
   size_t b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return {};
+  if (b == std::string_view::npos) return {};
   size_t e = s.find_last_not_of(" \t");
   return s.substr(b, e - b + 1);
 }
@@ -74,15 +76,15 @@ std::optional<Response> BearerAuthFilter::before(Request& req) {
   }
   if (!arm_request_needs_token(req)) return std::nullopt;
 
-  auto header = req.header("Authorization");
+  auto header = req.header_view("Authorization");
   if (!header)
     return http::arm_unauthorized(
         "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
         "The authentication failed because of missing 'Authorization' header.");
-  const std::string value = trim(*header);
+  const std::string_view value = trim(*header);
   if (value.size() < 7 || !http::iequals(value.substr(0, 7), "bearer "))
     return refused(TokenError{TokenErrorKind::Missing, ""});
-  const std::string token = trim(value.substr(7));
+  const std::string_view token = trim(value.substr(7));
   if (token.empty()) return refused(TokenError{TokenErrorKind::Missing, ""});
 
   const TokenService* service = service_();
@@ -103,9 +105,9 @@ std::optional<Response> BearerAuthFilter::before(Request& req) {
 }
 
 void BearerAuthFilter::identify(Request& req) const {
-  auto header = req.header("Authorization");
+  auto header = req.header_view("Authorization");
   if (!header) return;
-  const std::string value = trim(*header);
+  const std::string_view value = trim(*header);
   if (value.size() < 8 || !http::iequals(value.substr(0, 7), "bearer ")) return;
   const TokenService* service = service_();
   if (service == nullptr) return;

@@ -6,8 +6,11 @@
 // Contract:
 // - Surface::Arm only (Key Vault's challenge comes with its data plane, issue 5). Exempt, as on
 //   the real ARM: GET /metadata/endpoints (cloud discovery happens before login).
-// - Surface::KeyVault: nothing is refused here; a valid token only sets req.principal, so fault
-//   rules and the journal know the caller before the keys API runs its own checks.
+// - Surface::KeyVault: nothing is refused here; a token whose signature, expiry, nbf and revocation
+//   check out (any audience, any tenant: validate(token, {}, nullopt)) sets req.principal, so
+//   fault rules and the journal know the caller. The keys API takes that principal as the
+//   token's validation instead of verifying it a second time, and checks audience and tenant
+//   against the vault itself (keys_api.h).
 // - Audiences: entra::arm_audiences(). Tenant: any tenant of the directory (a token issued for
 //   an unknown GUID tenant in non-strict mode is refused); the ARM surface narrows this to the
 //   subscription's tenant once it knows the subscription.
@@ -17,7 +20,8 @@
 //     ExpiredAuthenticationToken         exp passed (beyond the clock skew)
 //     InvalidAuthenticationTokenAudience aud is not a management audience
 //     InvalidAuthenticationTokenTenant   tid is not a tenant of the directory
-// - On success req.principal holds the token's tid, oid, appid/azp, xms_mirid, idtyp, aud, iss.
+// - On success req.principal holds the token's tid, oid, appid/azp, xms_mirid, idtyp, aud, iss
+//   and every aud it carries.
 //   A Principal the client tried to pass in is never trusted: the filter always resets it.
 #pragma once
 

@@ -697,7 +697,8 @@ ValidationResult TokenService::validate(std::string_view token,
   if (tenant && !iequals(c.tid, *tenant))
     return fail(K::WrongTenant, "The access token is from tenant '" + quote_safe(c.tid) +
                                     "'; tenant '" + quote_safe(*tenant) + "' was expected.");
-  c.raw = p;
+  c.audiences = std::move(auds);
+  c.raw = std::shared_ptr<const nlohmann::json>(jwt, &jwt->payload);
   return c;
 }
 

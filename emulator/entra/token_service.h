@@ -198,14 +198,16 @@ struct TokenClaims {
   std::string oid;
   std::string appid;  // appid (v1) or azp (v2)
   std::string idtyp;
-  std::string aud;  // the audience that matched (first one when aud is a list)
+  std::string aud;                     // the audience that matched (first one when aud is a list)
+  std::vector<std::string> audiences;  // every aud of the token, in its order
   std::string xms_mirid;
   std::string iss;
   std::string ver;
   int64_t iat = 0;
   int64_t nbf = 0;
   int64_t exp = 0;
-  nlohmann::json raw;  // the whole payload
+  // The whole payload, shared with the verified-token cache (never copied per request).
+  std::shared_ptr<const nlohmann::json> raw;
 };
 
 using ValidationResult = Outcome<TokenClaims, TokenError>;

@@ -5,34 +5,50 @@
 
 namespace cmk::http {
 
+namespace {
+// ASCII lower case: header names, hosts and the emulator's keywords are ASCII, and the emulator
+// never sets a locale (std::tolower would answer the same, through a locale lookup per byte).
+constexpr unsigned char ascii_lower(unsigned char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c - 'A' + 'a') : c;
+}
+}  // namespace
+
 bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) const {
-  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) < std::tolower(static_cast<unsigned char>(y));
-  });
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char x = ascii_lower(static_cast<unsigned char>(a[i]));
+    const unsigned char y = ascii_lower(static_cast<unsigned char>(b[i]));
+    if (x != y) return x < y;
+  }
+  return a.size() < b.size();
 }
 
 const char* surface_name(Surface s) {
   switch (s) {
-    case Surface::Arm: return "arm";
-    case Surface::Login: return "login";
-    case Surface::KeyVault: return "keyvault";
-    case Surface::Msi: return "msi";
-    case Surface::Admin: return "admin";
+    case Surface::Arm:
+      return "arm";
+    case Surface::Login:
+      return "login";
+    case Surface::KeyVault:
+      return "keyvault";
+    case Surface::Msi:
+      return "msi";
+    case Surface::Admin:
+      return "admin";
   }
   return "unknown";
 }
 
 std::string to_lower(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out) c = static_cast<char>(ascii_lower(static_cast<unsigned char>(c)));
   return out;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return ascii_lower(static_cast<unsigned char>(x)) ==
+                  ascii_lower(static_cast<unsigned char>(y));
          });
 }
 
@@ -43,9 +59,15 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
 }
 
 std::optional<std::string> Request::header(std::string_view name) const {
-  auto it = headers.find(std::string(name));
+  auto it = headers.find(name);
   if (it == headers.end()) return std::nullopt;
   return it->second;
+}
+
+std::optional<std::string_view> Request::header_view(std::string_view name) const {
+  auto it = headers.find(name);
+  if (it == headers.end()) return std::nullopt;
+  return std::string_view(it->second);
 }
 
 std::string Request::base_url() const {
@@ -58,7 +80,7 @@ void Response::set_header(const std::string& name, const std::string& value) {
 }
 
 std::optional<std::string> Response::header(std::string_view name) const {
-  auto it = headers.find(std::string(name));
+  auto it = headers.find(name);
   if (it == headers.end()) return std::nullopt;
   return it->second;
 }

@@ -11,7 +11,10 @@
 
 namespace cmk::http {
 
+// ASCII case-insensitive order of header names. Transparent: lookups by string_view take no
+// copy of the name.
 struct CaseInsensitiveLess {
+  using is_transparent = void;
   bool operator()(std::string_view a, std::string_view b) const;
 };
 using Headers = std::multimap<std::string, std::string, CaseInsensitiveLess>;
@@ -31,22 +34,23 @@ enum class Listener { Https, Http };
 // Who a validated bearer token speaks for, as the authentication filter left it for handlers
 // (ARM authorisation, Key Vault access policies, the journal).
 struct Principal {
-  std::string tenant_id;  // tid
-  std::string object_id;  // oid
-  std::string app_id;     // appid (v1) or azp (v2)
-  std::string xms_mirid;  // managed identities only: the identity's ARM resource id
-  std::string idtyp;      // "app" for app-only tokens
-  std::string audience;   // the aud that matched
-  std::string issuer;     // iss
+  std::string tenant_id;               // tid
+  std::string object_id;               // oid
+  std::string app_id;                  // appid (v1) or azp (v2)
+  std::string xms_mirid;               // managed identities only: the identity's ARM resource id
+  std::string idtyp;                   // "app" for app-only tokens
+  std::string audience;                // the aud that matched
+  std::string issuer;                  // iss
+  std::vector<std::string> audiences;  // every aud of the token, in its order
 };
 
 struct Request {
-  std::string method;     // upper case as sent
-  std::string host;       // lower case, without port (from Host, or the absolute-form target)
-  int port = 0;           // from Host; the default port of the scheme when absent
-  std::string authority;  // host[:port] exactly as the client addressed us
-  std::string path;       // percent-decoded, leading "//" collapsed, no query
-  std::string raw_target; // origin-form target as received ("/path?query"), undecoded
+  std::string method;      // upper case as sent
+  std::string host;        // lower case, without port (from Host, or the absolute-form target)
+  int port = 0;            // from Host; the default port of the scheme when absent
+  std::string authority;   // host[:port] exactly as the client addressed us
+  std::string path;        // percent-decoded, leading "//" collapsed, no query
+  std::string raw_target;  // origin-form target as received ("/path?query"), undecoded
   std::vector<std::string> segments;  // path split on '/', empty segments dropped
   bool trailing_slash = false;
   // Query parameters, names and values percent-decoded ("api%2Dversion" -> "api-version").
@@ -73,6 +77,8 @@ struct Request {
 
   std::optional<std::string> query_param(std::string_view name) const;  // case-insensitive name
   std::optional<std::string> header(std::string_view name) const;
+  // The same without a copy: a view into `headers`, valid while the header is not changed.
+  std::optional<std::string_view> header_view(std::string_view name) const;
   bool has_header(std::string_view name) const { return header(name).has_value(); }
   // "https://host[:port]" as the client addressed us: base for absolute URLs we hand back.
   std::string base_url() const;
@@ -84,8 +90,8 @@ struct Request {
 struct TransportFault {
   enum class Kind { Reset, Hang, Truncate };
   Kind kind = Kind::Reset;
-  double hang_max_s = 300;   // Hang: close after this long if the client has not given up
-  double fraction = 0.5;     // Truncate: share of the body sent before the connection closes
+  double hang_max_s = 300;  // Hang: close after this long if the client has not given up
+  double fraction = 0.5;    // Truncate: share of the body sent before the connection closes
 };
 
 struct Response {

@@ -178,33 +178,31 @@ Routing route_of(const Request& req) {
   return {};
 }
 
-// The audiences a token for this vault host may carry: Key Vault's own, and the resource the
-// challenge advertised for the host the client used.
+// Whether `aud` is an audience a token for this vault host may carry: Key Vault's own, and the
+// resource the challenge advertised for the host the client used, each with or without a
+// trailing '/' (exact, case-sensitive comparison).
 // On a loopback host that resource is Key Vault's own: a token for https://localhost:<port> is
 // an ARM token there and stays one.
-std::vector<std::string> accepted_audiences(const Request& req) {
-  std::vector<std::string> out = {"https://vault.azure.net", "https://vault.azure.net/"};
-  if (http::vault_name_of(req.host).empty()) return out;
-  const std::string parent = req.host.substr(req.host.find('.') + 1);
-  std::vector<std::string> bases = {"https://" + parent};
-  if (req.port != 443 && req.port != 0)
-    bases.push_back("https://" + parent + ":" + std::to_string(req.port));
-  for (const auto& b : bases) {
-    out.push_back(b);
-    out.push_back(b + "/");
-  }
-  return out;
+bool is_accepted_audience(const Request& req, std::string_view aud) {
+  if (!aud.empty() && aud.back() == '/') aud.remove_suffix(1);
+  if (aud == "https://vault.azure.net") return true;
+  if (http::vault_name_of(req.host).empty()) return false;
+  static constexpr std::string_view kScheme = "https://";
+  const std::string_view parent = std::string_view(req.host).substr(req.host.find('.') + 1);
+  if (!aud.starts_with(kScheme)) return false;
+  aud.remove_prefix(kScheme.size());
+  if (!aud.starts_with(parent)) return false;
+  aud.remove_prefix(parent.size());
+  if (aud.empty()) return true;
+  return req.port != 443 && req.port != 0 && aud == ":" + std::to_string(req.port);
 }
 
-std::vector<std::string> audiences_of(const json& payload) {
-  std::vector<std::string> out;
-  auto it = payload.find("aud");
-  if (it == payload.end()) return out;
-  if (it->is_string()) out.push_back(it->get<std::string>());
-  if (it->is_array())
-    for (const auto& a : *it)
-      if (a.is_string()) out.push_back(a.get<std::string>());
-  return out;
+// The vault's ARM properties ({} when it has none): read from the shared snapshot, never
+// inserted into it.
+const json& vault_properties(const arm::TrackedResource& vault) {
+  static const json empty = json::object();
+  auto it = vault.body.find("properties");
+  return it != vault.body.end() ? *it : empty;
 }
 
 class KeysApi {
@@ -216,7 +214,7 @@ class KeysApi {
  private:
   Response answer(Request& req) {
     if (ctx_.pool) std::call_once(warm_, [this] { ctx_.pool->warm(); });
-    std::optional<arm::TrackedResource> vault;
+    std::shared_ptr<const arm::TrackedResource> vault;
     if (req.vault_name.empty()) {
       if (auto refused = choose_localhost_vault(req, vault)) return std::move(*refused);
     } else {
@@ -224,8 +222,7 @@ class KeysApi {
       if (!vault)
         return vault_not_found(req.vault_name, "in Azure its host name would not resolve.");
     }
-    const json& props = vault->body["properties"];
-    const std::string tenant = props.value("tenantId", "");
+    const std::string tenant = vault_properties(*vault).value("tenantId", "");
 
     Caller caller;
     Response res;
@@ -263,8 +260,8 @@ class KeysApi {
   // --localhost-vault names, else the only live vault. Anything else is refused with the ways to
   // choose, because guessing among several vaults would act on the wrong keys.
   // Sets `vault`, or returns the refusal.
-  std::optional<Response> choose_localhost_vault(const Request& req,
-                                                 std::optional<arm::TrackedResource>& vault) {
+  std::optional<Response> choose_localhost_vault(
+      const Request& req, std::shared_ptr<const arm::TrackedResource>& vault) {
     const std::string port = req.port == 443 || req.port == 0 ? "" : ":" + std::to_string(req.port);
     const std::string how = "address the vault as https://<vault>.vault.localhost" + port +
                             " (with an /etc/hosts line for that name) or start cmk-emulator with "
@@ -277,7 +274,7 @@ class KeysApi {
     std::vector<arm::TrackedResource> all =
         ctx_.list_vaults ? ctx_.list_vaults() : std::vector<arm::TrackedResource>{};
     if (all.size() == 1) {
-      vault = std::move(all.front());
+      vault = std::make_shared<const arm::TrackedResource>(std::move(all.front()));
       return std::nullopt;
     }
     if (all.empty())
@@ -299,42 +296,52 @@ class KeysApi {
   // Sets `caller` from a valid bearer token for this vault, or returns the 401 to answer.
   std::optional<Response> authenticate(const Request& req, const std::string& tenant,
                                        Caller& caller) {
-    auto header = req.header("Authorization");
-    std::string token;
-    if (header) {
-      std::string v = *header;
+    std::string_view token;
+    if (auto header = req.header_view("Authorization")) {
+      std::string_view v = *header;
       const size_t b = v.find_first_not_of(" \t");
-      v = b == std::string::npos ? std::string() : v.substr(b);
+      v = b == std::string_view::npos ? std::string_view() : v.substr(b);
       if (v.size() > 7 && iequals(v.substr(0, 7), "bearer ")) {
         token = v.substr(7);
         const size_t tb = token.find_first_not_of(" \t");
         const size_t te = token.find_last_not_of(" \t");
-        token = tb == std::string::npos ? std::string() : token.substr(tb, te - tb + 1);
+        token = tb == std::string_view::npos ? std::string_view() : token.substr(tb, te - tb + 1);
       }
     }
     if (token.empty()) return http::keyvault_challenge(req, tenant);
-    const entra::TokenService* service = ctx_.token_service ? ctx_.token_service() : nullptr;
-    if (!service)
-      return http::keyvault_error(503, "ServiceUnavailable", "The emulator has not started.");
+    // The authentication filter validated this very header (signature, expiry, nbf, revocation;
+    // bearer_auth.h) and left the principal: the token is verified once per request. Without it
+    // (no filter ran, or the token failed) the token is validated here, for the reason to give.
+    const http::Principal* principal = req.principal ? &*req.principal : nullptr;
+    std::optional<entra::ValidationResult> claims;
+    if (!principal) {
+      const entra::TokenService* service = ctx_.token_service ? ctx_.token_service() : nullptr;
+      if (!service)
+        return http::keyvault_error(503, "ServiceUnavailable", "The emulator has not started.");
+      claims = service->validate(token, {}, std::nullopt);
+      if (!*claims) return http::keyvault_challenge(req, tenant, token_failure(claims->error()));
+    }
     // Audience and tenant are checked here, so the messages can name what the token carries.
-    auto claims = service->validate(token, {}, std::nullopt);
-    if (!claims) return http::keyvault_challenge(req, tenant, token_failure(claims.error()));
-    const auto accepted = accepted_audiences(req);
-    const auto auds = audiences_of(claims->raw);
+    const std::vector<std::string>& auds = principal ? principal->audiences : (*claims)->audiences;
+    const std::string& tid = principal ? principal->tenant_id : (*claims)->tid;
     const bool audience_ok = std::any_of(auds.begin(), auds.end(), [&](const std::string& a) {
-      return std::find(accepted.begin(), accepted.end(), a) != accepted.end();
+      return is_accepted_audience(req, a);
     });
     if (!audience_ok)
       return http::keyvault_challenge(
           req, tenant,
           "AKV10022: Invalid audience. Expected https://vault.azure.net, found: " +
               (auds.empty() ? std::string() : auds.front()) + ".");
-    if (!iequals(claims->tid, tenant))
+    if (!iequals(tid, tenant))
       return http::keyvault_challenge(req, tenant,
                                       "AKV10032: Invalid issuer. Expected one of " +
                                           entra::v1_issuer(tenant) + ", found " +
-                                          entra::v1_issuer(claims->tid) + ".");
-    caller = Caller{claims->tid, claims->oid, claims->appid, entra::v1_issuer(claims->tid)};
+                                          entra::v1_issuer(tid) + ".");
+    if (principal)
+      caller = Caller{principal->tenant_id, principal->object_id, principal->app_id,
+                      entra::v1_issuer(tid)};
+    else
+      caller = Caller{(*claims)->tid, (*claims)->oid, (*claims)->appid, entra::v1_issuer(tid)};
     return std::nullopt;
   }
 
@@ -379,7 +386,7 @@ class KeysApi {
     Routing routing = route_of(req);
     if (!routing.route) return kv_no_route(req, routing.allowed);
     const Route& route = *routing.route;
-    const json& props = vault.body["properties"];
+    const json& props = vault_properties(vault);
     if (route.permission) {
       // A key's RBAC scope is the vault's child resource "keys/<name>".
       const std::string scope = vault.id.str() + (route.name.empty() ? "" : "/keys/" + route.name);

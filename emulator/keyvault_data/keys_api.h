@@ -30,6 +30,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,8 +48,8 @@ namespace cmk::keyvault_data {
 struct KeysApiContext {
   KeyStore* store = nullptr;
   RsaKeyPool* pool = nullptr;  // warmed on the first data-plane request
-  // The live vault of that name (any subscription), or nullopt.
-  std::function<std::optional<arm::TrackedResource>(const std::string& name)> find_vault;
+  // The live vault of that name (any subscription) as an immutable snapshot, or null.
+  std::function<std::shared_ptr<const arm::TrackedResource>(const std::string& name)> find_vault;
   // Every live vault: on a loopback host without a vault name the only one is served.
   std::function<std::vector<arm::TrackedResource>()> list_vaults;
   // The vault requests on a loopback host speak to (--localhost-vault); "" = the only vault.

@@ -281,6 +281,11 @@ std::optional<arm::TrackedResource> VaultProvider::find_vault_by_name(
   return std::nullopt;
 }
 
+std::shared_ptr<const arm::TrackedResource> VaultProvider::find_vault_snapshot(
+    const std::string& name) const {
+  return resources_.find_named_shared(kVaultType, name);
+}
+
 std::vector<arm::TrackedResource> VaultProvider::all_vaults() const {
   std::vector<arm::TrackedResource> out;
   for (const auto& sub : arm_.subscriptions->all())

@@ -22,6 +22,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -50,6 +51,9 @@ class VaultProvider {
 
   // The live vault of that name in any subscription (names are global).
   std::optional<arm::TrackedResource> find_vault_by_name(const std::string& name) const;
+  // The same as an immutable snapshot shared with the store (no copy): the Key Vault data plane
+  // reads its vault on every request. Null when there is none.
+  std::shared_ptr<const arm::TrackedResource> find_vault_snapshot(const std::string& name) const;
   // Every live vault, all subscriptions.
   std::vector<arm::TrackedResource> all_vaults() const;
   std::optional<DeletedVault> find_deleted(const std::string& name);

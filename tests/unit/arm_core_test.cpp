@@ -200,3 +200,39 @@ TEST_CASE("the resource store renders a resource once per version", "[arm]") {
   REQUIRE_FALSE(store.get_rendered(r.id));
   REQUIRE(store.find_named("Microsoft.Kusto/Clusters", "kc1").empty());
 }
+
+TEST_CASE("the resource store shares a snapshot per version that writes never change", "[arm]") {
+  ManualClock clock;
+  IdGenerator ids;
+  ResourceStore store(clock, ids);
+  TrackedResource r;
+  r.id = *ResourceId::parse(
+      "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/kv1");
+  r.type = "Microsoft.KeyVault/vaults";
+  r.location = "westeurope";
+  r.body = {{"properties", {{"tenantId", "t1"}}}};
+  REQUIRE(store.put(r, "caller"));
+
+  auto first = store.find_named_shared("microsoft.keyvault/vaults", "KV1");
+  REQUIRE(first);
+  REQUIRE(first->body["properties"]["tenantId"] == "t1");
+  REQUIRE(store.get_shared(r.id) == first);  // the same snapshot, not a copy
+
+  // A write (even one that reports no change) ends the snapshot's life as the current one; the
+  // reader holding it keeps what it read.
+  store.update(r.id, "caller", [](TrackedResource& t) {
+    t.body["properties"]["tenantId"] = "t2";
+    return false;
+  });
+  auto second = store.get_shared(r.id);
+  REQUIRE(second != first);
+  REQUIRE(second->body["properties"]["tenantId"] == "t2");
+  REQUIRE(first->body["properties"]["tenantId"] == "t1");
+  r.body["properties"]["tenantId"] = "t3";
+  store.put(r, "caller");
+  auto third = store.find_named_shared("Microsoft.KeyVault/vaults", "kv1");
+  REQUIRE(third->body["properties"]["tenantId"] == "t3");
+  store.replace_all({});
+  REQUIRE_FALSE(store.get_shared(r.id));
+  REQUIRE_FALSE(store.find_named_shared("Microsoft.KeyVault/vaults", "kv1"));
+}

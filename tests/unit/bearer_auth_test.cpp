@@ -217,7 +217,7 @@ TEST_CASE("auth: the filter hands the token's principal to the handlers", "[auth
     REQUIRE(req.principal->object_id == mi.principal_id);
   }
   SECTION("a refused request has no principal, whatever was there before") {
-    req.principal = http::Principal{test::kTenant, "forged", "", "", "", "", ""};
+    req.principal = http::Principal{test::kTenant, "forged", "", "", "", "", "", {}};
     auto res = filter.before(req);
     REQUIRE(res.has_value());
     REQUIRE(res->status == 401);

@@ -267,7 +267,7 @@ TEST_CASE("token: client secret gives a v1 token with Entra's claims", "[entra][
   CHECK(v->idtyp == "app");
   CHECK(v->aud == kArm);
   CHECK(v->ver == "1.0");
-  CHECK(v->raw["uti"] == p["uti"]);
+  CHECK(v->raw->at("uti") == p["uti"]);
 }
 
 TEST_CASE("token: v2 tokens carry azp/azpacr and the v2 issuer", "[entra][token]") {
