@@ -622,9 +622,18 @@ Outcome<std::shared_ptr<const Jwt>, TokenError> TokenService::verified_jwt(
                       "The access token signature is invalid: " + st.message() + "."};
   auto shared = std::make_shared<const Jwt>(std::move(jwt.value()));
   std::unique_lock lock(verified_mu_);
-  if (verified_.size() >= kVerifiedCacheLimit) verified_.clear();
-  verified_.emplace(std::string(token), shared);
+  auto [it, added] = verified_.emplace(std::string(token), shared);
+  if (added) verified_order_.push_back(it->first);
+  while (verified_order_.size() > options_.verified_cache_limit) {
+    verified_.erase(verified_.find(verified_order_.front()));
+    verified_order_.pop_front();
+  }
   return shared;
+}
+
+size_t TokenService::verified_cache_size() const {
+  std::shared_lock lock(verified_mu_);
+  return verified_.size();
 }
 
 ValidationResult TokenService::validate(std::string_view token,

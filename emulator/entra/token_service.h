@@ -73,6 +73,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -174,6 +175,8 @@ struct TokenServiceOptions {
   std::chrono::seconds clock_skew{300};  // tolerance for exp/nbf, in validation and assertions
   std::string default_tenant_id;         // for adfs/common/organizations; "" = first tenant
   TokenVersion token_version = TokenVersion::V1;
+  // Tokens whose signature check is remembered (the oldest forgotten first); see verified_.
+  size_t verified_cache_limit = 4096;
 };
 
 enum class TokenErrorKind {
@@ -253,6 +256,9 @@ class TokenService {
   int64_t revocation_cutoff() const { return revoked_before_iat_.load(); }
   void set_revocation_cutoff(int64_t iat);  // clamped to [0, 9e9]
 
+  // How many tokens' signature checks are remembered (at most options.verified_cache_limit).
+  size_t verified_cache_size() const;
+
   void set_strict_auth(bool strict) { strict_.store(strict); }
   bool strict_auth() const { return strict_.load(); }
   std::chrono::seconds lifetime() const { return options_.lifetime; }
@@ -289,8 +295,9 @@ class TokenService {
   // Tokens whose signature verified, by their full text: clients send the same token on every
   // request until it expires, and the RSA check and JSON parse would otherwise dominate an ARM
   // or Key Vault call. Sound because the key never changes for a service; every time-, tenant-,
-  // audience- and revocation-dependent check still runs on each call. Bounded: cleared when full.
-  static constexpr size_t kVerifiedCacheLimit = 4096;
+  // audience- and revocation-dependent check still runs on each call. Bounded by
+  // options_.verified_cache_limit: when full, the oldest entry goes (first in, first out), so a
+  // long run holds a steady number of tokens rather than refilling an emptied cache.
   mutable std::shared_mutex verified_mu_;
   struct TokenHash {
     using is_transparent = void;  // find() by string_view: no copy of the token per request
@@ -298,6 +305,8 @@ class TokenService {
   };
   mutable std::unordered_map<std::string, std::shared_ptr<const Jwt>, TokenHash, std::equal_to<>>
       verified_;
+  // The cached tokens, oldest first: views of verified_'s keys (stable: nodes never move).
+  mutable std::deque<std::string_view> verified_order_;
 };
 
 }  // namespace cmk::entra

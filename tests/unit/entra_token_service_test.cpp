@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <limits>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -846,4 +847,25 @@ TEST_CASE("validate: a token seen before is still checked for audience, tenant a
   c = c == 'A' ? 'B' : 'A';
   CHECK(f.service.validate(tampered, arm_audiences(), std::nullopt).error().kind ==
         TokenErrorKind::BadSignature);
+}
+
+TEST_CASE("token: the verified-token cache forgets its oldest entry when full", "[entra][token]") {
+  TokenServiceOptions o;
+  o.verified_cache_limit = 3;
+  Fixture f(o);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 5; ++i) {
+    f.clock.advance(std::chrono::seconds(1));  // a new iat: a token of its own
+    tokens.push_back(f.must_issue(f.secret_request(kApp, kSecret)).access_token);
+  }
+  REQUIRE(std::set<std::string>(tokens.begin(), tokens.end()).size() == 5);
+  for (const auto& t : tokens)
+    REQUIRE(f.service.validate(t, arm_audiences(), std::string(kTenant)));
+  // Emptied when full, it would hold 2 now; first in, first out keeps the newest 3.
+  CHECK(f.service.verified_cache_size() == 3);
+  // The newest is remembered; the oldest, forgotten, is checked again and still valid.
+  REQUIRE(f.service.validate(tokens[4], arm_audiences(), std::string(kTenant)));
+  CHECK(f.service.verified_cache_size() == 3);
+  REQUIRE(f.service.validate(tokens[0], arm_audiences(), std::string(kTenant)));
+  CHECK(f.service.verified_cache_size() == 3);
 }
