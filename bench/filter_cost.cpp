@@ -41,7 +41,8 @@ int main() {
   req.headers.emplace("User-Agent", "bench");
   req.principal = http::Principal{"72f988bf-0000-0000-0000-000000000001", "11111111-0000-0000-0000-000000000001",
                                   "11111111-1111-1111-1111-111111111111", "", "app", "https://management.azure.com/",
-                                  "https://sts.windows.net/72f988bf-0000-0000-0000-000000000001/"};
+                                  "https://sts.windows.net/72f988bf-0000-0000-0000-000000000001/",
+                                  {"https://management.azure.com/"}};
   http::Response res;
   res.status = 200;
   res.body = std::string(800, 'x');
