@@ -24,14 +24,6 @@ namespace {
 
 constexpr const char* kLatestApiVersion = "2026-04-01";
 
-Response json_response(int status, const json& body) {
-  return kv_json_response(status, body);
-}
-
-Response bad_parameter_response(const std::string& message) {
-  return kv_bad_parameter(message);
-}
-
 // The one mapping from domain errors to Key Vault's status, code and innererror (key_errors.h).
 Response error_response(const KeyError& e) {
   switch (e.kind) {
@@ -369,13 +361,13 @@ class KeysApi {
   Response serve(Request& req, const arm::TrackedResource& vault, const Caller& caller) {
     const auto version = req.query_param("api-version");
     if (!version || version->empty())
-      return bad_parameter_response("The 'api-version' query parameter is missing.");
+      return kv_bad_parameter("The 'api-version' query parameter is missing.");
     if (!is_known_keys_api_version(*version)) {
       if (ctx_.strict_api_versions)
-        return bad_parameter_response("The specified version (" + *version +
-                                      ") is not recognized. Consider using the latest supported "
-                                      "version (" +
-                                      kLatestApiVersion + ").");
+        return kv_bad_parameter("The specified version (" + *version +
+                                ") is not recognized. Consider using the latest supported "
+                                "version (" +
+                                kLatestApiVersion + ").");
       if (ctx_.on_unlisted_api_version) ctx_.on_unlisted_api_version(*version);
     }
     if (!req.segments.empty())
@@ -413,7 +405,7 @@ class KeysApi {
     const std::string url = req.base_url();
     const AttributeSet shape = attribute_set_for(api_version);
     auto bundle = [&](const KeyResult<KeyView>& k) {
-      return k ? json_response(200, key_bundle_json(*k, url, shape)) : error_response(k.error());
+      return k ? kv_json_response(200, key_bundle_json(*k, url, shape)) : error_response(k.error());
     };
     switch (route.op) {
       case Op::CreateKey: {
@@ -437,7 +429,7 @@ class KeysApi {
       }
       case Op::DeleteKey: {
         auto k = store.remove(v, route.name);
-        return k ? json_response(200, deleted_key_bundle_json(*k, url, shape))
+        return k ? kv_json_response(200, deleted_key_bundle_json(*k, url, shape))
                  : error_response(k.error());
       }
       case Op::ListKeys:
@@ -446,7 +438,7 @@ class KeysApi {
         return list(req, route, v, api_version);
       case Op::GetDeleted: {
         auto k = store.get_deleted(v, route.name);
-        return k ? json_response(200, deleted_key_bundle_json(*k, url, shape))
+        return k ? kv_json_response(200, deleted_key_bundle_json(*k, url, shape))
                  : error_response(k.error());
       }
       case Op::Recover:
@@ -461,7 +453,7 @@ class KeysApi {
       case Op::Backup: {
         auto blob = store.backup(v, route.name);
         if (!blob) return error_response(blob.error());
-        return json_response(200, {{"value", base64url_encode(*blob)}});
+        return kv_json_response(200, {{"value", base64url_encode(*blob)}});
       }
       case Op::Restore: {
         auto blob = read_binary(body, "value");
@@ -473,14 +465,14 @@ class KeysApi {
       case Op::GetPolicy: {
         auto p = store.get_rotation_policy(v, route.name);
         if (!p) return error_response(p.error());
-        return json_response(200, rotation_policy_json(*p, url, canonical_name(v, route.name)));
+        return kv_json_response(200, rotation_policy_json(*p, url, canonical_name(v, route.name)));
       }
       case Op::SetPolicy: {
         auto in = read_rotation_policy(body);
         if (!in) return error_response(in.error());
         auto p = store.set_rotation_policy(v, route.name, *in);
         if (!p) return error_response(p.error());
-        return json_response(200, rotation_policy_json(*p, url, canonical_name(v, route.name)));
+        return kv_json_response(200, rotation_policy_json(*p, url, canonical_name(v, route.name)));
       }
       case Op::Cipher:
         return cipher(route, v, body, url);
@@ -491,8 +483,8 @@ class KeysApi {
         if (!digest) return error_response(digest.error());
         auto s = store.sign(v, route.name, route.version, *alg, *digest);
         if (!s) return error_response(s.error());
-        return json_response(200, {{"kid", url + "/keys/" + s->name + "/" + s->version},
-                                   {"value", base64url_encode(s->signature)}});
+        return kv_json_response(200, {{"kid", url + "/keys/" + s->name + "/" + s->version},
+                                      {"value", base64url_encode(s->signature)}});
       }
       case Op::Verify: {
         auto alg = read_string(body, "alg");
@@ -503,22 +495,22 @@ class KeysApi {
         if (!sig) return error_response(sig.error());
         auto ok = store.verify(v, route.name, route.version, *alg, *digest, *sig);
         if (!ok) return error_response(ok.error());
-        return json_response(200, {{"value", ok->valid}});
+        return kv_json_response(200, {{"value", ok->valid}});
       }
       case Op::Release: {
         auto k = store.get(v, route.name, route.version);
         if (!k) return error_response(k.error());
-        return bad_parameter_response(
+        return kv_bad_parameter(
             "Key release needs an attestation token from Microsoft Azure Attestation, which "
             "cmk-emulator does not emulate.");
       }
       case Op::Rng: {
         auto it = body.find("count");
         if (it == body.end() || !it->is_number_integer())
-          return bad_parameter_response("The property 'count' is required and must be an integer.");
+          return kv_bad_parameter("The property 'count' is required and must be an integer.");
         auto bytes = KeyStore::random_bytes(it->get<int>());
         if (!bytes) return error_response(bytes.error());
-        return json_response(200, {{"value", base64url_encode(*bytes)}});
+        return kv_json_response(200, {{"value", base64url_encode(*bytes)}});
       }
     }
     return http::keyvault_error(404, "NotFound", "No such operation.");
@@ -545,7 +537,7 @@ class KeysApi {
     if (r->output.iv) out["iv"] = base64url_encode(*r->output.iv);
     if (r->output.tag) out["tag"] = base64url_encode(*r->output.tag);
     if (r->output.aad) out["aad"] = base64url_encode(*r->output.aad);
-    return json_response(200, out);
+    return kv_json_response(200, out);
   }
 
   Response list(const Request& req, const Route& route, const VaultSettings& v,
@@ -579,7 +571,7 @@ class KeysApi {
                              : route.op == Op::ListDeleted ? "/deletedkeys"
                                                            : "/keys/" + route.name + "/versions";
     const json next = next_link(url, path, api_version, page.next_marker, max);
-    return json_response(200, {{"value", value}, {"nextLink", next}});
+    return kv_json_response(200, {{"value", value}, {"nextLink", next}});
   }
 
   // The key's name as first created (kids use it), or the name as asked.
