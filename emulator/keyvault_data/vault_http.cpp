@@ -2,6 +2,7 @@
 
 #include "common/base64.h"
 #include "common/json_input.h"
+#include "common/utf8.h"
 #include "http/error_bodies.h"
 #include "http/host_routing.h"
 
@@ -11,7 +12,7 @@ using nlohmann::json;
 
 http::Response kv_json_response(int status, const json& body) {
   http::Response r;
-  r.set_json(status, body.dump());
+  r.set_json(status, json_text(body));
   return r;
 }
 

@@ -6,6 +6,7 @@
 
 #include "common/base64.h"
 #include "jwk_public_key.h"
+#include "keyvault_data/vault_http.h"
 #include "test_support.h"
 
 using namespace cmk;
@@ -711,4 +712,15 @@ TEST_CASE("keys api: each api-version answers its own attributes and Key Vault's
     REQUIRE(challenge->has_header(h));
   REQUIRE(challenge->get_header_value("Strict-Transport-Security") ==
           "max-age=31536000;includeSubDomains");
+}
+
+TEST_CASE("keys api: a Key Vault JSON answer replaces invalid UTF-8 instead of failing",
+          "[keys][api]") {
+  // Text a client cannot send as JSON can still reach an answer (an imported certificate's
+  // names are bytes); serialising it must not throw.
+  nlohmann::json body = {{"subject", std::string("CN=a\xff\xfe")}};
+  http::Response res;
+  REQUIRE_NOTHROW(res = cmk::keyvault_data::kv_json_response(200, body));
+  CHECK(res.status == 200);
+  CHECK(res.body == "{\"subject\":\"CN=a\xEF\xBF\xBD\xEF\xBF\xBD\"}");
 }
