@@ -28,6 +28,10 @@ await browserTest(import.meta.filename, PORTAL_FLAGS, async ({ page, emulator, s
   await shot('journal-faulted');
 
   await page.getByRole('link', { name: 'Faults', exact: true }).click();
+  // Wait for the Faults view itself: until it renders, the journal's rows (which also name the
+  // rule) are still on the page.
+  await page.getByRole('heading', { name: 'Fault rules', exact: true }).waitFor();
+  await page.getByRole('button', { name: 'Remove keyvault-outage', exact: true }).waitFor();
   const rule = page.getByRole('row').filter({ hasText: 'keyvault-outage' }).first();
   const cells = await rule.getByRole('cell').allTextContents();
   check(Number(cells[3]) >= 1, `the rule counts its hits: ${cells.join(' | ')}`);
