@@ -9,6 +9,7 @@
 #include "arm/arm_api.h"
 #include "authorization/authorization_api.h"
 #include "common/files.h"
+#include "common/heap_trim.h"
 #include "common/json_input.h"
 #include "common/utf8.h"
 #include "deployments/deployments_api.h"
@@ -266,11 +267,14 @@ Status Emulator::start() {
   running_ = true;
   settler_stop_ = false;
   settler_ = std::thread([this] {
+    // The settler also gives free heap pages back once a minute (common/heap_trim.h).
+    HeapTrimmer heap_trimmer(std::chrono::minutes(1));
     std::unique_lock lock(settler_mu_);
     while (!settler_wake_.wait_for(lock, std::chrono::milliseconds(50),
                                    [this] { return settler_stop_; })) {
       lock.unlock();
       settle_operations();
+      heap_trimmer.maybe_trim(std::chrono::steady_clock::now());
       lock.lock();
     }
   });
