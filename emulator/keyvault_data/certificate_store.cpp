@@ -6,6 +6,7 @@
 #include "common/base64.h"
 #include "common/openssl_util.h"
 #include "keyvault_data/backup_seal.h"
+#include "keyvault_data/certificate_records.h"
 
 namespace cmk::keyvault_data {
 
@@ -83,49 +84,6 @@ KeyResult<KeyMaterial> make_key(RsaKeyPool& pool, const CertificatePolicy& p) {
 
 }  // namespace
 
-struct CertificateStore::Version {
-  std::string id;
-  std::shared_ptr<const CertificateMaterial> material;  // null: pending, cancelled or failed
-  CertificateAttributes attributes;
-  json tags = json::object();
-};
-
-struct CertificateStore::Pending {
-  std::string request_id;
-  std::string version;  // the version it completes
-  CertificatePolicy policy;
-  std::shared_ptr<const KeyMaterial> key;
-  std::shared_ptr<const CertificateMaterial> issued;  // Self: made at create
-  std::string csr;
-  TimePoint started{};
-  int polls = 0;
-  arm::LroPolicy lro;
-  std::string status = "inProgress";
-  bool cancellation_requested = false;
-  std::optional<CertError> error;
-  CertificateAttributesInput attributes;
-};
-
-struct CertificateStore::Stored {
-  std::string name;
-  std::vector<Version> versions;
-  CertificatePolicy policy;
-  std::optional<Pending> pending;
-};
-
-struct CertificateStore::Deleted {
-  Stored cert;
-  int64_t deleted_date = 0;
-  int64_t scheduled_purge_date = 0;
-};
-
-struct CertificateStore::VaultCertificates {
-  std::map<std::string, Stored> live;      // by lower-case name
-  std::map<std::string, Deleted> deleted;  // by lower-case name
-  std::optional<std::vector<CertificateContact>> contacts;
-  std::map<std::string, CertificateIssuer> issuers;  // by lower-case name
-};
-
 bool is_valid_certificate_name(const std::string& name) {
   return is_valid_key_name(name);
 }
@@ -160,24 +118,46 @@ int64_t CertificateStore::now() const {
 std::shared_ptr<CertificateStore::VaultCertificates> CertificateStore::vault(
     const VaultSettings& v) {
   auto& slot = vaults_[lower(v.name)];
-  if (!slot) slot = std::make_shared<VaultCertificates>();
+  if (!slot) {
+    slot = std::make_shared<VaultCertificates>();
+    slot->name = lower(v.name);
+  }
   return slot;
+}
+
+void CertificateStore::touch(const std::string& vault_lower, const std::string& cert_lower) const {
+  changes_.record(cert_lower.empty() ? vault_lower : vault_lower + "/" + cert_lower);
+  ++revision_;
 }
 
 void CertificateStore::drop_vault(const std::string& vault_name) {
   std::lock_guard lock(mu_);
-  vaults_.erase(lower(vault_name));
+  auto it = vaults_.find(lower(vault_name));
+  if (it == vaults_.end()) return;
+  const VaultCertificates& vc = *it->second;
+  for (const auto& [key, _] : vc.live) touch(vc.name, key);
+  for (const auto& [key, _] : vc.deleted) touch(vc.name, key);
+  touch(vc.name, "");
+  vaults_.erase(it);
 }
 
 void CertificateStore::clear() {
   std::lock_guard lock(mu_);
   vaults_.clear();
+  changes_.record_all();
+  ++revision_;
 }
 
 void CertificateStore::sweep(VaultCertificates& vc, const VaultSettings& v, int64_t t) {
   (void)v;
-  for (auto it = vc.deleted.begin(); it != vc.deleted.end();)
-    it = it->second.scheduled_purge_date <= t ? vc.deleted.erase(it) : std::next(it);
+  for (auto it = vc.deleted.begin(); it != vc.deleted.end();) {
+    if (it->second.scheduled_purge_date > t) {
+      ++it;
+      continue;
+    }
+    touch(vc.name, it->first);
+    it = vc.deleted.erase(it);
+  }
 }
 
 CertificateView CertificateStore::view_of(const Stored& c, const Version& ver,
@@ -260,6 +240,12 @@ std::optional<CertError> CertificateStore::issue(
 
 void CertificateStore::settle(Stored& c, const VaultSettings& v) {
   if (!c.pending || c.pending->status != "inProgress") return;
+  settle_pending(c, v);
+  // Whatever the settlement did shows in the status: record it as a change when it moved.
+  if (c.pending && c.pending->status != "inProgress") touch(lower(v.name), lower(c.name));
+}
+
+void CertificateStore::settle_pending(Stored& c, const VaultSettings& v) {
   Pending& p = *c.pending;
   if (p.cancellation_requested) {
     p.status = "cancelled";
@@ -374,6 +360,7 @@ CertResult<CertificateOperationView> CertificateStore::create(const VaultSetting
   p.attributes = r.attributes;
   c.versions.push_back(std::move(ver));
   c.pending = std::move(p);
+  touch(vc->name, key_name);
   return operation_view(c);
 }
 
@@ -417,8 +404,16 @@ CertResult<CertificateView> CertificateStore::import(const VaultSettings& v,
   policy.updated = t;
   c.policy = policy;
   Version ver;
-  ver.id = ids_.hex32();
-  ver.attributes.created = ver.attributes.updated = t;
+  ver.id = r.fixed.id.value_or(ids_.hex32());
+  if (std::any_of(c.versions.begin(), c.versions.end(),
+                  [&](const Version& x) { return x.id == ver.id; })) {
+    if (!existed) vc->live.erase(key_name);
+    c.policy = previous;
+    return CertError{CertErrorKind::Conflict,
+                     "The certificate " + name + " already has a version " + ver.id + "."};
+  }
+  const int64_t created = r.fixed.created.value_or(t);
+  ver.attributes.created = ver.attributes.updated = created;
   if (r.tags) ver.tags = *r.tags;
   auto material = std::make_shared<const CertificateMaterial>(std::move(*m));
   if (auto e = issue(c, v, ver, material, r.attributes)) {
@@ -429,6 +424,7 @@ CertResult<CertificateView> CertificateStore::import(const VaultSettings& v,
     return *e;
   }
   c.versions.push_back(std::move(ver));
+  touch(vc->name, key_name);
   return view_of(c, c.versions.back(), v);
 }
 
@@ -473,6 +469,7 @@ CertResult<CertificateView> CertificateStore::update(const VaultSettings& v,
   if (r.attributes.enabled) ver->attributes.enabled = *r.attributes.enabled;
   if (r.tags) ver->tags = *r.tags;
   ver->attributes.updated = now();
+  touch(vc->name, it->first);
   return view_of(c, *ver, v);
 }
 
@@ -534,6 +531,7 @@ CertResult<CertificatePolicy> CertificateStore::update_policy(const VaultSetting
   if (auto e = check_policy(p)) return cert_error_of(*e);
   p.updated = now();
   c.policy = p;
+  touch(vc->name, it->first);
   return c.policy;
 }
 
@@ -545,7 +543,10 @@ CertResult<CertificateOperationView> CertificateStore::get_operation(const Vault
   auto it = vc->live.find(lower(name));
   if (it == vc->live.end() || !it->second.pending)
     return CertError{CertErrorKind::PendingNotFound, "Pending certificate not found: " + name};
-  if (poll) ++it->second.pending->polls;
+  if (poll) {
+    ++it->second.pending->polls;
+    touch(vc->name, it->first);
+  }
   settle(it->second, v);
   return operation_view(it->second);
 }
@@ -562,6 +563,7 @@ CertResult<CertificateOperationView> CertificateStore::cancel_operation(const Va
   // Key Vault answers the cancellation with the operation still inProgress; the next read
   // shows it cancelled.
   if (p.status == "inProgress") p.cancellation_requested = true;
+  touch(vc->name, it->first);
   return operation_view(it->second);
 }
 
@@ -575,6 +577,7 @@ CertResult<CertificateOperationView> CertificateStore::delete_operation(const Va
   settle(it->second, v);
   CertificateOperationView view = operation_view(it->second);
   it->second.pending.reset();
+  touch(vc->name, it->first);
   return view;
 }
 
@@ -612,6 +615,7 @@ CertResult<CertificateView> CertificateStore::merge(const VaultSettings& v, cons
   if (r.tags) ver->tags = *r.tags;
   if (auto e = issue(c, v, *ver, material, r.attributes)) return *e;
   c.pending.reset();  // a merged request leaves no pending operation behind
+  touch(vc->name, it->first);
   return view_of(c, *ver, v);
 }
 
@@ -629,6 +633,7 @@ CertResult<CertificateView> CertificateStore::remove(const VaultSettings& v,
   d.cert.pending.reset();
   d.deleted_date = t;
   d.scheduled_purge_date = t + static_cast<int64_t>(recoverable_days(v)) * kDay;
+  touch(vc->name, it->first);
   vc->live.erase(it);
   // The key and the secret go with the certificate (where it has them).
   (void)keys_.remove(v, d.cert.name);
@@ -678,6 +683,7 @@ CertResult<CertificateView> CertificateStore::recover(const VaultSettings& v,
   if (it == vc->deleted.end())
     return CertError{CertErrorKind::CertificateNotFound, "Deleted Certificate not found: " + name};
   Stored c = std::move(it->second.cert);
+  touch(vc->name, it->first);
   vc->deleted.erase(it);
   (void)keys_.recover(v, c.name);
   (void)secrets_.recover(v, c.name, Actor::Certificate);
@@ -699,6 +705,7 @@ CertResult<Done> CertificateStore::purge(const VaultSettings& v, const std::stri
                      "for this vault. Key Vault service will automatically purge it after the "
                      "retention period has passed."};
   const std::string canonical = it->second.cert.name;
+  touch(vc->name, it->first);
   vc->deleted.erase(it);
   (void)keys_.purge(v, canonical);
   (void)secrets_.purge(v, canonical, Actor::Certificate);
@@ -851,6 +858,7 @@ CertResult<CertificateView> CertificateStore::restore(const VaultSettings& v,
   }
   auto& slot = vc->live[key_name];
   slot = std::move(c);
+  touch(vc->name, key_name);
   return view_of(slot, slot.versions.back(), v);
 }
 
@@ -869,6 +877,7 @@ CertResult<std::vector<CertificateContact>> CertificateStore::set_contacts(
   std::lock_guard lock(mu_);
   auto vc = vault(v);
   vc->contacts = contacts;
+  touch(vc->name, "");
   return *vc->contacts;
 }
 
@@ -879,6 +888,7 @@ CertResult<std::vector<CertificateContact>> CertificateStore::delete_contacts(
   if (!vc->contacts) return CertError{CertErrorKind::ContactsNotFound, "Contacts not found"};
   auto out = std::move(*vc->contacts);
   vc->contacts.reset();
+  touch(vc->name, "");
   return out;
 }
 
@@ -904,6 +914,7 @@ CertResult<CertificateIssuer> CertificateStore::set_issuer(const VaultSettings& 
   issuer.created = slot.created ? slot.created : t;
   issuer.updated = t;
   slot = issuer;
+  touch(vc->name, "");
   return slot;
 }
 
@@ -922,6 +933,7 @@ CertResult<CertificateIssuer> CertificateStore::update_issuer(const VaultSetting
   if (in.org_details) i.org_details = *in.org_details;
   if (in.enabled) i.enabled = *in.enabled;
   i.updated = now();
+  touch(vc->name, "");
   return i;
 }
 
@@ -944,6 +956,7 @@ CertResult<CertificateIssuer> CertificateStore::delete_issuer(const VaultSetting
     return CertError{CertErrorKind::IssuerNotFound, "Issuer not found: " + name};
   CertificateIssuer out = std::move(it->second);
   vc->issuers.erase(it);
+  touch(vc->name, "");
   return out;
 }
 

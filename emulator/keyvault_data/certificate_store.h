@@ -42,8 +42,17 @@
 //   only writes what create() made). Nothing here logs; views carry no private key material
 //   (CertificateMaterial is reachable from a view for the public parts; the adapter renders
 //   only the certificate).
+// - Snapshot (state export/import, --state-dir): certificate_rows()/certificate_row() render one
+//   certificate per row "<vault>/<certificate>" and a vault's contacts and issuers as the row
+//   "<vault>" (all lower case); see certificate_snapshot.cpp for the format. Private material
+//   (each issued version's key, a pending operation's key, an issuer's password) only with
+//   include_private. check_vaults() reads such rows back without changing anything;
+//   replace_vaults() replaces the vaults it names (their keys and secrets live in KeyStore and
+//   SecretStore, which the state imports on their own). revision()/changes() tell persistence
+//   what changed, as KeyStore's do.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -57,6 +66,8 @@
 
 #include "arm/operations.h"
 #include "common/ids.h"
+#include "common/revision.h"
+#include "common/status.h"
 #include "keyvault_data/certificate_errors.h"
 #include "keyvault_data/certificate_material.h"
 #include "keyvault_data/certificate_policy.h"
@@ -121,6 +132,7 @@ struct ImportCertificateRequest {
   std::optional<CertificatePolicy> policy;
   CertificateAttributesInput attributes;
   std::optional<nlohmann::json> tags;
+  FixedVersion fixed;  // fixtures: the version id and creation time
 };
 
 struct UpdateCertificateRequest {
@@ -227,6 +239,22 @@ class CertificateStore {
   // reset or an import of the whole state, which replace the keys and secrets they stand on).
   void clear();
 
+  // Snapshot (see the top of this file). Rows are ordered by row key; deleted certificates past
+  // scheduledPurgeDate are left out (and dropped).
+  std::vector<std::pair<std::string, std::string>> certificate_rows(bool include_private) const;
+  std::optional<std::string> certificate_row(const std::string& row, bool include_private) const;
+  // `vaults`: {"<vault>": {"certificates": [...], "deletedCertificates": [...], "contacts": [...],
+  // "issuers": [...]} | null}. Checks everything (names, versions, X.509 chains against their
+  // keys, policies, pending operations); errors name the JSON path under `path`. A version with
+  // X.509, or a pending operation in progress, without its private key is refused ("export with
+  // ?include=secrets to import"). Deleted certificates already past scheduledPurgeDate are
+  // skipped.
+  Status check_vaults(const nlohmann::json& vaults, const std::string& path) const;
+  // The same checks, then each vault named is replaced (null: emptied); others are kept.
+  Status replace_vaults(const nlohmann::json& vaults, const std::string& path);
+  uint64_t revision() const { return revision_.load(); }
+  ChangeLog& changes() const { return changes_; }
+
   struct Version;
   struct Pending;
   struct Stored;
@@ -239,12 +267,18 @@ class CertificateStore {
   void sweep(VaultCertificates& vc, const VaultSettings& v, int64_t now);
   // Completes, fails or cancels the pending operation of `c` when it is due; under the lock.
   void settle(Stored& c, const VaultSettings& v);
+  void settle_pending(Stored& c, const VaultSettings& v);
   // Writes the issued version with its key and secret; under the lock.
   std::optional<CertError> issue(Stored& c, const VaultSettings& v, Version& version,
                                  std::shared_ptr<const CertificateMaterial> material,
                                  const CertificateAttributesInput& attributes);
   CertificateView view_of(const Stored& c, const Version& ver, const VaultSettings& v) const;
   CertificateOperationView operation_view(const Stored& c) const;
+  // Records a change of the row "<vault>/<certificate>" (or "<vault>" for `cert_lower` empty),
+  // then bumps the revision (common/revision.h); under mu_.
+  void touch(const std::string& vault_lower, const std::string& cert_lower) const;
+  using VaultMap = std::map<std::string, std::shared_ptr<VaultCertificates>>;
+  Status parse_vaults(const nlohmann::json& vaults, const std::string& path, VaultMap& out) const;
 
   const Clock& clock_;
   IdGenerator& ids_;
@@ -254,6 +288,8 @@ class CertificateStore {
   LroPolicyFor lro_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<VaultCertificates>> vaults_;
+  mutable std::atomic<uint64_t> revision_{0};
+  mutable ChangeLog changes_;
 
  public:
   CertificateStore(const CertificateStore&) = delete;

@@ -49,7 +49,13 @@ struct SectionDef {
   // StateVaultKeys: the lists of a vault's live and deleted objects.
   const char* live_list = "keys";
   const char* deleted_list = "deletedKeys";
+  // Whether the emulator has the section's store (null: always).
+  bool (*present)(const StateStores&) = nullptr;
 };
+
+bool has(const SectionDef& def, const StateStores& s) {
+  return !def.present || def.present(s);
+}
 
 json service_principal_json(const entra::ServicePrincipal& sp, bool secrets) {
   json j = {{"appId", sp.app_id},
@@ -211,7 +217,24 @@ const std::vector<SectionDef>& sections() {
          if (!text) return std::nullopt;
          return StateRow{key, std::make_shared<const std::string>(std::move(*text))};
        },
-       "secrets", "deletedSecrets"},
+       "secrets", "deletedSecrets", [](const StateStores& s) { return s.secrets != nullptr; }},
+      {"vaultCertificates", Placement::StateVaultKeys, false,
+       [](const StateStores& s) -> uint64_t {
+         return s.certificates ? s.certificates->revision() : 0;
+       },
+       [](const StateStores& s, bool secrets, Rows& out) {
+         if (!s.certificates) return;
+         for (auto& [row, text] : s.certificates->certificate_rows(secrets))
+           out.push_back({row, std::make_shared<const std::string>(std::move(text))});
+       },
+       [](const StateStores& s) -> ChangeLog& { return s.certificates->changes(); },
+       [](const StateStores& s, bool secrets, const std::string& key) -> std::optional<StateRow> {
+         auto text = s.certificates->certificate_row(key, secrets);
+         if (!text) return std::nullopt;
+         return StateRow{key, std::make_shared<const std::string>(std::move(*text))};
+       },
+       "certificates", "deletedCertificates",
+       [](const StateStores& s) { return s.certificates != nullptr; }},
       {"keyBackupKey", Placement::StateSingle, true,
        [](const StateStores& s) { return s.keys->revision(); },
        [](const StateStores& s, bool, Rows& out) {
@@ -248,8 +271,7 @@ const std::vector<SectionDef>& sections() {
 
 void track_changes(const StateStores& stores) {
   for (const auto& def : sections())
-    if (def.changes && (std::string(def.name) != "vaultSecrets" || stores.secrets))
-      def.changes(stores).track();
+    if (def.changes && has(def, stores)) def.changes(stores).track();
 }
 
 std::vector<SectionRows> collect_sections(const StateStores& stores, bool include_secrets,
@@ -264,7 +286,7 @@ std::vector<SectionRows> collect_sections(const StateStores& stores, bool includ
     SectionRows s;
     s.section = def.name;
     s.revision = revision;
-    if (changes_only && def.changes && (std::string(def.name) != "vaultSecrets" || stores.secrets)) {
+    if (changes_only && def.changes && has(def, stores)) {
       ChangeLog::Changes changed = def.changes(stores).take();
       if (!changed.all) {
         s.partial = true;
@@ -312,7 +334,11 @@ json assemble(const std::vector<SectionRows>& sections_in, bool include_secrets)
         case Placement::StateVaultKeys: {
           const size_t slash = row.key.find('/');
           json& vault = parent[s.section][row.key.substr(0, slash)];
-          if (slash == std::string::npos)
+          // A row keyed "<vault>" holds the vault's own members (or the whole vault, keys'
+          // format 1); rows come ordered by key, but merging does not depend on it.
+          if (slash == std::string::npos && vault.is_object() && value.is_object())
+            vault.update(value);
+          else if (slash == std::string::npos)
             vault = std::move(value);
           else
             vault[value.contains("deletedDate") ? d->second->deleted_list : d->second->live_list]
@@ -398,6 +424,7 @@ struct ParsedState {
   std::vector<keyvault_mgmt::DeletedVault> deleted_vaults;
   std::optional<json> keys;
   std::optional<json> secrets;
+  std::optional<json> certificates;
   std::optional<std::string> backup_key;
   std::vector<authorization::RoleAssignment> assignments;
   std::vector<arm::Operation> operations;
@@ -407,11 +434,10 @@ struct ParsedState {
 Result<ParsedState> read_state(const json& state, const std::string& source) {
   StateReader r(state, source);
   if (!state.is_object()) return r.fail("$.state", "must be an object");
-  if (auto s = r.check_keys(
-          state, "$.state",
-          {"secrets", "clock", "managedIdentities", "resourceGroups", "resources", "deletedVaults",
-           "keys", "keyBackupKey", "vaultSecrets", "roleAssignments", "operations",
-           "clusterKeys"});
+  if (auto s = r.check_keys(state, "$.state",
+                            {"secrets", "clock", "managedIdentities", "resourceGroups", "resources",
+                             "deletedVaults", "keys", "keyBackupKey", "vaultSecrets",
+                             "vaultCertificates", "roleAssignments", "operations", "clusterKeys"});
       !s)
     return s;
   ParsedState p;
@@ -515,6 +541,10 @@ Result<ParsedState> read_state(const json& state, const std::string& source) {
   if (auto k = state.find("vaultSecrets"); k != state.end()) {
     if (!k->is_object()) return r.fail("$.state.vaultSecrets", "must be an object");
     p.secrets = *k;
+  }
+  if (auto k = state.find("vaultCertificates"); k != state.end()) {
+    if (!k->is_object()) return r.fail("$.state.vaultCertificates", "must be an object");
+    p.certificates = *k;
   }
   if (auto b = state.find("keyBackupKey"); b != state.end()) {
     if (!b->is_string()) return r.fail("$.state.keyBackupKey", "must be a string");
@@ -622,10 +652,19 @@ Status apply_state_section(const json& state, const StateStores& stores,
       return Status::error(source + ": $.state.vaultSecrets: this emulator keeps no secrets");
     merged_secrets = json::object();
     for (const auto& name : stores.secrets->vault_names())
-      if (!p.secrets->contains(name)) merged_secrets[name] = stores.secrets->export_vault(name, true);
+      if (!p.secrets->contains(name))
+        merged_secrets[name] = stores.secrets->export_vault(name, true);
     for (auto it = p.secrets->begin(); it != p.secrets->end(); ++it)
       merged_secrets[it.key()] = it.value();
     if (auto s = stores.secrets->check_all(merged_secrets, "$.state.vaultSecrets"); !s)
+      return Status::error(source + ": " + s.message());
+  }
+  if (p.certificates) {
+    if (!stores.certificates)
+      return Status::error(source +
+                           ": $.state.vaultCertificates: this emulator keeps no certificates");
+    if (auto s = stores.certificates->check_vaults(*p.certificates, "$.state.vaultCertificates");
+        !s)
       return Status::error(source + ": " + s.message());
   }
   if (p.keys) {
@@ -638,6 +677,12 @@ Status apply_state_section(const json& state, const StateStores& stores,
   }
   if (p.secrets)
     if (auto s = stores.secrets->replace_all(merged_secrets, "$.state.vaultSecrets"); !s)
+      return Status::error(source + ": " + s.message());
+  // The certificates carry their own keys (the keys and secrets sections hold the copies their
+  // kid and sid name), so they go in after both, vault by vault.
+  if (p.certificates)
+    if (auto s = stores.certificates->replace_vaults(*p.certificates, "$.state.vaultCertificates");
+        !s)
       return Status::error(source + ": " + s.message());
   if (p.backup_key)
     if (auto s = stores.keys->import_backup_key(*p.backup_key); !s)

@@ -16,6 +16,13 @@
 //     "keyBackupKey": str,               secrets only: the key that seals key and secret backups
 //     "vaultSecrets": {"<vault name>": {"secrets": [SecretStore row], "deletedSecrets": [...]}},
 //                                        values only with secrets (SecretStore::secret_rows())
+//     "vaultCertificates": {"<vault name>": {"certificates": [row], "deletedCertificates": [...],
+//                                            "contacts": [...], "issuers": [...]}},
+//                                        every version's X.509 chain, attributes, tags, the
+//                                        policy, a pending operation (CSR, LRO progress);
+//                                        private keys and issuer passwords only with secrets
+//                                        (CertificateStore::certificate_rows(),
+//                                        keyvault_data/certificate_snapshot.cpp)
 //     "roleAssignments": [{"name", "scope", "roleDefinitionId", "principalId",
 //                          "principalType", "createdBy", "createdOn"}],
 //     "operations": [{"id", "resourceId", "kind", "location", "startedAt", "endedAt",
@@ -30,8 +37,11 @@
 // - an operation that was running: its work lives in the process that started it, so it ends
 //   Failed with code "OperationInterrupted" and its resource's provisioningState becomes Failed
 //   (arm::mark_faulted), as an injected failure would leave it;
-// - key versions without private material and secret versions without their value (an export
-//   without secrets): refused, naming the path.
+// - key versions without private material, secret versions without their value, certificate
+//   versions (and pending operations in progress) without their private key (an export without
+//   secrets): refused, naming the path.
+// A pending certificate operation is not interrupted: its key and progress are in the state, and
+// it completes on the virtual clock or by reads after the import as it would have before.
 #pragma once
 
 #include <cstdint>
@@ -50,8 +60,8 @@
 #include "common/status.h"
 #include "entra/directory.h"
 #include "faults/fault_rules.h"
-#include "keyvault_data/key_store.h"
 #include "keyvault_data/certificate_store.h"
+#include "keyvault_data/key_store.h"
 #include "keyvault_data/secret_store.h"
 #include "keyvault_mgmt/vaults.h"
 #include "kusto/cluster_keys.h"
@@ -68,10 +78,8 @@ struct StateStores {
   arm::ResourceStore* resources = nullptr;
   keyvault_mgmt::VaultProvider* vaults = nullptr;
   keyvault_data::KeyStore* keys = nullptr;
-  keyvault_data::SecretStore* secrets = nullptr;  // may be null: no vaultSecrets section
-  // Not part of the state (yet): cleared with it, so no certificate outlives the keys and secrets
-  // it stands on. May be null.
-  keyvault_data::CertificateStore* certificates = nullptr;
+  keyvault_data::SecretStore* secrets = nullptr;            // may be null: no vaultSecrets section
+  keyvault_data::CertificateStore* certificates = nullptr;  // may be null: no vaultCertificates
   authorization::RoleAssignmentStore* role_assignments = nullptr;
   arm::OperationEngine* operations = nullptr;
   kusto::ClusterKeys* cluster_keys = nullptr;
@@ -104,8 +112,9 @@ struct SeenState {
 // The sections whose store revision differs from `seen` (all of them for an empty SeenState),
 // with every row.
 // changes_only (persistence, after track_changes()): the sections with many rows (resources,
-// operations, keys) come `partial`, with just the rows their stores recorded as changed since
-// the last collection, unless a store recorded that everything changed (a replace_all).
+// operations, keys, secrets, certificates) come `partial`, with just the rows their stores recorded
+// as changed since the last collection, unless a store recorded that everything changed (a
+// replace_all).
 std::vector<SectionRows> collect_sections(const StateStores& stores, bool include_secrets,
                                           const SeenState& seen = {}, bool changes_only = false);
 
