@@ -18,12 +18,33 @@ export class ApiError extends Error {
 }
 
 let principal = sessionStorage.getItem('cmk-principal') || '';
-const tokens = new Map(); // "<principal> <resource>" -> {token, expiresOn}
+// "<principal> <resource>" -> the promise of {token, expiresOn, objectId, tenantId}: calls made
+// while a token is on its way share its request; a failed request is forgotten.
+const tokens = new Map();
+
+function remember(key, promise) {
+  tokens.set(key, promise);
+  promise.catch(() => { if (tokens.get(key) === promise) tokens.delete(key); });
+  return promise;
+}
+
+// An empty principal is the directory's default one (the list may not have arrived yet).
+function requestToken(who, resource) {
+  return admin('POST', 'portal/token', who ? { principal: who, resource } : { resource })
+    .then((t) => ({ token: t.access_token, expiresOn: t.expires_on, objectId: t.object_id, tenantId: t.tenant_id }));
+}
 
 export function actingAs() { return principal; }
-export function actAs(id) {
+
+// Object ids of the principals, as the list names them (id -> object id).
+const objectIds = new Map();
+
+// `objectId`: the principal's object id, when known: a token asked for as the default principal
+// (before the list arrived) then serves this principal if it was issued to it.
+export function actAs(id, objectId) {
   principal = id;
   sessionStorage.setItem('cmk-principal', id);
+  if (id && objectId) objectIds.set(id, objectId);
 }
 
 async function send(url, { method = 'GET', body, headers = {} } = {}) {
@@ -47,20 +68,25 @@ export async function admin(method, path, body) {
   return (await send(base + path, { method, body })).json;
 }
 
-async function bearer(resource) {
-  const key = `${principal} ${resource}`;
-  const cached = tokens.get(key);
-  if (cached && cached.expiresOn - 120 > Date.now() / 1000) return cached.token;
-  // An empty principal is the directory's default one (the list may not have arrived yet).
-  const t = await admin('POST', 'portal/token', principal ? { principal, resource } : { resource });
-  tokens.set(key, { token: t.access_token, expiresOn: t.expires_on, objectId: t.object_id, tenantId: t.tenant_id });
-  return t.access_token;
+async function tokenOf(resource, who = principal) {
+  const key = `${who} ${resource}`;
+  let entry = tokens.get(key);
+  if (!entry) {
+    const early = who && objectIds.has(who) ? tokens.get(` ${resource}`) : undefined;
+    const fresh = () => requestToken(who, resource);
+    entry = remember(key, early ? early.then((t) => (t.objectId === objectIds.get(who) ? t : fresh()), fresh) : fresh());
+  }
+  const t = await entry;
+  if (t.expiresOn - 120 > Date.now() / 1000) return t;
+  if (tokens.get(key) !== entry) return tokenOf(resource, who); // renewed meanwhile
+  return remember(key, requestToken(who, resource));
 }
+
+async function bearer(resource) { return (await tokenOf(resource)).token; }
 
 // Who the console acts as: {objectId, tenantId} of the principal's token for `resource`.
 export async function principalInfo(resource) {
-  await bearer(resource);
-  const { objectId, tenantId } = tokens.get(`${principal} ${resource}`);
+  const { objectId, tenantId } = await tokenOf(resource);
   return { objectId, tenantId };
 }
 

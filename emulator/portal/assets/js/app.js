@@ -46,12 +46,13 @@ async function route() {
 async function principals() {
   const select = document.getElementById('principal');
   const list = await admin('GET', 'portal/principals');
-  if (actingAs() && !list.value.some((p) => p.id === actingAs())) { actAs(list.default); route(); }
-  if (!actingAs()) actAs(list.default);
+  const objectIdOf = (id) => list.value.find((p) => p.id === id)?.objectId;
+  if (actingAs() && !list.value.some((p) => p.id === actingAs())) { actAs(list.default, objectIdOf(list.default)); route(); }
+  if (!actingAs()) actAs(list.default, objectIdOf(list.default));
   select.replaceChildren(...list.value.map((p) =>
     h('option', { value: p.id, selected: p.id === actingAs() },
       `${p.displayName} (${p.kind === 'servicePrincipal' ? 'service principal' : 'managed identity'})`)));
-  select.addEventListener('change', () => { actAs(select.value); route(); });
+  select.addEventListener('change', () => { actAs(select.value, objectIdOf(select.value)); route(); });
 }
 
 window.addEventListener('hashchange', route);
