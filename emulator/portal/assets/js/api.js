@@ -123,6 +123,17 @@ export async function vault(name, method, path, body) {
     { method, body, headers: { Authorization: `Bearer ${token}` } })).json;
 }
 
+// Every item of a Key Vault list on vault `name` ("/secrets?maxresults=25"), following nextLink.
+export async function vaultList(name, path) {
+  let items = [];
+  for (let next = path; next;) {
+    const page = (await vault(name, 'GET', next)) || {};
+    items = items.concat(page.value || []);
+    next = page.nextLink ? new URL(page.nextLink).pathname + new URL(page.nextLink).search : null;
+  }
+  return items;
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Waits for a long-running ARM operation started by `response` and returns its outcome:

@@ -64,3 +64,9 @@ export async function act(label, fn) {
     return false;
   }
 }
+
+// A Key Vault time (seconds since the epoch) as ISO-8601, or '' when absent.
+export const date = (s) => (s ? new Date(s * 1000).toISOString().replace('.000', '') : '');
+
+// Shows the current view again (after an action changed what it shows).
+export const rerender = () => window.dispatchEvent(new HashChangeEvent('hashchange'));

@@ -85,6 +85,15 @@ export function clusterTabs(id, selected) {
     h('a', { href: `#/encryption?id=${e}`, 'aria-current': selected === 'encryption' ? 'page' : null }, 'Encryption'));
 }
 
+// The vault's pages: overview (with keys and access policies), secrets, certificates.
+export function vaultTabs(id, selected) {
+  const e = encodeURIComponent(id);
+  const tab = (name, href, text) => h('a', { href, 'aria-current': selected === name ? 'page' : null }, text);
+  return h('nav', { class: 'tabs', 'aria-label': 'Key vault' },
+    tab('overview', `#/vault?id=${e}`, 'Overview'), tab('secrets', `#/secrets?vault=${e}`, 'Secrets'),
+    tab('certificates', `#/certificates?vault=${e}`, 'Certificates'));
+}
+
 function identityText(identity) {
   if (!identity || !identity.type || identity.type === 'None') return 'None';
   const parts = [identity.type];

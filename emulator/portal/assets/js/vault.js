@@ -1,14 +1,20 @@
 // Key vault pages: the vault (keys, deleted keys, access policies) and a key (versions,
-// enable/disable, rotate, delete). Data-plane calls go to the vault as the acting principal, so
-// its access policies (or RBAC) decide them.
+// enable/disable, rotate, delete); secrets.js and certificates.js hold the vault's other tabs.
+// Data-plane calls go to the vault as the acting principal, so its access policies (or RBAC)
+// decide them.
 import { API_VERSIONS as V, arm, armGet, vault } from './api.js';
-import { h, show, props, table, link, labelled, act, errorText } from './dom.js';
-import { crumbs } from './resources.js';
+import { h, show, props, table, link, labelled, act, errorText, date, rerender } from './dom.js';
+import { crumbs, vaultTabs } from './resources.js';
 
-const ALL_KEY_PERMISSIONS = ['get', 'list', 'create', 'update', 'import', 'delete', 'recover', 'backup',
-  'restore', 'purge', 'encrypt', 'decrypt', 'wrapKey', 'unwrapKey', 'sign', 'verify', 'rotate'];
-const date = (s) => (s ? new Date(s * 1000).toISOString().replace('.000', '') : '');
-const rerender = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
+// What an access policy may grant, per kind of object (Key Vault's permission names).
+const PERMISSIONS = {
+  keys: ['get', 'list', 'create', 'update', 'import', 'delete', 'recover', 'backup', 'restore', 'purge',
+    'encrypt', 'decrypt', 'wrapKey', 'unwrapKey', 'sign', 'verify', 'rotate'],
+  secrets: ['get', 'list', 'set', 'delete', 'recover', 'backup', 'restore', 'purge'],
+  certificates: ['get', 'list', 'update', 'create', 'import', 'delete', 'recover', 'backup', 'restore', 'purge',
+    'managecontacts', 'getissuers', 'listissuers', 'setissuers', 'deleteissuers', 'manageissuers'],
+};
+const KIND_TITLES = { keys: 'Key permissions', secrets: 'Secret permissions', certificates: 'Certificate permissions' };
 
 export async function vaultPage(params, current) {
   const id = params.get('id');
@@ -25,10 +31,11 @@ export async function vaultPage(params, current) {
   const newKey = h('input', { type: 'text', pattern: '[A-Za-z0-9\\-]{1,127}' });
   const policies = p.accessPolicies || [];
   const objectInput = h('input', { type: 'text', size: 38 });
-  const checks = ALL_KEY_PERMISSIONS.map((perm) => h('input', { type: 'checkbox', value: perm }));
+  const checks = Object.fromEntries(Object.entries(PERMISSIONS).map(([kind, perms]) =>
+    [kind, perms.map((perm) => h('input', { type: 'checkbox', value: perm }))]));
   const policyCall = (kind, entry) => arm('PUT', `${id}/accessPolicies/${kind}`, V.keyvault,
     { properties: { accessPolicies: [entry] } });
-  show(crumbs(id), h('h1', {}, `Key vault ${name}`),
+  show(crumbs(id), vaultTabs(id, 'overview'), h('h1', {}, `Key vault ${name}`),
     h('h2', {}, 'Overview'),
     props([['Vault URI', p.vaultUri], ['Location', v.location], ['Soft delete', String(p.enableSoftDelete !== false)],
       ['Purge protection', String(!!p.enablePurgeProtection)],
@@ -61,20 +68,23 @@ export async function vaultPage(params, current) {
         } }, 'Purge'))];
     })) : h('p', { class: 'muted' }, 'No deleted keys.'),
     h('h2', {}, 'Access policies'),
-    table(['Object id', 'Key permissions', ''], policies.map((ap) => [ap.objectId, (ap.permissions?.keys || []).join(', '),
+    table(['Object id', ...Object.values(KIND_TITLES), ''], policies.map((ap) => [ap.objectId,
+      ...Object.keys(PERMISSIONS).map((kind) => (ap.permissions?.[kind] || []).join(', ')),
       h('button', { type: 'button', 'aria-label': `Remove access policy of ${ap.objectId}`, onclick: async () => {
         if (await act(`Remove access policy of ${ap.objectId}`, () => policyCall('remove', ap))) rerender();
       } }, 'Remove')])),
     h('form', {
       onsubmit: async (ev) => {
         ev.preventDefault();
-        const keysPerm = checks.filter((c) => c.checked).map((c) => c.value);
+        const permissions = Object.fromEntries(Object.entries(checks).map(([kind, boxes]) =>
+          [kind, boxes.filter((c) => c.checked).map((c) => c.value)]));
         if (await act(`Add access policy for ${objectInput.value}`, () => policyCall('add',
-          { tenantId: p.tenantId, objectId: objectInput.value.trim(), permissions: { keys: keysPerm } }))) rerender();
+          { tenantId: p.tenantId, objectId: objectInput.value.trim(), permissions }))) rerender();
       },
     }, h('fieldset', {}, h('legend', {}, 'Add access policy'),
       h('div', {}, labelled('Object id', objectInput)),
-      h('div', {}, checks.map((c) => h('label', {}, c, ' ', c.value))),
+      Object.entries(checks).map(([kind, boxes]) => h('fieldset', {}, h('legend', {}, KIND_TITLES[kind]),
+        boxes.map((c) => h('label', {}, c, ' ', c.value)))),
       h('button', { type: 'submit' }, 'Add access policy'))));
 }
 
