@@ -8,7 +8,9 @@
 
 #include "arm/catalog.h"
 #include "common/json_input.h"
+#include "common/openssl_util.h"
 #include "http/message.h"
+#include "keyvault_data/certificate_json.h"
 #include "kusto/cluster_keys.h"
 #include "msi/user_assigned_identities.h"
 #include "state/json_reader.h"
@@ -141,7 +143,9 @@ Result<Fixture> read_fixture(const json& doc, const std::string& source) {
       {"userAssignedIdentities",
        &Fixture::user_assigned_identities,
        {"id", "location", "tags", "properties"}},
-      {"vaults", &Fixture::vaults, {"id", "location", "tags", "properties", "keys", "secrets"}},
+      {"vaults",
+       &Fixture::vaults,
+       {"id", "location", "tags", "properties", "keys", "secrets", "certificates"}},
       {"roleAssignments", &Fixture::role_assignments, {"id", "name", "type", "properties"}},
       {"clusters",
        &Fixture::clusters,
@@ -468,11 +472,82 @@ class Applier {
       for (size_t i = 0; i < secrets->size(); ++i)
         if (auto s = secret((*secrets)[i], at(path + ".secrets", i), settings); !s) return s;
     }
+    auto certificates = o.find("certificates");
+    if (certificates != o.end() && !certificates->is_null()) {
+      if (!certificates->is_array()) return fail(path + ".certificates", "must be an array");
+      if (!t_.stores.certificates)
+        return fail(path + ".certificates", "certificates need a full emulator to apply to");
+      for (size_t i = 0; i < certificates->size(); ++i)
+        if (auto s = certificate((*certificates)[i], at(path + ".certificates", i), settings); !s)
+          return s;
+    }
     return Status::ok();
   }
 
-  Status secret(const json& o, const std::string& path,
-                const keyvault_data::VaultSettings& vault) {
+  // A certificate: each version imported as POST .../certificates/{name}/import takes it (PEM
+  // text with its private key, or a base64 PKCS #12), writing its key and managed secret too.
+  Status certificate(const json& o, const std::string& path,
+                     const keyvault_data::VaultSettings& vault) {
+    if (!o.is_object()) return fail(path, "must be an object");
+    for (const auto& [k, v] : o.items())
+      if (k != "name" && k != "versions")
+        return fail(path + "." + k, "unknown key (expected one of: name, versions)");
+    std::string name;
+    if (auto s = string_member(o, path, "name", name, true); !s) return s;
+    if (!keyvault_data::is_valid_certificate_name(name))
+      return fail(path + ".name", "'" + name +
+                                      "' is not a valid certificate name (1-127 letters, "
+                                      "digits and '-')");
+    auto versions = o.find("versions");
+    if (versions == o.end() || !versions->is_array() || versions->empty())
+      return fail(path + ".versions", "must be a non-empty array (oldest version first)");
+    for (size_t i = 0; i < versions->size(); ++i) {
+      const json& v = (*versions)[i];
+      const std::string vp = at(path + ".versions", i);
+      if (!v.is_object()) return fail(vp, "must be an object");
+      for (const auto& [k, _] : v.items())
+        if (k != "version" && k != "value" && k != "password" && k != "policy" && k != "tags" &&
+            k != "attributes")
+          return fail(vp + "." + k,
+                      "unknown key (expected one of: attributes, password, policy, tags, value, "
+                      "version)");
+      if (auto it = v.find("value"); it == v.end() || !it->is_string())
+        return fail(vp + ".value",
+                    "is required: the certificate with its private key, as PEM text or base64 "
+                    "PKCS #12");
+      std::string version, password;
+      if (auto s = string_member(v, vp, "version", version, false); !s) return s;
+      if (!version.empty() && (version.size() != 32 ||
+                               version.find_first_not_of("0123456789abcdef") != std::string::npos))
+        return fail(vp + ".version", "must be 32 lower-case hex characters");
+      if (auto s = string_member(v, vp, "password", password, false); !s) return s;
+      json a;
+      if (auto s = object_member(v, vp, "attributes", a, {"enabled", "created"}); !s) return s;
+      // The import API's body, so the checks and their words are the API's.
+      json body = {{"value", v["value"]}, {"pwd", password}};
+      if (auto p = v.find("policy"); p != v.end()) body["policy"] = *p;
+      if (auto t = v.find("tags"); t != v.end()) body["tags"] = *t;
+      std::optional<int64_t> created;
+      if (a.is_object()) {
+        if (auto e = a.find("enabled"); e != a.end()) {
+          if (!e->is_boolean()) return fail(vp + ".attributes.enabled", "must be true or false");
+          body["attributes"] = {{"enabled", *e}};
+        }
+        if (auto s = time_member(a, vp + ".attributes", "created", created); !s) return s;
+      }
+      auto request = keyvault_data::read_import_certificate_request(body);
+      if (!request) return fail(vp, request.error().message);
+      if (!version.empty()) request->fixed.id = version;
+      request->fixed.created = created;
+      auto made = t_.stores.certificates->import(vault, name, *request);
+      wipe(request->value);
+      wipe(request->password);
+      if (!made) return fail(vp, made.error().message);
+    }
+    return Status::ok();
+  }
+
+  Status secret(const json& o, const std::string& path, const keyvault_data::VaultSettings& vault) {
     if (!o.is_object()) return fail(path, "must be an object");
     for (const auto& [k, v] : o.items())
       if (k != "name" && k != "versions")
@@ -507,9 +582,9 @@ class Applier {
       if (!content_type.empty()) r.content_type = content_type;
       if (auto it = v.find("tags"); it != v.end() && !it->is_null()) r.tags = *it;
       json a;
-      if (auto s = object_member(v, vp, "attributes", a,
-                                 {"enabled", "nbf", "exp", "created", "updated", "recoveryLevel",
-                                  "recoverableDays"});
+      if (auto s = object_member(
+              v, vp, "attributes", a,
+              {"enabled", "nbf", "exp", "created", "updated", "recoveryLevel", "recoverableDays"});
           !s)
         return s;
       if (a.is_object()) {

@@ -26,6 +26,13 @@
 //                 "secrets": [{"name": str, "versions": [{"version": 32 hex, "value": str,
 //                              "contentType": str, "tags": {}, "attributes": {"enabled": bool,
 //                              "nbf"/"exp"/"created": as for keys}}]}]
+//                 "certificates": [{"name": str, "versions": [{"version": 32 hex,
+//                                   "value": PEM text with the private key | base64 PKCS #12,
+//                                   "password": str, "policy": {as the import API takes it},
+//                                   "tags": {}, "attributes": {"enabled": bool,
+//                                   "created": as for keys}}]}]   each version imported as
+//                                   POST .../certificates/{name}/import does (its key and
+//                                   managed secret too)
 //     "roleAssignments": [{"name": GUID, "properties": {"scope": ARM id, "roleDefinitionId":
 //                          GUID | id | role name, "principalId": GUID, "principalType": str}}],
 //     "clusters": [{"id": ARM id, "location": str, "tags": {}, "sku": {}, "zones": [],

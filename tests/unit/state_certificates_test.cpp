@@ -369,3 +369,68 @@ TEST_CASE("state dir: certificates are saved row by row and a restart resumes th
   CHECK(body_of(b.send("GET", "/certificates/selfpending/pending"), 200)["status"] == "completed");
   CHECK(body_of(b.send("GET", "/deletedcertificates/gone"), 200)["x5t"] == c.gone_x5t);
 }
+
+TEST_CASE("fixtures seed certificates, and a bad one stops the start with its path",
+          "[state][kvcert][fixture]") {
+  const auto fixture =
+      std::filesystem::path(CMK_SOURCE_DIR) / "fixtures" / "seed-vault-certificate-tls.json";
+  auto o = test::test_options();
+  o.rsa_key_pool_size = 0;
+  o.fixtures = {fixture};
+  auto emu = test::start_emulator(o);
+  auto kv = test::proxied_client(*emu, "tls-kv.vault.azure.net");
+  httplib::Headers auth = {
+      {"Authorization", "Bearer " + test::app_token(*emu, "https://vault.azure.net")}};
+  const std::string version = "c0a1b2c3d4e5f60718293a4b5c6d7e8f";
+  auto cert = body_of(kv->Get("/certificates/contoso-tls?api-version=7.5", auth), 200);
+  CHECK(version_of(cert["id"]) == version);
+  CHECK(cert["tags"]["env"] == "test");
+  CHECK(cert["policy"]["x509_props"]["subject"] == "CN=tls.contoso.com, O=Contoso");
+  CHECK(cert["policy"]["secret_props"]["contentType"] == "application/x-pem-file");
+  // Its key and its secret, with the same version; the secret is the fixture's PEM key.
+  CHECK(version_of(cert["kid"]) == version);
+  auto secret = body_of(kv->Get(path_of(cert["sid"]) + "?api-version=7.5", auth), 200);
+  json doc = json::parse(std::ifstream(fixture));
+  const std::string pem = doc["vaults"][0]["certificates"][0]["versions"][0]["value"];
+  const std::string key_pem = pem.substr(0, pem.find("-----END PRIVATE KEY-----"));
+  CHECK(secret["value"].get<std::string>().rfind(key_pem, 0) == 0);
+  CHECK(kv->Get(path_of(cert["kid"]) + "?api-version=7.5", auth)->status == 200);
+  // The state export carries it like any certificate.
+  CHECK(
+      emu->export_state(true)["state"]["vaultCertificates"]["tls-kv"]["certificates"][0]["name"] ==
+      "contoso-tls");
+
+  struct Case {
+    const char* what;
+    std::function<void(json&)> spoil;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"no value", [](json& v) { v.erase("value"); }, ".value: is required"},
+      {"a bad version", [](json& v) { v["version"] = "v1"; },
+       ".version: must be 32 lower-case hex characters"},
+      {"a certificate without its key",
+       [&](json& v) { v["value"] = pem.substr(pem.find("-----BEGIN CERTIFICATE-----")); },
+       ": The PEM text holds no private key that could be read."},
+      {"an unknown key", [](json& v) { v["colour"] = "blue"; }, ".colour: unknown key"},
+      {"a wrong content type",
+       [](json& v) { v["policy"]["secret_props"]["contentType"] = "application/x-pkcs12"; },
+       ": The content type of the certificate (application/x-pem-file) does not match"},
+  };
+  test::TempDir dir;
+  for (const auto& k : cases) {
+    INFO(k.what);
+    json bad = doc;
+    k.spoil(bad["vaults"][0]["certificates"][0]["versions"][0]);
+    const auto file = dir.path() / "bad.json";
+    std::ofstream(file) << bad.dump();
+    auto o2 = test::test_options();
+    o2.rsa_key_pool_size = 0;
+    o2.fixtures = {file};
+    Emulator e(o2);
+    auto started = e.start();
+    REQUIRE_FALSE(started.is_ok());
+    CHECK_THAT(started.message(),
+               Contains("$.vaults[0].certificates[0].versions[0]" + std::string(k.message)));
+  }
+}
