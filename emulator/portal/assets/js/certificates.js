@@ -133,11 +133,12 @@ export async function certificatePage(params, current) {
   const base = `/certificates/${q(cn)}`;
   const [cert, list] = await Promise.all([vault(name, 'GET', base), vaultList(name, `${base}/versions?maxresults=25`)]);
   const operation = cert.pending ? await vault(name, 'GET', `${base}/pending`).catch(() => null) : null;
-  // Each version's certificate, for its subject (the policy's subject is today's, not the version's).
-  const versions = await Promise.all(list.map((v) => (v.x5t ? vault(name, 'GET', `${base}/${last(v.id)}`)
+  // Newest first (the list is in creation order; the sort is stable). The 25 newest versions'
+  // certificates are read for their subject (the policy's subject is today's, not the version's).
+  list.reverse().sort((a, b) => (b.attributes?.created || 0) - (a.attributes?.created || 0));
+  const versions = await Promise.all(list.map((v, i) => (v.x5t && i < 25 ? vault(name, 'GET', `${base}/${last(v.id)}`)
     .then((full) => ({ ...v, subject: subjectOf(full.cer || '') })).catch(() => v) : v)));
   if (!current()) return;
-  versions.reverse().sort((a, b) => (b.attributes?.created || 0) - (a.attributes?.created || 0));
   const policy = cert.policy || {};
   const key = policy.key_props || {};
   const running = operation && operation.status === 'inProgress';
