@@ -64,11 +64,20 @@ std::optional<Response> refuse(const Request& req, const ConsoleGuard& guard) {
   return std::nullopt;
 }
 
+// The principal the console acts as when none is chosen: the first service principal of the
+// fixtures (not one registered on the fly by a login), else the first principal of any kind.
+std::string default_principal(const entra::Directory& directory) {
+  const auto sps = directory.service_principals();
+  for (const auto& sp : sps)
+    if (!sp.registered_on_the_fly) return sp.app_id;
+  if (!sps.empty()) return sps.front().app_id;
+  const auto mis = directory.managed_identities();
+  return mis.empty() ? std::string() : mis.front().client_id;
+}
+
 json principals_json(const entra::Directory& directory) {
   json list = json::array();
-  std::string fallback;
   for (const auto& sp : directory.service_principals()) {
-    if (!sp.registered_on_the_fly && fallback.empty()) fallback = sp.app_id;
     list.push_back({{"kind", "servicePrincipal"},
                     {"id", sp.app_id},
                     {"objectId", sp.object_id},
@@ -86,8 +95,7 @@ json principals_json(const entra::Directory& directory) {
          {"displayName", mi.resource_id.substr(slash == std::string::npos ? 0 : slash + 1)},
          {"resourceId", mi.resource_id}});
   }
-  if (fallback.empty() && !list.empty()) fallback = list.front()["id"].get<std::string>();
-  return {{"value", list}, {"default", fallback}};
+  return {{"value", list}, {"default", default_principal(directory)}};
 }
 
 Response issue_token(const Request& req, const PortalContext& ctx) {
@@ -106,7 +114,7 @@ Response issue_token(const Request& req, const PortalContext& ctx) {
   if (!service) return http::admin_error(503, "NotStarted", "The token service is not running.");
   // No principal: the default one, so the console's first call need not wait for the list.
   std::string id = principal == body->end() ? "" : principal->get<std::string>();
-  if (id.empty()) id = principals_json(*ctx.directory)["default"].get<std::string>();
+  if (id.empty()) id = default_principal(*ctx.directory);
   const std::string audience =
       *resource == "arm" ? "https://management.azure.com/" : "https://vault.azure.net";
   entra::EntraResult<entra::IssuedToken> issued = entra::EntraError{};

@@ -60,7 +60,8 @@ async function principals() {
 }
 
 window.addEventListener('hashchange', route);
-// The first view loads while the list of principals does: until it arrives, calls are made as
-// the default principal (the token endpoint's choice when none is named).
-route();
-principals().catch((e) => show(h('h1', {}, 'Error'), errorText(e)));
+// The first view comes first, the list of principals after it: with a thousand managed identities
+// the list and the select's options cost more than the first screen itself. Until the list
+// arrives, calls are made as the default principal (the token endpoint's choice when none is
+// named) or the one chosen earlier in this tab.
+route().finally(() => principals().catch((e) => show(h('h1', {}, 'Error'), errorText(e))));
