@@ -484,23 +484,36 @@ class Applier {
     return Status::ok();
   }
 
-  // A certificate: each version imported as POST .../certificates/{name}/import takes it (PEM
-  // text with its private key, or a base64 PKCS #12), writing its key and managed secret too.
-  Status certificate(const json& o, const std::string& path,
-                     const keyvault_data::VaultSettings& vault) {
+  // The frame a vault's secret and certificate share: {"name", "versions": [...]}, the name
+  // checked by `valid_name`; each version is the caller's to read.
+  Status named_versions(const json& o, const std::string& path, const char* what,
+                        bool (*valid_name)(const std::string&), std::string& name,
+                        const json*& versions) {
     if (!o.is_object()) return fail(path, "must be an object");
     for (const auto& [k, v] : o.items())
       if (k != "name" && k != "versions")
         return fail(path + "." + k, "unknown key (expected one of: name, versions)");
-    std::string name;
     if (auto s = string_member(o, path, "name", name, true); !s) return s;
-    if (!keyvault_data::is_valid_certificate_name(name))
-      return fail(path + ".name", "'" + name +
-                                      "' is not a valid certificate name (1-127 letters, "
-                                      "digits and '-')");
-    auto versions = o.find("versions");
-    if (versions == o.end() || !versions->is_array() || versions->empty())
+    if (!valid_name(name))
+      return fail(path + ".name", "'" + name + "' is not a valid " + what +
+                                      " name (1-127 letters, digits and '-')");
+    auto it = o.find("versions");
+    if (it == o.end() || !it->is_array() || it->empty())
       return fail(path + ".versions", "must be a non-empty array (oldest version first)");
+    versions = &*it;
+    return Status::ok();
+  }
+
+  // A certificate: each version imported as POST .../certificates/{name}/import takes it (PEM
+  // text with its private key, or a base64 PKCS #12), writing its key and managed secret too.
+  Status certificate(const json& o, const std::string& path,
+                     const keyvault_data::VaultSettings& vault) {
+    std::string name;
+    const json* versions = nullptr;
+    if (auto s = named_versions(o, path, "certificate", keyvault_data::is_valid_certificate_name,
+                                name, versions);
+        !s)
+      return s;
     for (size_t i = 0; i < versions->size(); ++i) {
       const json& v = (*versions)[i];
       const std::string vp = at(path + ".versions", i);
@@ -548,19 +561,12 @@ class Applier {
   }
 
   Status secret(const json& o, const std::string& path, const keyvault_data::VaultSettings& vault) {
-    if (!o.is_object()) return fail(path, "must be an object");
-    for (const auto& [k, v] : o.items())
-      if (k != "name" && k != "versions")
-        return fail(path + "." + k, "unknown key (expected one of: name, versions)");
     std::string name;
-    if (auto s = string_member(o, path, "name", name, true); !s) return s;
-    if (!keyvault_data::is_valid_secret_name(name))
-      return fail(path + ".name", "'" + name +
-                                      "' is not a valid secret name (1-127 letters, "
-                                      "digits and '-')");
-    auto versions = o.find("versions");
-    if (versions == o.end() || !versions->is_array() || versions->empty())
-      return fail(path + ".versions", "must be a non-empty array (oldest version first)");
+    const json* versions = nullptr;
+    if (auto s =
+            named_versions(o, path, "secret", keyvault_data::is_valid_secret_name, name, versions);
+        !s)
+      return s;
     for (size_t i = 0; i < versions->size(); ++i) {
       const json& v = (*versions)[i];
       const std::string vp = at(path + ".versions", i);
