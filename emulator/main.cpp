@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "common/heap_trim.h"
 #include "emulator.h"
 #include "runtime/env_command.h"
 #include "runtime/instance_registry.h"
@@ -51,6 +52,7 @@ class RunFile {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cmk::limit_malloc_arenas(2);
   cmk::EmulatorOptions opts;
   std::string log_level = "info";
   std::vector<std::string> fixtures;

@@ -2,7 +2,13 @@
 
 #include <malloc.h>
 
+#include <cstdlib>
+
 namespace cmk {
+
+void limit_malloc_arenas(int arenas) {
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, arenas);
+}
 
 bool HeapTrimmer::maybe_trim(TimePoint now) {
   if (!started_) {
