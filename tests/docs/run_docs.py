@@ -384,6 +384,10 @@ def run_block(path, block_id, system_ca):
         home = os.path.join(work, "home")
         os.makedirs(home)
         env = clean_env(home, system_ca)
+        # The test helpers (clients/) look for build/cmk-emulator beside the file that imports
+        # them, through symlinks: the checkout's own build/, which a sanitizer build does not
+        # have. Name the binary under test, as a CI job outside the checkout would.
+        env["CMK_EMULATOR_BINARY"] = os.path.join(root, "build", "cmk-emulator")
         if server is not None:
             proc, ready = start_server(server, root, work, env)
         if shell:
