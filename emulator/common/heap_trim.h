@@ -19,9 +19,8 @@ namespace cmk {
 // Caps glibc's malloc arenas at `arenas` unless MALLOC_ARENA_MAX is set in the environment (the
 // user's choice wins). Its default, 8 per core, gives each of the emulator's many short-lived
 // connection threads an arena of its own, and the free space scattered over them grows with the
-// run: bench/soak measured 40 % less resident growth per iteration with 2 arenas, and on 2 cores
-// the extra lock contention does not show in the request benchmarks. Call it first in main(),
-// before any thread starts.
+// run: bench/soak measured 40 % less resident growth per iteration with 2 arenas (docs/soak.md).
+// Call it first in main(), before any thread starts.
 void limit_malloc_arenas(int arenas);
 
 class HeapTrimmer {
