@@ -100,6 +100,10 @@ Result<Query> Query::from_json(const json& j, TimePoint now) {
       auto n = as_integer(v);
       if (!n) return bad(key, "must be a sequence number");
       q.after_seq = static_cast<uint64_t>(*n);
+    } else if (key == "before") {
+      auto n = as_integer(v);
+      if (!n) return bad(key, "must be a sequence number");
+      q.before_seq = static_cast<uint64_t>(*n);
     } else if (key == "limit") {
       auto n = as_integer(v);
       if (!n || *n < 1 || *n > 100000) return bad(key, "must be between 1 and 100000");
@@ -107,7 +111,7 @@ Result<Query> Query::from_json(const json& j, TimePoint now) {
     } else {
       return bad(key,
                  "unknown filter (method, path, host, surface, caller, status, faulted, since, "
-                 "after, limit)");
+                 "after, before, limit)");
     }
   }
   return q;
@@ -115,6 +119,7 @@ Result<Query> Query::from_json(const json& j, TimePoint now) {
 
 bool Query::matches(const Record& r) const {
   if (after_seq && r.seq <= *after_seq) return false;
+  if (before_seq && r.seq >= *before_seq) return false;
   if (since && r.time < *since) return false;
   if (status && r.status != *status) return false;
   if (status_class && r.status / 100 != *status_class) return false;

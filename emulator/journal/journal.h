@@ -65,12 +65,13 @@ struct Query {
   std::optional<int> status_class;  // 4 for "4xx"
   std::optional<bool> faulted;      // only (or no) requests a fault rule acted on
   std::optional<TimePoint> since;   // time >= since
-  std::optional<uint64_t> after_seq;
-  size_t limit = 100;  // the newest `limit` matches, oldest first
+  std::optional<uint64_t> after_seq;   // seq > after_seq
+  std::optional<uint64_t> before_seq;  // seq < before_seq: the page older than one already seen
+  size_t limit = 100;                  // the newest `limit` matches, oldest first
 
   // From a JSON object whose values may be strings (query parameters) or typed:
   //   {"method","path","host","surface","caller","status": 404 | "4xx", "faulted": true,
-  //    "since": ISO-8601 | "now-30s", "after": seq, "limit": N}
+  //    "since": ISO-8601 | "now-30s", "after": seq, "before": seq, "limit": N}
   // Unknown keys and bad values are errors naming the key.
   static Result<Query> from_json(const nlohmann::json& j, TimePoint now);
   bool matches(const Record& r) const;

@@ -15,6 +15,9 @@ struct EmbeddedAsset {
 
 // Every asset, sorted by path (the generated source).
 const std::vector<EmbeddedAsset>& embedded_assets();
+// A digest of every asset's path and bytes (16 hex digits): it changes whenever a file does, so
+// the files can be served under "v/<version>/" and cached by a browser for good.
+std::string_view asset_version();
 // The asset at `path` (exact, case-sensitive), or null.
 const EmbeddedAsset* find_asset(std::string_view path);
 // The Content-Type to serve a file with, from its extension; "application/octet-stream" when

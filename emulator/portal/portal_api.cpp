@@ -22,13 +22,20 @@ constexpr const char* kContentSecurityPolicy =
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'";
 constexpr std::string_view kTokenPlaceholder = "@CMK_CONSOLE_TOKEN@";
+constexpr std::string_view kAssetsPlaceholder = "@CMK_ASSETS@";
+// The folder of the files of this build: "v/<asset version>/".
+constexpr std::string_view kVersionedFolder = "v/";
 
-Response page_headers(Response r) {
+// `cache_control`: the page is never kept (it carries this start's console token); a file under
+// the current version's folder is kept for good (other bytes get another version, hence another
+// URL), so a second visit loads the console's code without a request; any other file is never
+// kept, so a page of an older build, or a path typed by hand, gets the bytes of this one.
+Response page_headers(Response r, std::string_view cache_control) {
   r.set_header("Content-Security-Policy", kContentSecurityPolicy);
   r.set_header("X-Content-Type-Options", "nosniff");
   r.set_header("X-Frame-Options", "DENY");
   r.set_header("Referrer-Policy", "no-referrer");
-  r.set_header("Cache-Control", "no-store");
+  r.set_header("Cache-Control", std::string(cache_control));
   return r;
 }
 
@@ -38,8 +45,23 @@ Response not_loopback() {
                            "127.0.0.1, [::1]).");
 }
 
-Response serve_asset(const Request& req, const std::string& path, const ConsoleGuard& guard) {
+void replace_all(std::string& text, std::string_view from, std::string_view to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+}
+
+// `path` is relative to /_emulator/portal/: "index.html", "js/app.js" or "v/<version>/js/app.js".
+Response serve_asset(const Request& req, std::string_view path, const ConsoleGuard& guard) {
   if (!loopback_request(req)) return not_loopback();
+  bool current_version = false;
+  if (path.starts_with(kVersionedFolder)) {
+    const auto rest = path.substr(kVersionedFolder.size());
+    if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+      current_version = rest.substr(0, slash) == asset_version();
+      path = rest.substr(slash + 1);
+      if (path == "index.html") path = {};  // the page lives at /_emulator/portal/ only
+    }
+  }
   const EmbeddedAsset* asset = find_asset(path);
   if (!asset)
     return http::admin_error(404, "NotFound",
@@ -47,11 +69,14 @@ Response serve_asset(const Request& req, const std::string& path, const ConsoleG
   Response r;
   r.status = 200;
   r.body.assign(asset->body);
-  if (path == "index.html")
-    if (auto at = r.body.find(kTokenPlaceholder); at != std::string::npos)
-      r.body.replace(at, kTokenPlaceholder.size(), guard.token());
+  if (path == "index.html") {
+    replace_all(r.body, kTokenPlaceholder, guard.token());
+    replace_all(r.body, kAssetsPlaceholder,
+                std::string(kVersionedFolder) + std::string(asset_version()));
+  }
   r.set_header("Content-Type", std::string(content_type_of(path)));
-  return page_headers(std::move(r));
+  return page_headers(std::move(r),
+                      current_version ? "public, max-age=31536000, immutable" : "no-store");
 }
 
 // Why a console call was refused: checked in the order the rewrite checks them.

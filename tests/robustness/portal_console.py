@@ -107,6 +107,20 @@ try:
         refs = re.findall(r'(?:href|src)="([^":]+\.(?:css|js))"', text) + re.findall(r"'(\./[^']+\.js)'", text)
         queue += [os.path.normpath(os.path.join(folder, ref)) for ref in refs]
     check(len(seen) >= 10, f"the console's files were found (static and lazy imports): {sorted(seen)}")
+    # The page is never cached (it holds this start's token); its files come from a folder named
+    # by their digest and are cached for good; the same files by another path are never cached.
+    versioned = re.search(r'src="(v/[0-9a-f]{16})/js/app.js"', call(f"{HTTP}/_emulator/portal/")[2].decode())
+    check(versioned is not None, "the page loads its code from the versioned folder")
+    folder = versioned.group(1) if versioned else "v/0"
+    status, headers, _ = call(f"{HTTP}/_emulator/portal/")
+    check(headers.get("Cache-Control") == "no-store", f"page cache: {headers.get('Cache-Control')}")
+    status, headers, _ = call(f"{HTTP}/_emulator/portal/{folder}/js/app.js")
+    check(status == 200 and "immutable" in headers.get("Cache-Control", ""), f"versioned file: {status} {headers.get('Cache-Control')}")
+    for path in ["js/app.js", "v/0123456789abcdef/js/app.js"]:
+        status, headers, _ = call(f"{HTTP}/_emulator/portal/{path}")
+        check(status == 200 and headers.get("Cache-Control") == "no-store", f"{path}: {status} {headers.get('Cache-Control')}")
+    status, _, _ = call(f"{HTTP}/_emulator/portal/{folder}/index.html")
+    check(status == 404, f"the page is not served from the versioned folder: {status}")
     check(total < 200 * 1024, f"the console weighs {total} bytes, more than 200 KB")
     print(f"console files: {len(seen)}, {total} bytes")
 

@@ -77,10 +77,14 @@ TEST_CASE("journal: a bounded ring with filters", "[journal]") {
   CHECK(seqs(j.find(query({{"after", "3"}}))) == std::vector<uint64_t>{4, 5});
   CHECK(seqs(j.find(query({{"limit", 2}}))) ==
         std::vector<uint64_t>{4, 5});  // the newest, oldest first
+  // Paging back: the newest page, then the page before its oldest record.
+  CHECK(seqs(j.find(query({{"before", "4"}, {"limit", 2}}))) == std::vector<uint64_t>{2, 3});
+  CHECK(seqs(j.find(query({{"before", 2}}))).empty());
   CHECK(j.count(query({{"surface", "arm"}})) == 2);
 
-  for (const json& bad : {json{{"status", "4yy"}}, json{{"since", "yesterday"}}, json{{"limit", 0}},
-                          json{{"colour", "red"}}, json{{"faulted", "maybe"}}}) {
+  for (const json& bad :
+       {json{{"status", "4yy"}}, json{{"since", "yesterday"}}, json{{"limit", 0}},
+        json{{"colour", "red"}}, json{{"faulted", "maybe"}}, json{{"before", "-1"}}}) {
     INFO(bad.dump());
     CHECK_FALSE(journal::Query::from_json(bad, t0).is_ok());
   }

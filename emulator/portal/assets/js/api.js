@@ -84,6 +84,10 @@ async function tokenOf(resource, who = principal) {
 
 async function bearer(resource) { return (await tokenOf(resource)).token; }
 
+// Asks for the token of `resource` now, so that a view's first call need not wait for it (its
+// failure is left to that call to report).
+export function warmToken(resource) { tokenOf(resource).catch(() => {}); }
+
 // Who the console acts as: {objectId, tenantId} of the principal's token for `resource`.
 export async function principalInfo(resource) {
   const { objectId, tenantId } = await tokenOf(resource);

@@ -39,6 +39,55 @@ export function table(headers, rows, rowAttrs) {
     h('tbody', {}, rows.map((r, i) => h('tr', rowAttrs ? rowAttrs(i) : {}, r.map((c) => h('td', {}, c))))));
 }
 
+// A table shown a page at a time, as the portal's lists are ("Showing 1 to 100 of 1000 records"),
+// with a filter over every column: the browser's layout of a thousand rows costs more than the
+// rest of a first screen, and nobody reads them at once. `cellsOf(item)` gives a row's cells; it
+// is called for the rows shown, and for all of them once a filter is typed.
+export function pagedTable(headers, items, cellsOf, { pageSize = 100, noun = 'records' } = {}) {
+  let matching = items;
+  let page = 0;
+  const texts = new Map();
+  const textOf = (item) => {
+    if (!texts.has(item))
+      texts.set(item, cellsOf(item).map((c) => (c instanceof Node ? c.textContent : String(c ?? ''))).join('\n').toLowerCase());
+    return texts.get(item);
+  };
+  const pageCount = () => Math.max(1, Math.ceil(matching.length / pageSize));
+  const status = h('p', { role: 'status', class: 'muted' });
+  const tbody = h('tbody');
+  const number = h('input', { type: 'number', min: 1, value: 1, size: 4, 'aria-label': 'Page', class: 'page-number' });
+  const of = h('span');
+  const previous = h('button', { type: 'button', 'aria-label': 'Previous page', onclick: () => go(page - 1) }, '‹ Previous');
+  const next = h('button', { type: 'button', 'aria-label': 'Next page', onclick: () => go(page + 1) }, 'Next ›');
+  function go(to) {
+    page = Math.min(Math.max(0, Number.isFinite(to) ? to : 0), pageCount() - 1);
+    const from = page * pageSize;
+    const rows = matching.slice(from, from + pageSize);
+    tbody.replaceChildren(...rows.map((item) => h('tr', {}, cellsOf(item).map((c) => h('td', {}, c)))));
+    const filtered = matching === items ? '' : ` (filtered from ${items.length})`;
+    status.textContent = rows.length ? `Showing ${from + 1} to ${from + rows.length} of ${matching.length} ${noun}${filtered}.`
+      : `No ${noun} match the filter.`;
+    number.value = String(page + 1);
+    number.max = String(pageCount());
+    of.textContent = ` of ${pageCount()} `;
+    previous.disabled = page === 0;
+    next.disabled = page >= pageCount() - 1;
+  }
+  number.addEventListener('change', () => go(Number(number.value) - 1));
+  const filter = h('input', { type: 'search', placeholder: 'Filter for any field…', 'aria-label': `Filter ${noun}` });
+  filter.addEventListener('input', () => {
+    const wanted = filter.value.trim().toLowerCase();
+    matching = wanted ? items.filter((item) => textOf(item).includes(wanted)) : items;
+    go(0);
+  });
+  go(0);
+  return h('div', { class: 'paged' },
+    h('div', { class: 'paged-head' }, filter, status),
+    h('table', {}, h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))), tbody),
+    items.length > pageSize && h('nav', { class: 'pages', 'aria-label': `Pages of ${noun}` },
+      previous, ' Page ', number, of, next));
+}
+
 export function link(href, text) { return h('a', { href }, text); }
 
 // A labelled control: <label>Text <control></label>.

@@ -17,17 +17,27 @@ export async function journal(params, current) {
   const faultedOnly = h('input', { type: 'checkbox', checked: params.get('faulted') === 'true' });
   const live = h('input', { type: 'checkbox' });
   const body = h('div', {});
+  // A page of the newest records; paging back asks for those before the oldest one shown.
+  const PAGE = 100;
+  let before = null;
   const query = () => {
-    const q = new URLSearchParams({ limit: '200' });
+    const q = new URLSearchParams({ limit: String(PAGE) });
     for (const [k, el] of Object.entries(fields)) if (el.value.trim()) q.set(k, el.value.trim());
     if (faultedOnly.checked) q.set('faulted', 'true');
+    if (before) q.set('before', before);
     return q;
   };
+  const older = h('button', { type: 'button', onclick: () => { before = older.dataset.before; load(); } }, 'Older');
+  const newest = h('button', { type: 'button', onclick: () => { before = null; load(); } }, 'Newest');
   async function load() {
     try {
       const j = await admin('GET', `requests?${query()}`);
       const rows = j.value.slice().reverse();
-      body.replaceChildren(h('p', { role: 'status' }, `${j.count} shown of ${j.total} recorded (capacity ${j.capacity}).`),
+      const range = rows.length ? ` (#${rows[rows.length - 1].seq} to #${rows[0].seq})` : '';
+      older.dataset.before = rows.length ? String(rows[rows.length - 1].seq) : '';
+      older.disabled = rows.length < PAGE;
+      newest.disabled = !before;
+      body.replaceChildren(h('p', { role: 'status' }, `${j.count} shown${range} of ${j.total} recorded (capacity ${j.capacity}).`),
         table(['#', 'Time', 'Surface', 'Method', 'Host', 'Path', 'Status', 'Caller', 'Fault'], rows.map((r) => [
           String(r.seq), r.time, r.surface, r.method, r.host, r.path + (r.query ? `?${r.query}` : ''), String(r.status),
           r.emulatorCaller ? `emulator: ${r.emulatorCaller.split('/').pop()}` : r.principal?.appid || r.principal?.oid || '',
@@ -38,12 +48,12 @@ export async function journal(params, current) {
   await load();
   if (!current()) return;
   show(h('h1', {}, 'Request journal'),
-    h('form', { class: 'filters', 'aria-label': 'Journal filter', onsubmit: (ev) => { ev.preventDefault(); load(); } },
+    h('form', { class: 'filters', 'aria-label': 'Journal filter', onsubmit: (ev) => { ev.preventDefault(); before = null; load(); } },
       labelled('Method', fields.method), labelled('Path (glob)', fields.path), labelled('Status', fields.status),
       labelled('Surface', fields.surface), h('label', {}, faultedOnly, ' Faulted only'),
       h('button', { type: 'submit' }, 'Filter'), h('label', {}, live, ' Live'),
-      h('button', { type: 'button', onclick: async () => { if (await act('Clear the journal', () => admin('DELETE', 'requests'))) load(); } }, 'Clear journal')),
-    body);
+      h('button', { type: 'button', onclick: async () => { if (await act('Clear the journal', () => { before = null; return admin('DELETE', 'requests'); })) load(); } }, 'Clear journal')),
+    body, h('nav', { class: 'pages', 'aria-label': 'Pages of the journal' }, newest, ' ', older));
 }
 
 export async function faults(_params, current) {

@@ -1,6 +1,6 @@
 // The resource browser: subscriptions, resource groups, their resources, and overview pages.
 import { API_VERSIONS as V, admin, armGet, armList } from './api.js';
-import { h, show, props, table, link } from './dom.js';
+import { h, show, props, table, pagedTable, link } from './dom.js';
 
 export const TYPES = {
   cluster: 'microsoft.kusto/clusters',
@@ -32,8 +32,8 @@ export function resourceHref(id, type = typeOfId(id)) {
 }
 
 function resourceTable(list) {
-  return table(['Name', 'Type', 'Resource group', 'Location'],
-    list.map((r) => [link(resourceHref(r.id, r.type), r.name), r.type, groupOf(r.id), r.location]));
+  return pagedTable(['Name', 'Type', 'Resource group', 'Location'], list,
+    (r) => [link(resourceHref(r.id, r.type), r.name), r.type, groupOf(r.id), r.location], { noun: 'resources' });
 }
 
 export async function home(_params, current) {
