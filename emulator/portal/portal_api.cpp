@@ -23,7 +23,7 @@ constexpr const char* kContentSecurityPolicy =
     "frame-ancestors 'none'";
 constexpr std::string_view kTokenPlaceholder = "@CMK_CONSOLE_TOKEN@";
 constexpr std::string_view kAssetsPlaceholder = "@CMK_ASSETS@";
-// The folder of the files of this build: "v/<asset version>/".
+// The files of this build are also served under "v/<asset version>/".
 constexpr std::string_view kVersionedFolder = "v/";
 
 // `cache_control`: the page is never kept (it carries this start's console token); a file under
@@ -53,6 +53,7 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
 // `path` is relative to /_emulator/portal/: "index.html", "js/app.js" or "v/<version>/js/app.js".
 Response serve_asset(const Request& req, std::string_view path, const ConsoleGuard& guard) {
   if (!loopback_request(req)) return not_loopback();
+  const std::string_view requested = path;
   bool current_version = false;
   if (path.starts_with(kVersionedFolder)) {
     const auto rest = path.substr(kVersionedFolder.size());
@@ -65,7 +66,7 @@ Response serve_asset(const Request& req, std::string_view path, const ConsoleGua
   const EmbeddedAsset* asset = find_asset(path);
   if (!asset)
     return http::admin_error(404, "NotFound",
-                             "The console has no file '" + utf8_prefix(path, 256) + "'.");
+                             "The console has no file '" + utf8_prefix(requested, 256) + "'.");
   Response r;
   r.status = 200;
   r.body.assign(asset->body);

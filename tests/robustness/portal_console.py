@@ -119,8 +119,9 @@ try:
     for path in ["js/app.js", "v/0123456789abcdef/js/app.js"]:
         status, headers, _ = call(f"{HTTP}/_emulator/portal/{path}")
         check(status == 200 and headers.get("Cache-Control") == "no-store", f"{path}: {status} {headers.get('Cache-Control')}")
-    status, _, _ = call(f"{HTTP}/_emulator/portal/{folder}/index.html")
-    check(status == 404, f"the page is not served from the versioned folder: {status}")
+    status, _, body = call(f"{HTTP}/_emulator/portal/{folder}/index.html")
+    check(status == 404 and f"'{folder}/index.html'".encode() in body,
+          f"the page is not served from the versioned folder: {status} {body[:200]}")
     check(total < 200 * 1024, f"the console weighs {total} bytes, more than 200 KB")
     print(f"console files: {len(seen)}, {total} bytes")
 
