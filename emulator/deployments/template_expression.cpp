@@ -1,5 +1,6 @@
 #include "deployments/template_expression.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "common/utf8.h"
@@ -37,6 +38,25 @@ std::string type_name(const json& v) {
       return "Array";
     default:
       return "Null";
+  }
+}
+
+size_t value_bytes(const json& v, size_t limit) {
+  const auto rest = [limit](size_t spent) { return spent < limit ? limit - spent : 0; };
+  size_t n = 0;
+  switch (v.type()) {
+    case json::value_t::string:
+      return v.get_ref<const std::string&>().size();
+    case json::value_t::array:
+      for (auto it = v.begin(); it != v.end() && n <= limit; ++it)
+        n += value_bytes(*it, rest(n)) + 1;
+      return n;
+    case json::value_t::object:
+      for (auto it = v.begin(); it != v.end() && n <= limit; ++it)
+        n += it.key().size() + 1 + value_bytes(it.value(), rest(n));
+      return n;
+    default:
+      return 8;
   }
 }
 
@@ -344,16 +364,43 @@ json Evaluator::string(const std::string& s, const std::string& path) {
   }
 }
 
+namespace {
+
+// Counts what an array or object being built holds, and fails once it holds more than a template
+// value may (kMaxValueBytes).
+class ValueBudget {
+ public:
+  explicit ValueBudget(const std::string& path) : path_(path) {}
+  void add(const json& part, size_t overhead = 1) {
+    spent_ += value_bytes(part, kMaxValueBytes - std::min(spent_, kMaxValueBytes)) + overhead;
+    if (spent_ <= kMaxValueBytes) return;
+    TemplateError e("the value would hold more than the " + std::to_string(kMaxValueBytes) +
+                    " bytes a template value may hold");
+    e.path = path_;
+    throw e;
+  }
+
+ private:
+  const std::string& path_;
+  size_t spent_ = 0;
+};
+
+}  // namespace
+
 json Evaluator::value(const json& v, const std::string& path, bool expand_copy) {
   if (v.is_string()) return string(v.get<std::string>(), path);
   if (v.is_array()) {
     json out = json::array();
-    for (size_t i = 0; i < v.size(); ++i)
+    ValueBudget budget(path);
+    for (size_t i = 0; i < v.size(); ++i) {
       out.push_back(value(v[i], path + "[" + std::to_string(i) + "]", expand_copy));
+      budget.add(out.back());
+    }
     return out;
   }
   if (!v.is_object()) return v;
   json out = json::object();
+  ValueBudget budget(path);
   for (auto it = v.begin(); it != v.end(); ++it) {
     const std::string child = path.empty() ? it.key() : path + "." + it.key();
     if (expand_copy && it.key() == "copy" && it->is_array()) {
@@ -378,6 +425,7 @@ json Evaluator::value(const json& v, const std::string& path, bool expand_copy) 
           ctx_.loops.emplace_back(name.get<std::string>(), static_cast<int>(i));
           try {
             items.push_back(value(loop["input"], lp + ".input", expand_copy));
+            budget.add(items.back());
           } catch (...) {
             ctx_.loops.pop_back();
             throw;
@@ -394,7 +442,9 @@ json Evaluator::value(const json& v, const std::string& path, bool expand_copy) 
       e.path = child;
       throw e;
     }
-    out[key.get<std::string>()] = value(*it, child, expand_copy);
+    json& member = out[key.get<std::string>()];
+    member = value(*it, child, expand_copy);
+    budget.add(member, key.get_ref<const std::string&>().size() + 1);
   }
   return out;
 }

@@ -106,6 +106,14 @@ json call_function(const Expr& e, Evaluator& ev);
 // Names of the functions the evaluator knows (lower case), for tests and messages.
 const std::vector<std::string>& known_functions();
 
+// The most a template value may hold, counted roughly (its strings' bytes and a few more for each
+// member and element): a whole template is at most 4 MB in ARM. Without a bound, values built
+// from each other (a variable concatenated with itself, again in the next variable) or an
+// expression naming a large value many times would ask for gigabytes before anything could fail.
+constexpr size_t kMaxValueBytes = 4 * 1024 * 1024;
+// The rough size of `v`; the count stops once it passes `limit`.
+size_t value_bytes(const json& v, size_t limit = kMaxValueBytes);
+
 // Text of a value as concat()/format() write it: strings as they are, true/false as .NET does
 // ("True"), numbers in decimal, null as "", objects and arrays as JSON.
 std::string to_text(const json& v);

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <set>
 
 #include "common/base64.h"
 #include "common/json_input.h"
@@ -21,10 +22,9 @@ using Args = std::vector<json>;
 // as .NET's composite formatting has them.
 constexpr int kMaxPrecision = 99;
 constexpr long kMaxAlignment = 1'000'000;
-// The longest string a function may return: a whole template is at most 4 MB in ARM. Without a
-// bound, nested or repeated calls (format's alignments, padLeft, concat or replace of variables
-// built from each other) could ask for gigabytes.
-constexpr size_t kMaxStringBytes = 4 * 1024 * 1024;
+// The longest string a function may return (format's alignments, padLeft, concat or replace of
+// variables built from each other could otherwise ask for gigabytes).
+constexpr size_t kMaxStringBytes = kMaxValueBytes;
 
 [[noreturn]] void fail(const Expr& e, const std::string& detail) {
   throw TemplateError("the template function '" + e.text + "' " + detail, e.pos);
@@ -419,9 +419,18 @@ json call_function(const Expr& e, Evaluator& ev) {
     return ev.eval(e.args[boolean(e, cond, 0) ? 1 : 2]);
   }
 
+  // The arguments together stay within what one value may hold: an expression naming a large
+  // value many times (concat(v, v, v, ...)) would otherwise hold all its copies at once.
   Args a;
   a.reserve(e.args.size());
-  for (const auto& x : e.args) a.push_back(ev.eval(x));
+  size_t bytes = 0;
+  for (const auto& x : e.args) {
+    a.push_back(ev.eval(x));
+    bytes += value_bytes(a.back(), kMaxValueBytes - std::min(bytes, kMaxValueBytes));
+    if (bytes > kMaxValueBytes)
+      fail(e, "was given arguments of more than the " + std::to_string(kMaxValueBytes) +
+                  " bytes a template value may hold");
+  }
 
   if (name == "parameters" || name == "variables") {
     arity(e, 1, 1);
@@ -703,7 +712,7 @@ json call_function(const Expr& e, Evaluator& ev) {
     const char pad = a.size() == 3 && !str(e, a, 2).empty() ? a[2].get<std::string>()[0] : ' ';
     if (width > static_cast<int64_t>(s.size())) {
       check_length(e, static_cast<uint64_t>(width) > kMaxStringBytes ? kMaxStringBytes + 1
-                                                                      : static_cast<size_t>(width));
+                                                                     : static_cast<size_t>(width));
       s = std::string(static_cast<size_t>(width) - s.size(), pad) + s;
     }
     return s;
@@ -755,11 +764,14 @@ json call_function(const Expr& e, Evaluator& ev) {
       }
       return out;
     }
+    // In order, each value once; a set finds those already taken in log time (a scan of the
+    // array so far would take quadratic time over a large one).
     json out = json::array();
+    std::set<json> taken;
     for (size_t i = 0; i < a.size(); ++i) {
       if (!a[i].is_array()) fail(e, "expects all arguments to be Objects or all Arrays");
       for (const auto& v : a[i])
-        if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+        if (taken.insert(v).second) out.push_back(v);
     }
     return out;
   }

@@ -358,6 +358,20 @@ TEST_CASE("format() alignment and precision within .NET's limits", "[deployments
   CHECK(ev("[replace('abcabc', 'bc', 'x')]") == "axax");
   CHECK_THAT(ev.error("[concat(padLeft('', 4194304, 'a'), 'b')]").detail,
              Contains("more than the 4194304"));
+  // Nor does a call hold more than that in its arguments (concat or createArray naming a large
+  // value many times), and union() of large arrays takes n log n, not n squared.
+  ev.vars["mb"] = std::string(1 << 20, 'a');
+  const std::string five =
+      "variables('mb'), variables('mb'), variables('mb'), variables('mb'), "
+      "variables('mb')";
+  CHECK_THAT(ev.error("[createArray(" + five + ")]").detail,
+             Contains("was given arguments of more than the 4194304 bytes"));
+  CHECK_THAT(ev.error("[concat(" + five + ")]").detail, Contains("more than the 4194304"));
+  CHECK(ev("[length(createArray(variables('mb'), variables('mb'), variables('mb')))]") == 3);
+  ev.vars["many"] = json::array();
+  for (int i = 0; i < 200000; ++i) ev.vars["many"].push_back(i);
+  CHECK(ev("[length(union(variables('many'), variables('many'), createArray(-1)))]") == 200001);
+  CHECK(ev("[union(createArray(3, 1, 3), createArray(2, 1))]") == json::array({3, 1, 2}));
   // json() reads through the input reader: its nesting limit holds.
   CHECK_THAT(ev.error("[json('" + std::string(100, '[') + std::string(100, ']') + "')]").detail,
              Contains("not valid JSON"));

@@ -151,6 +151,37 @@ TEST_CASE("variables: lazy, may use each other, copy loops, no cycles", "[deploy
   CHECK_THAT(load_error(t).detail, Contains("refers to itself"));
 }
 
+// Seen by fuzz/template_fuzzer.cpp: each variable the concat of the one before with itself, 40
+// deep, asked for 2^40 elements and the process died; so would a copy loop or a literal array
+// of a large value. A value holds at most 4 MB (kMaxValueBytes), however it is built.
+TEST_CASE("values built from each other stay within 4 MB", "[deployments][template]") {
+  json t = base();
+  t["variables"] = {{"v0", "[createArray(padLeft('', 1000, 'a'))]"}};
+  for (int i = 1; i <= 40; ++i)
+    t["variables"]["v" + std::to_string(i)] = "[concat(variables('v" + std::to_string(i - 1) +
+                                              "'), variables('v" + std::to_string(i - 1) + "'))]";
+  t["outputs"] = {{"all", {{"type", "array"}, {"value", "[variables('v40')]"}}}};
+  auto tpl = load(t);
+  auto outputs = [&] { tpl->outputs(nullptr); };
+  CHECK_THROWS_WITH(outputs(), Contains("more than the 4194304 bytes a template value may hold"));
+  t["outputs"] = {{"some", {{"type", "int"}, {"value", "[length(variables('v10'))]"}}}};
+  CHECK(load(t)->outputs(nullptr)["some"]["value"] == 1024);
+
+  // A copy loop of a large input, and a literal array naming a large value again and again.
+  json big = base();
+  big["variables"] = {
+      {"mb", "[padLeft('', 1048576, 'a')]"},
+      {"copy", json::array({{{"name", "many"}, {"count", 800}, {"input", "[variables('mb')]"}}})},
+      {"listed", json::array({"[variables('mb')]", "[variables('mb')]", "[variables('mb')]",
+                              "[variables('mb')]", "[variables('mb')]"})}};
+  big["outputs"] = {{"o", {{"type", "array"}, {"value", "[variables('many')]"}}}};
+  tpl = load(big);
+  CHECK_THROWS_WITH(outputs(), Contains("a template value may hold"));
+  big["outputs"] = {{"o", {{"type", "array"}, {"value", "[variables('listed')]"}}}};
+  tpl = load(big);
+  CHECK_THROWS_WITH(outputs(), Contains("a template value may hold"));
+}
+
 TEST_CASE("copy loops, conditions and nested child resources", "[deployments][template]") {
   json db = {{"type", "databases"},
              {"apiVersion", "2023-08-15"},
