@@ -151,9 +151,10 @@ TEST_CASE("variables: lazy, may use each other, copy loops, no cycles", "[deploy
   CHECK_THAT(load_error(t).detail, Contains("refers to itself"));
 }
 
-// Seen by fuzz/template_fuzzer.cpp: each variable the concat of the one before with itself, 40
-// deep, asked for 2^40 elements and the process died; so would a copy loop or a literal array
-// of a large value. A value holds at most 4 MB (kMaxValueBytes), however it is built.
+// Noted by the fuzzing of fuzz/template_fuzzer.cpp: arrays doubled through variables had no
+// bound. Each variable the concat of the one before with itself, 40 deep, would ask for 2^40
+// elements; a copy loop or a literal array of a large value had no bound either. A value holds
+// at most 4 MB (kMaxValueBytes), however it is built.
 TEST_CASE("values built from each other stay within 4 MB", "[deployments][template]") {
   json t = base();
   t["variables"] = {{"v0", "[createArray(padLeft('', 1000, 'a'))]"}};
