@@ -1,5 +1,7 @@
 #include "portal/portal_api.h"
 
+#include <memory>
+
 #include <nlohmann/json.hpp>
 
 #include "admin/admin_json.h"
@@ -50,8 +52,20 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
     text.replace(at, from.size(), to);
 }
 
-// `path` is relative to /_emulator/portal/: "index.html", "js/app.js" or "v/<version>/js/app.js".
-Response serve_asset(const Request& req, std::string_view path, const ConsoleGuard& guard) {
+// index.html as served: this start's console token and this build's folder of files filled in.
+// Both are fixed for the process, so the page is made once.
+std::string console_page(const ConsoleGuard& guard) {
+  const EmbeddedAsset* page = find_asset("index.html");
+  std::string html = page ? std::string(page->body) : std::string();
+  replace_all(html, kTokenPlaceholder, guard.token());
+  replace_all(html, kAssetsPlaceholder,
+              std::string(kVersionedFolder) + std::string(asset_version()));
+  return html;
+}
+
+// `path` is relative to /_emulator/portal/: "index.html", "js/app.js" or "v/<version>/js/app.js";
+// `page` is console_page().
+Response serve_asset(const Request& req, std::string_view path, const std::string& page) {
   if (!loopback_request(req)) return not_loopback();
   const std::string_view requested = path;
   bool current_version = false;
@@ -69,12 +83,7 @@ Response serve_asset(const Request& req, std::string_view path, const ConsoleGua
                              "The console has no file '" + utf8_prefix(requested, 256) + "'.");
   Response r;
   r.status = 200;
-  r.body.assign(asset->body);
-  if (path == "index.html") {
-    replace_all(r.body, kTokenPlaceholder, guard.token());
-    replace_all(r.body, kAssetsPlaceholder,
-                std::string(kVersionedFolder) + std::string(asset_version()));
-  }
+  r.body = path == "index.html" ? page : std::string(asset->body);
   r.set_header("Content-Type", std::string(content_type_of(path)));
   return page_headers(std::move(r),
                       current_version ? "public, max-age=31536000, immutable" : "no-store");
@@ -171,7 +180,8 @@ Response issue_token(const Request& req, const PortalContext& ctx) {
 
 void register_portal_routes(http::Router& router, PortalContext ctx) {
   const ConsoleGuard& guard = *ctx.guard;
-  router.add("GET", "/_emulator/portal", [&guard](Request& req, const RouteParams&) {
+  auto page = std::make_shared<const std::string>(console_page(guard));
+  router.add("GET", "/_emulator/portal", [page](Request& req, const RouteParams&) {
     if (!req.trailing_slash) {
       // Relative module paths resolve against the folder, so the page lives at the slash form.
       Response r;
@@ -179,7 +189,7 @@ void register_portal_routes(http::Router& router, PortalContext ctx) {
       r.set_header("Location", "/_emulator/portal/");
       return r;
     }
-    return serve_asset(req, "index.html", guard);
+    return serve_asset(req, "index.html", *page);
   });
   router.add("GET", "/_emulator/portal/principals", [ctx](Request& req, const RouteParams&) {
     if (auto refused = refuse(req, *ctx.guard)) return *refused;
@@ -195,8 +205,8 @@ void register_portal_routes(http::Router& router, PortalContext ctx) {
                              "Console calls are /_emulator/portal/api/arm/<ARM path> or "
                              "/_emulator/portal/api/vault/<vault name>/<Key Vault path>.");
   });
-  router.add("GET", "/_emulator/portal/{file*}", [&guard](Request& req, const RouteParams& p) {
-    return serve_asset(req, p.get("file"), guard);
+  router.add("GET", "/_emulator/portal/{file*}", [page](Request& req, const RouteParams& p) {
+    return serve_asset(req, p.get("file"), *page);
   });
 }
 

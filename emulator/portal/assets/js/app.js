@@ -68,8 +68,8 @@ async function principals() {
 
 window.addEventListener('hashchange', route);
 // The first view comes first, the list of principals once it is painted: with a thousand managed
-// identities the list and the select's options cost more than the first screen itself. Until the list
-// arrives, calls are made as the default principal (the token endpoint's choice when none is
-// named) or the one chosen earlier in this tab.
+// identities the list and the select's options cost more than the first screen itself. Until
+// the list arrives, calls are made as the default principal (the token endpoint's choice when
+// none is named) or the one chosen earlier in this tab.
 if (!ADMIN_ONLY.has(here()[0])) warmToken('arm');
 route().finally(() => principals().catch((e) => show(h('h1', {}, 'Error'), errorText(e))));

@@ -33,10 +33,11 @@ export function props(pairs) {
     pairs.filter((p) => p).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v === undefined || v === null || v === '' ? '—' : v)]));
 }
 
+const head = (headers) => h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x))));
+const row = (cells, attrs = {}) => h('tr', attrs, cells.map((c) => h('td', {}, c)));
+
 export function table(headers, rows, rowAttrs) {
-  return h('table', {},
-    h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
-    h('tbody', {}, rows.map((r, i) => h('tr', rowAttrs ? rowAttrs(i) : {}, r.map((c) => h('td', {}, c))))));
+  return h('table', {}, head(headers), h('tbody', {}, rows.map((r, i) => row(r, rowAttrs ? rowAttrs(i) : {}))));
 }
 
 // A table shown a page at a time, as the portal's lists are ("Showing 1 to 100 of 1000 records"),
@@ -63,7 +64,7 @@ export function pagedTable(headers, items, cellsOf, { pageSize = 100, noun = 're
     page = Math.min(Math.max(0, Number.isFinite(to) ? to : 0), pageCount() - 1);
     const from = page * pageSize;
     const rows = matching.slice(from, from + pageSize);
-    tbody.replaceChildren(...rows.map((item) => h('tr', {}, cellsOf(item).map((c) => h('td', {}, c)))));
+    tbody.replaceChildren(...rows.map((item) => row(cellsOf(item))));
     const filtered = matching === items ? '' : ` (filtered from ${items.length})`;
     status.textContent = rows.length ? `Showing ${from + 1} to ${from + rows.length} of ${matching.length} ${noun}${filtered}.`
       : `No ${noun} match the filter.`;
@@ -83,7 +84,7 @@ export function pagedTable(headers, items, cellsOf, { pageSize = 100, noun = 're
   go(0);
   return h('div', { class: 'paged' },
     h('div', { class: 'paged-head' }, filter, status),
-    h('table', {}, h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))), tbody),
+    h('table', {}, head(headers), tbody),
     items.length > pageSize && h('nav', { class: 'pages', 'aria-label': `Pages of ${noun}` },
       previous, ' Page ', number, of, next));
 }
