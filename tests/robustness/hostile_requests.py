@@ -193,6 +193,25 @@ for name, value in (("deep", "[" + "concat(" * 20000 + "'a'" + ")" * 20000 + "]"
           f"{s} {str(doc)[:300]}")
     s, doc = https_call("GET", f"{dep}/{name}?api-version=2022-09-01", "", token)
     check(f"GET of deployment '{name}' then answers 200 or 404", s in (200, 404) and doc is not None, f"{s}")
+# Variables each the concat of the one before with itself, 40 deep: 2^40 elements unless a value
+# is bounded. The deployment fails naming the limit, and the emulator goes on answering.
+doubling = {f"v{i}": f"[concat(variables('v{i - 1}'), variables('v{i - 1}'))]" for i in range(1, 41)}
+doubling["v0"] = "[createArray(padLeft('', 1000, 'a'))]"
+template = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0", "variables": doubling, "resources": [],
+            "outputs": {"o": {"type": "array", "value": "[variables('v40')]"}}}
+s, doc = https_call("PUT", f"{dep}/doubling?api-version=2022-09-01",
+                    json.dumps({"properties": {"mode": "Incremental", "template": template}}), token)
+check("a deployment doubling an array 40 times: accepted or refused, not a crash", s in (200, 201, 400),
+      f"{s} {str(doc)[:300]}")
+for _ in range(100):
+    s, doc = https_call("GET", f"{dep}/doubling?api-version=2022-09-01", "", token)
+    if s != 200 or doc["properties"]["provisioningState"] not in ("Accepted", "Running"):
+        break
+    time.sleep(0.05)
+check("the doubling deployment fails naming the bound on a template value",
+      s == 200 and doc["properties"]["provisioningState"] == "Failed"
+      and "a template value may hold" in json.dumps(doc), f"{s} {str(doc)[:600]}")
 s, doc = https_call("GET", f"{dep}?api-version=2022-09-01", "", token)
 check("the group's deployments list answers 200", s == 200 and "value" in doc, f"{s} {str(doc)[:300]}")
 
