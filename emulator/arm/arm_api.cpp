@@ -486,12 +486,12 @@ void register_arm_routes(http::Router& router, ArmContext ctx) {
     if (group.empty()) group = value_of("resourceGroup");
     type = value_of("resourceType");
     json value = json::array();
-    for (const auto& r : ctx.resources->list(p.get("sub"), group, type))
-      value.push_back({{"id", r.id.str()},
-                       {"name", r.id.name()},
-                       {"type", r.type},
-                       {"location", r.location},
-                       {"tags", r.tags}});
+    for (auto& r : ctx.resources->summaries(p.get("sub"), group, type))
+      value.push_back({{"id", std::move(r.id)},
+                       {"name", std::move(r.name)},
+                       {"type", std::move(r.type)},
+                       {"location", std::move(r.location)},
+                       {"tags", std::move(r.tags)}});
     return arm_json(200, {{"value", value}});
   };
   router.add("GET", "/subscriptions/{sub}/resources", resources);

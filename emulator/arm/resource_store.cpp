@@ -157,18 +157,32 @@ bool ResourceStore::remove(const ResourceId& id) {
   return true;
 }
 
-std::vector<TrackedResource> ResourceStore::list(const std::string& subscription,
-                                                 const std::string& resource_group,
-                                                 const std::string& type) const {
+template <typename Visit>
+void ResourceStore::visit(const std::string& subscription, const std::string& resource_group,
+                          const std::string& type, Visit visit) const {
   std::lock_guard lock(mu_);
   std::string prefix = "/subscriptions/" + http::to_lower(subscription) + "/";
   if (!resource_group.empty()) prefix += "resourcegroups/" + http::to_lower(resource_group) + "/";
-  std::vector<TrackedResource> out;
   for (auto it = resources_.lower_bound(prefix);
-       it != resources_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    if (!type.empty() && !http::iequals(it->second.type, type)) continue;
-    out.push_back(it->second);
-  }
+       it != resources_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+    if (type.empty() || http::iequals(it->second.type, type)) visit(it->second);
+}
+
+std::vector<TrackedResource> ResourceStore::list(const std::string& subscription,
+                                                 const std::string& resource_group,
+                                                 const std::string& type) const {
+  std::vector<TrackedResource> out;
+  visit(subscription, resource_group, type, [&](const TrackedResource& r) { out.push_back(r); });
+  return out;
+}
+
+std::vector<ResourceStore::Summary> ResourceStore::summaries(const std::string& subscription,
+                                                             const std::string& resource_group,
+                                                             const std::string& type) const {
+  std::vector<Summary> out;
+  visit(subscription, resource_group, type, [&](const TrackedResource& r) {
+    out.push_back({r.id.str(), r.id.name(), r.type, r.location, r.tags});
+  });
   return out;
 }
 

@@ -64,6 +64,18 @@ class ResourceStore {
   std::vector<TrackedResource> list(const std::string& subscription,
                                     const std::string& resource_group = {},
                                     const std::string& type = {}) const;
+  // What a generic resource list shows of each of those: their provider bodies are not copied
+  // (a thousand of them cost more than the rest of the list).
+  struct Summary {
+    std::string id;
+    std::string name;
+    std::string type;
+    std::string location;
+    nlohmann::json tags;
+  };
+  std::vector<Summary> summaries(const std::string& subscription,
+                                 const std::string& resource_group = {},
+                                 const std::string& type = {}) const;
   // The resource's ARM JSON, serialised, with its ETag: what a GET answers. The text is rendered
   // once per version (ETag) and shared afterwards, since GETs far outnumber writes.
   struct Rendered {
@@ -101,6 +113,10 @@ class ResourceStore {
   std::string new_etag();
   // The cached rendering of `r` (stored under `key`); under mu_.
   Rendered rendering(const std::string& key, const TrackedResource& r) const;
+  // Calls `visit(resource)` under mu_ for each resource list() would return, in order.
+  template <typename Visit>
+  void visit(const std::string& subscription, const std::string& resource_group,
+             const std::string& type, Visit visit) const;
   Revision revision_;
   const Clock& clock_;
   IdGenerator& ids_;

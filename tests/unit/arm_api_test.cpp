@@ -244,6 +244,12 @@ TEST_CASE("ARM: user-assigned identities get tokens and go with their resource g
                    http::percent_encode("resourceGroup eq 'rg1' and resourceType eq "
                                         "'Microsoft.ManagedIdentity/userAssignedIdentities'")));
   REQUIRE(generic["value"].size() == 2);
+  // What ARM's generic list shows of each: no properties.
+  CHECK(generic["value"][0] == json{{"id", j["id"]},
+                                    {"name", "id1"},
+                                    {"type", "Microsoft.ManagedIdentity/userAssignedIdentities"},
+                                    {"location", "westeurope"},
+                                    {"tags", {{"k", "v"}}}});
 
   // Errors in ARM's words.
   REQUIRE(body(arm.put(rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
