@@ -28,10 +28,36 @@ function remember(key, promise) {
   return promise;
 }
 
+// Tokens are kept for the console's other tabs too, in this origin's local storage under this
+// start's console token: a new tab then makes its first call at once instead of asking for a
+// token first. Another start of the emulator has another console token, and its page drops what
+// the earlier starts kept.
+const KEPT = `cmk-tokens ${consoleToken}`;
+for (const name of Object.keys(localStorage))
+  if (name.startsWith('cmk-tokens ') && name !== KEPT) localStorage.removeItem(name);
+
+function keptTokens() {
+  try { return JSON.parse(localStorage.getItem(KEPT)) || {}; } catch { return {}; }
+}
+
+const fresh = (t) => t && t.expiresOn - 120 > Date.now() / 1000;
+
+// Keeps token `t` under `key` ("<principal> <resource>"), or forgets the one there (t null).
+function keep(key, t) {
+  const kept = keptTokens();
+  for (const k of Object.keys(kept)) if (!fresh(kept[k])) delete kept[k];
+  if (t) kept[key] = t; else delete kept[key];
+  try { localStorage.setItem(KEPT, JSON.stringify(kept)); } catch { /* storage full or off: ask again next time */ }
+}
+
 // An empty principal is the directory's default one (the list may not have arrived yet).
 function requestToken(who, resource) {
   return admin('POST', 'portal/token', who ? { principal: who, resource } : { resource })
-    .then((t) => ({ token: t.access_token, expiresOn: t.expires_on, objectId: t.object_id, tenantId: t.tenant_id }));
+    .then((t) => {
+      const token = { token: t.access_token, expiresOn: t.expires_on, objectId: t.object_id, tenantId: t.tenant_id };
+      keep(`${who} ${resource}`, token);
+      return token;
+    });
 }
 
 export function actingAs() { return principal; }
@@ -72,17 +98,38 @@ async function tokenOf(resource, who = principal) {
   const key = `${who} ${resource}`;
   let entry = tokens.get(key);
   if (!entry) {
+    const kept = keptTokens()[key];
     const early = who && objectIds.has(who) ? tokens.get(` ${resource}`) : undefined;
-    const fresh = () => requestToken(who, resource);
-    entry = remember(key, early ? early.then((t) => (t.objectId === objectIds.get(who) ? t : fresh()), fresh) : fresh());
+    const ask = () => requestToken(who, resource);
+    entry = remember(key, fresh(kept) ? Promise.resolve({ ...kept, kept: true })
+      : early ? early.then((t) => (t.objectId === objectIds.get(who) ? t : ask()), ask) : ask());
   }
   const t = await entry;
-  if (t.expiresOn - 120 > Date.now() / 1000) return t;
+  if (fresh(t)) return t;
   if (tokens.get(key) !== entry) return tokenOf(resource, who); // renewed meanwhile
   return remember(key, requestToken(who, resource));
 }
 
-async function bearer(resource) { return (await tokenOf(resource)).token; }
+// `call(token)` with the acting principal's token for `resource`. A token kept by an earlier tab
+// that the emulator no longer takes (the tokens were revoked since) is dropped, and the call made
+// once more with a new one.
+async function withToken(resource, call) {
+  const t = await tokenOf(resource);
+  try {
+    const result = await call(t.token);
+    delete t.kept; // taken once, so as good as a new one
+    return result;
+  } catch (e) {
+    if (!t.kept || !(e instanceof ApiError) || e.status !== 401) throw e;
+    const key = `${principal} ${resource}`;
+    const entry = tokens.get(key);
+    if (entry && await entry.catch(() => null) === t) { // not replaced by a concurrent call yet
+      keep(key, null);
+      tokens.delete(key);
+    }
+    return call((await tokenOf(resource)).token);
+  }
+}
 
 // Asks for the token of `resource` now, so that a view's first call need not wait for it (its
 // failure is left to that call to report).
@@ -101,9 +148,8 @@ function withVersion(path, version) {
 
 // An ARM call: `path` is an ARM path ("/subscriptions/..."), `version` its api-version.
 export async function arm(method, path, version, body) {
-  const token = await bearer('arm');
-  return send(`${base}portal/api/arm${withVersion(path, version)}`,
-    { method, body, headers: { Authorization: `Bearer ${token}` } });
+  return withToken('arm', (token) => send(`${base}portal/api/arm${withVersion(path, version)}`,
+    { method, body, headers: { Authorization: `Bearer ${token}` } }));
 }
 
 export async function armGet(path, version) { return (await arm('GET', path, version)).json; }
@@ -122,9 +168,9 @@ export async function armList(path, version) {
 
 // A Key Vault data-plane call on vault `name` ("/keys/k1/create").
 export async function vault(name, method, path, body) {
-  const token = await bearer('vault');
-  return (await send(`${base}portal/api/vault/${encodeURIComponent(name)}${withVersion(path, API_VERSIONS.data)}`,
-    { method, body, headers: { Authorization: `Bearer ${token}` } })).json;
+  return (await withToken('vault', (token) => send(
+    `${base}portal/api/vault/${encodeURIComponent(name)}${withVersion(path, API_VERSIONS.data)}`,
+    { method, body, headers: { Authorization: `Bearer ${token}` } }))).json;
 }
 
 // Every item of a Key Vault list on vault `name` ("/secrets?maxresults=25"), following nextLink.

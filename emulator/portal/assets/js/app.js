@@ -2,13 +2,17 @@
 import { admin, actAs, actingAs, warmToken } from './api.js';
 import { h, show, errorText } from './dom.js';
 import { stopLive } from './live.js';
+import { home, group, overview } from './resources.js';
+import { journal, faults, clock, operations, state } from './panels.js';
 
-// Each view's module is loaded when first shown, so the first screen waits for its own code only.
+// The modules of the views in the top bar (the resource browser and the emulator's panels) are
+// loaded with the console, so that a first screen asks for its data while the page is still
+// being set up; the modules of the other views are loaded when first shown.
 const lazy = (module, name) => async (...args) => (await import(module))[name](...args);
 const routes = {
-  '/': lazy('./resources.js', 'home'),
-  '/group': lazy('./resources.js', 'group'),
-  '/resource': lazy('./resources.js', 'overview'),
+  '/': home,
+  '/group': group,
+  '/resource': overview,
   '/encryption': lazy('./encryption.js', 'encryptionPane'),
   '/vault': lazy('./vault.js', 'vaultPage'),
   '/key': lazy('./vault.js', 'keyPage'),
@@ -16,11 +20,11 @@ const routes = {
   '/secret': lazy('./secrets.js', 'secretPage'),
   '/certificates': lazy('./certificates.js', 'certificatesPage'),
   '/certificate': lazy('./certificates.js', 'certificatePage'),
-  '/journal': lazy('./panels.js', 'journal'),
-  '/faults': lazy('./panels.js', 'faults'),
-  '/clock': lazy('./panels.js', 'clock'),
-  '/operations': lazy('./panels.js', 'operations'),
-  '/state': lazy('./panels.js', 'state'),
+  '/journal': journal,
+  '/faults': faults,
+  '/clock': clock,
+  '/operations': operations,
+  '/state': state,
 };
 
 // The emulator's own panels call the admin API only; every other view starts with an ARM call.

@@ -20,7 +20,7 @@ function append(el, children) {
   }
 }
 
-// Replaces the content of <main> and moves the focus there, for keyboard and screen readers.
+// Replaces the content of <main> with `children`.
 export function show(...children) {
   const main = document.getElementById('main');
   main.replaceChildren();

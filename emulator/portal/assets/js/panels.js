@@ -38,10 +38,10 @@ export async function journal(params, current) {
       older.disabled = rows.length < PAGE;
       newest.disabled = !before;
       body.replaceChildren(h('p', { role: 'status' }, `${j.count} shown${range} of ${j.total} recorded (capacity ${j.capacity}).`),
-        table(['#', 'Time', 'Surface', 'Method', 'Host', 'Path', 'Status', 'Caller', 'Fault'], rows.map((r) => [
+        h('div', { class: 'records' }, table(['#', 'Time', 'Surface', 'Method', 'Host', 'Path', 'Status', 'Caller', 'Fault'], rows.map((r) => [
           String(r.seq), r.time, r.surface, r.method, r.host, r.path + (r.query ? `?${r.query}` : ''), String(r.status),
           r.emulatorCaller ? `emulator: ${r.emulatorCaller.split('/').pop()}` : r.principal?.appid || r.principal?.oid || '',
-          r.fault ? `fault: ${r.fault}` : '']), (i) => (rows[i].fault ? { class: 'faulted' } : {})));
+          r.fault ? `fault: ${r.fault}` : '']), (i) => (rows[i].fault ? { class: 'faulted' } : {}))));
     } catch (e) { body.replaceChildren(errorText(e)); }
   }
   live.addEventListener('change', () => { stopLive(); if (live.checked) startLive(load, 2000); });
