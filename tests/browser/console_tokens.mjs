@@ -3,7 +3,8 @@
 // principal) serves that principal once the list names it, and only a new resource or another
 // principal in "Act as" makes a new request. A new tab takes the tokens the first one was given
 // (one that the emulator refuses, once revoked, is dropped and asked for again), and asks for the
-// lists of the subscriptions seen before together with the list of subscriptions.
+// lists of the subscriptions seen before together with the list of subscriptions. A browser that
+// keeps no site data gets a working console all the same.
 import { browserTest, open, waitReady, check, IDS, PORTAL_FLAGS } from './lib/harness.mjs';
 
 await browserTest(import.meta.filename, PORTAL_FLAGS, async ({ page, emulator }) => {
@@ -67,4 +68,19 @@ await browserTest(import.meta.filename, PORTAL_FLAGS, async ({ page, emulator })
   check(thirdAsked.length === 1, `a refused kept token is asked for again, once: ${thirdAsked.length} requests`);
   check(await third.getByRole('link', { name: 'cmkadx', exact: true }).count() === 1, 'the third tab lists the cluster');
   await third.close();
+
+  // A browser that keeps no site data (reading its storage throws): the console still works,
+  // asking for its own tokens.
+  const bare = await page.context().browser().newContext();
+  await bare.addInitScript(() => {
+    for (const name of ['localStorage', 'sessionStorage'])
+      Object.defineProperty(window, name, { get() { throw new DOMException('site data is off', 'SecurityError'); } });
+  });
+  const fourth = await bare.newPage();
+  const errors = [];
+  fourth.on('pageerror', (e) => errors.push(String(e)));
+  await open(fourth, emulator, '#/');
+  check(await fourth.getByRole('link', { name: 'cmkadx', exact: true }).count() === 1, 'without storage the console lists the cluster');
+  check(errors.length === 0, `no error in the page without storage: ${errors.join(' | ')}`);
+  await bare.close();
 });

@@ -17,7 +17,8 @@ export class ApiError extends Error {
   }
 }
 
-let principal = sessionStorage.getItem('cmk-principal') || '';
+// The principal acted as in this tab ('' until the list of principals arrives: the default one).
+let principal = (() => { try { return sessionStorage.getItem('cmk-principal') || ''; } catch { return ''; } })();
 // "<principal> <resource>" -> the promise of {token, expiresOn, objectId, tenantId}: calls made
 // while a token is on its way share its request; a failed request is forgotten.
 const tokens = new Map();
@@ -33,8 +34,10 @@ function remember(key, promise) {
 // token first. Another start of the emulator has another console token, and its page drops what
 // the earlier starts kept.
 const KEPT = `cmk-tokens ${consoleToken}`;
-for (const name of Object.keys(localStorage))
-  if (name.startsWith('cmk-tokens ') && name !== KEPT) localStorage.removeItem(name);
+try {
+  for (const name of Object.keys(localStorage))
+    if (name.startsWith('cmk-tokens ') && name !== KEPT) localStorage.removeItem(name);
+} catch { /* storage off: nothing kept, every tab asks for its own tokens */ }
 
 function keptTokens() {
   try { return JSON.parse(localStorage.getItem(KEPT)) || {}; } catch { return {}; }
@@ -69,7 +72,7 @@ const objectIds = new Map();
 // (before the list arrived) then serves this principal if it was issued to it.
 export function actAs(id, objectId) {
   principal = id;
-  sessionStorage.setItem('cmk-principal', id);
+  try { sessionStorage.setItem('cmk-principal', id); } catch { /* storage off: this page only */ }
   if (id && objectId) objectIds.set(id, objectId);
 }
 
