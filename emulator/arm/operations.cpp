@@ -259,6 +259,12 @@ Result<LroPolicySet> parse_lro_policy_flag(const std::string& spec) {
   return set;
 }
 
+namespace {
+// True while this thread runs completions (complete_due): a completion that polls or settles
+// another operation of the same batch must not wait for this very thread.
+thread_local bool running_completions = false;
+}  // namespace
+
 OperationEngine::OperationEngine(const Clock& clock, IdGenerator& ids, size_t max_records)
     : clock_(clock), ids_(ids), max_records_(max_records) {}
 
@@ -300,6 +306,8 @@ size_t OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
     std::optional<OperationError> error;
   };
   std::vector<Outcome> results;
+  const bool outer = running_completions;
+  running_completions = true;
   for (auto& w : work) {
     using F = LroFault::Outcome;
     if (w.fault && (w.fault->outcome == F::Fail || w.fault->outcome == F::Cancel)) {
@@ -320,6 +328,7 @@ size_t OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
     results.push_back(
         {w.id, error ? OperationStatus::Failed : OperationStatus::Succeeded, std::move(error)});
   }
+  running_completions = outer;
   std::vector<std::pair<Operation, Rollback>> faulted;
   std::vector<Operation> ended;
   lock.lock();
@@ -345,6 +354,7 @@ size_t OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
     }
   }
   trim();
+  completed_.notify_all();
   if (!ended.empty()) {
     lock.unlock();
     for (const auto& [op, rollback] : faulted) {
@@ -356,6 +366,16 @@ size_t OperationEngine::complete_due(std::unique_lock<std::mutex>& lock,
     lock.lock();
   }
   return results.size();
+}
+
+void OperationEngine::await_completions(std::unique_lock<std::mutex>& lock,
+                                        const std::vector<std::string>& ids) {
+  if (running_completions) return;
+  completed_.wait(lock, [&] {
+    for (const auto& id : ids)
+      if (auto it = ops_.find(id); it != ops_.end() && it->second.completing) return false;
+    return true;
+  });
 }
 
 void OperationEngine::trim() {
@@ -395,8 +415,10 @@ std::optional<Operation> OperationEngine::poll(const std::string& id) {
   auto it = ops_.find(http::to_lower(id));
   if (it == ops_.end()) return std::nullopt;
   ++it->second.op.polls;
-  complete_due(lock, {it->first});
-  it = ops_.find(http::to_lower(id));
+  const std::string key = it->first;
+  complete_due(lock, {key});
+  await_completions(lock, {key});
+  it = ops_.find(key);
   if (it == ops_.end()) return std::nullopt;
   return it->second.op;
 }
@@ -407,6 +429,7 @@ void OperationEngine::settle_resource(const std::string& resource_key) {
   if (it == running_.end()) return;
   const std::vector<std::string> ids = it->second;  // complete_due may change the index
   complete_due(lock, ids);
+  await_completions(lock, ids);
 }
 
 size_t OperationEngine::settle_due() {

@@ -15,6 +15,7 @@
 //   bound; the oldest finished ones are dropped first.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -143,9 +144,12 @@ class OperationEngine {
   std::string start(std::string resource_key, std::string kind, std::string location,
                     LroPolicy policy, Completion completion, Rollback rollback = nullptr);
 
-  // The operation after counting one poll and settling it if due; nullopt when unknown.
+  // The operation after counting one poll and settling it if due; nullopt when unknown. An
+  // operation another thread is completing (the settler) is waited for, so that a poll made once
+  // it is due answers its outcome, never Running.
   std::optional<Operation> poll(const std::string& id);
-  // Settles the resource's due operations without counting a poll.
+  // Settles the resource's due operations without counting a poll, waiting as poll() does: the
+  // resource read next shows their outcome.
   void settle_resource(const std::string& resource_key);
   // Settles every due operation without counting a poll, as ARM finishes work nobody is
   // watching; returns how many it completed. An operation under a polls policy is due only once
@@ -195,6 +199,9 @@ class OperationEngine {
   // Completes every entry in `ids` that is due (lock released while completions run); returns
   // how many.
   size_t complete_due(std::unique_lock<std::mutex>& lock, const std::vector<std::string>& ids);
+  // Waits until none of `ids` is being completed by another thread (not when this thread runs
+  // completions: one that reads an operation must not wait for itself).
+  void await_completions(std::unique_lock<std::mutex>& lock, const std::vector<std::string>& ids);
   void trim();
 
   const Clock& clock_;
@@ -205,6 +212,7 @@ class OperationEngine {
   std::function<void(const Operation&)> on_faulted_;
   std::function<void(const Operation&)> on_ended_;
   mutable std::mutex mu_;
+  std::condition_variable completed_;  // notified when completions end
   std::map<std::string, Entry> ops_;
   // Non-terminal operations by resource key: GET of a resource settles only its own, in O(log n).
   std::map<std::string, std::vector<std::string>> running_;

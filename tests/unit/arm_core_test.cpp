@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include "test_support.h"
 
 #include "arm/operations.h"
@@ -149,6 +152,31 @@ TEST_CASE("operations finish by policy, lazily, and their completion decides", "
     REQUIRE_FALSE(engine.poll("nope").has_value());
     REQUIRE_FALSE(engine.get("nope").has_value());
   }
+}
+
+TEST_CASE("a poll waits for the completion another thread is running", "[arm][lro]") {
+  ManualClock base;
+  VirtualClock clock(&base);
+  IdGenerator ids(42);
+  OperationEngine engine(clock, ids);
+  // The settler's thread runs the completion, which ends only once the main thread's poll has
+  // been counted: that poll finds the operation being completed and must answer its outcome
+  // (settle_resource waits the same way).
+  std::string id;
+  std::atomic<bool> entered{false};
+  id = engine.start("/r", "k", "westus", LroPolicy{}, [&] {
+    entered = true;
+    while (engine.get(id)->polls < 1) std::this_thread::yield();
+    return std::optional<OperationError>();
+  });
+  clock.advance(2s);
+  size_t settled = 0;
+  std::thread settler([&] { settled = engine.settle_due(); });
+  while (!entered) std::this_thread::yield();
+  auto polled = engine.poll(id);
+  settler.join();
+  CHECK(settled == 1);
+  CHECK(polled->status == OperationStatus::Succeeded);
 }
 
 TEST_CASE("finished operation records are bounded, oldest dropped first", "[arm][lro]") {
